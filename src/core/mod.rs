@@ -1,0 +1,15 @@
+//! The pure core: domain types, the policy and the planner.
+//!
+//! Nothing in here reads a clock, touches a file or awaits: every input is a value, so the whole
+//! playbook can be tested with fixed instants and no network.
+
+pub mod address;
+pub mod calendar;
+pub mod model;
+pub mod plan;
+pub mod policy;
+
+pub use address::{AddressError, EmailAddress};
+pub use model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
+pub use plan::{Action, ActionState, History, PastSend, SendState, plan};
+pub use policy::{Cap, Policy, StepPolicy, Weekdays, Window};

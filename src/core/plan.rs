@@ -1,0 +1,772 @@
+//! The planner: the whole playbook as one pure function.
+//!
+//! `plan` takes the records, what the state says already happened, the policy and the current
+//! instant, and returns every action with its due instant, its state and a reason a person can
+//! read. It places actions in time order, as a small discrete-event simulation, so that the weekly
+//! cap sees every earlier touch (from any interview) when it decides about a later one.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
+use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
+use super::policy::{Policy, format_delay};
+use super::address::EmailAddress;
+
+/// Where a send stands in the durable state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendState {
+    /// Known but not yet acted on; the planner treats it as not there.
+    Planned,
+    /// Waiting in the approval queue.
+    Queued,
+    /// Approved by the user, about to be sent.
+    Approved,
+    /// Claimed; the SMTP transaction may be under way.
+    Sending,
+    Sent,
+    /// A permanent error: given up, reported.
+    Failed,
+    /// A transient error: retried at `next_attempt`.
+    Deferred,
+    /// The process stopped after the message may have been handed over: never resent
+    /// automatically.
+    Uncertain,
+    /// Decided against (past its limit, no address): never sent.
+    Skipped,
+    /// Made moot by an outcome or a removed record.
+    Cancelled,
+    /// Refused by the user in the approval queue.
+    Rejected,
+}
+
+impl SendState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendState::Planned => "planned",
+            SendState::Queued => "queued",
+            SendState::Approved => "approved",
+            SendState::Sending => "sending",
+            SendState::Sent => "sent",
+            SendState::Failed => "failed",
+            SendState::Deferred => "deferred",
+            SendState::Uncertain => "uncertain",
+            SendState::Skipped => "skipped",
+            SendState::Cancelled => "cancelled",
+            SendState::Rejected => "rejected",
+        }
+    }
+
+    /// Still on its way to the recipient: it holds a touch for the cap.
+    fn in_progress(self) -> bool {
+        matches!(
+            self,
+            SendState::Queued | SendState::Approved | SendState::Sending | SendState::Deferred
+        )
+    }
+
+    /// Reached (or may have reached) the recipient.
+    fn delivered(self) -> bool {
+        matches!(self, SendState::Sent | SendState::Uncertain)
+    }
+}
+
+/// What the state remembers of one send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastSend {
+    pub state: SendState,
+    /// When the send was first reserved: queued for approval or claimed for sending.
+    pub reserved_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// For `deferred`: when the next attempt is due.
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// The last error or the user's note, shown in reasons.
+    pub note: Option<String>,
+}
+
+impl PastSend {
+    pub fn new(state: SendState, at: DateTime<Utc>) -> Self {
+        Self {
+            state,
+            reserved_at: at,
+            sent_at: (state == SendState::Sent).then_some(at),
+            next_attempt: None,
+            note: None,
+        }
+    }
+}
+
+/// What already happened, as the planner needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    pub sends: BTreeMap<SendKey, PastSend>,
+    /// When the state first saw an interview in its current status: the date of an outcome
+    /// the user recorded without `status_on`.
+    pub status_seen: BTreeMap<String, (Status, DateTime<Utc>)>,
+}
+
+/// What the plan says of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    Scheduled,
+    /// Moved later by the weekly cap, or waiting to retry after a transient error.
+    Deferred,
+    /// In the approval queue (or approved and about to go).
+    Queued,
+    Sent,
+    Skipped,
+    Cancelled,
+    Failed,
+    Uncertain,
+    /// Refused by the user in the approval queue.
+    Rejected,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Scheduled => "scheduled",
+            ActionState::Deferred => "deferred",
+            ActionState::Queued => "queued",
+            ActionState::Sent => "sent",
+            ActionState::Skipped => "skipped",
+            ActionState::Cancelled => "cancelled",
+            ActionState::Failed => "failed",
+            ActionState::Uncertain => "uncertain",
+            ActionState::Rejected => "rejected",
+        }
+    }
+
+    /// Something the daemon should act on once it is due.
+    pub fn is_pending(self) -> bool {
+        matches!(self, ActionState::Scheduled | ActionState::Deferred)
+    }
+}
+
+/// One thing the playbook does: a message, a call task or a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub key: SendKey,
+    pub channel: Channel,
+    /// The name of the person touched (the user themself for a notice).
+    pub recipient_name: String,
+    /// Where the message goes: the interviewer, or the user for calls and notices. `None` for an
+    /// interviewer with no address (the action is then skipped).
+    pub to: Option<EmailAddress>,
+    /// The recipient's zone, in which windows are reckoned.
+    pub timezone: Tz,
+    pub due: DateTime<Utc>,
+    pub state: ActionState,
+    pub reason: String,
+}
+
+/// Every action across all interviews, soonest first.
+pub fn plan(
+    records: &[Interview],
+    history: &History,
+    policy: &Policy,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> Vec<Action> {
+    let mut planner = Planner {
+        history,
+        policy,
+        owner,
+        now,
+        touches: BTreeMap::new(),
+        queue: BinaryHeap::new(),
+        out: Vec::new(),
+        seq: 0,
+    };
+    planner.seed_touches();
+    for (index, interview) in records.iter().enumerate() {
+        planner.start(index, interview);
+    }
+    planner.run(records);
+    let mut out = planner.out;
+    out.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+    out
+}
+
+/// A touch the cap counts.
+#[derive(Debug, Clone)]
+struct Touch {
+    at: DateTime<Utc>,
+    step: Step,
+    interview: String,
+}
+
+/// A step waiting for its place in time.
+#[derive(Debug, Clone)]
+struct Candidate {
+    at: DateTime<Utc>,
+    interview: usize,
+    step: Step,
+    /// Index into the interview's interviewers of the person touched.
+    person: usize,
+    reasons: Vec<String>,
+    capped: bool,
+    /// Whether successors follow once this step is placed.
+    chain: bool,
+}
+
+/// Orders candidates in the heap by time, then by a stable sequence number.
+#[derive(Debug)]
+struct Queued(Reverse<(DateTime<Utc>, u64)>, Candidate);
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// Nothing is planned further out than this; it only bounds pathological policies.
+const HORIZON_DAYS: i64 = 5 * 365;
+
+struct Planner<'a> {
+    history: &'a History,
+    policy: &'a Policy,
+    owner: &'a Owner,
+    now: DateTime<Utc>,
+    touches: BTreeMap<String, Vec<Touch>>,
+    queue: BinaryHeap<Queued>,
+    out: Vec<Action>,
+    seq: u64,
+}
+
+impl Planner<'_> {
+    /// Every touch the state already holds counts, from any interview, even a removed one.
+    fn seed_touches(&mut self) {
+        for (key, past) in &self.history.sends {
+            if !key.step.channel().is_touch() {
+                continue;
+            }
+            let at = if past.state.delivered() {
+                past.sent_at.unwrap_or(past.reserved_at)
+            } else if past.state.in_progress() {
+                past.reserved_at.max(self.now)
+            } else {
+                continue;
+            };
+            self.touches
+                .entry(key.recipient.clone())
+                .or_default()
+                .push(Touch {
+                    at,
+                    step: key.step,
+                    interview: key.interview.clone(),
+                });
+        }
+    }
+
+    /// Lays out an interview's steps by its status.
+    fn start(&mut self, index: usize, iv: &Interview) {
+        let primary = primary_index(iv);
+        let stopped = match iv.status {
+            Status::Waiting | Status::Replied => false,
+            Status::Rejected | Status::Offer | Status::Withdrawn | Status::Closed => true,
+        };
+        for person in 0..iv.interviewers.len() {
+            let key = self.key(iv, Step::ThankYou, person);
+            if self.report_past(iv, &key, Step::ThankYou, person).is_some() {
+                continue;
+            }
+            if stopped {
+                self.cancel(iv, Step::ThankYou, person, iv.status);
+            } else {
+                let at = iv.end + self.policy.thank_you.delay;
+                let reason = format!(
+                    "{} after the interview ended {}",
+                    format_delay(self.policy.thank_you.delay),
+                    short(iv.end, iv.timezone)
+                );
+                self.push(index, Step::ThankYou, person, at, reason, false);
+            }
+        }
+        match iv.status {
+            Status::Waiting => self.start_sequence(index, iv, primary),
+            Status::Replied => self.start_after_reply(index, iv, primary),
+            Status::Rejected => {
+                self.cancel_sequence(iv, primary);
+                self.start_after_rejection(index, iv, primary);
+            }
+            Status::Offer | Status::Withdrawn | Status::Closed => {
+                self.cancel_sequence(iv, primary);
+                let key = self.key(iv, Step::AfterRejection, primary);
+                self.report_past(iv, &key, Step::AfterRejection, primary);
+            }
+        }
+    }
+
+    /// status_check → call_reminder → final_check → close, each anchored on the one before.
+    fn start_sequence(&mut self, index: usize, iv: &Interview, primary: usize) {
+        let (first_at, first_reason) = self.status_check_base(iv);
+        let mut anchor: Option<(DateTime<Utc>, Step)> = None;
+        for step in SEQUENCE {
+            let key = self.key(iv, step, primary);
+            if let Some(at) = self.report_past(iv, &key, step, primary) {
+                anchor = Some((at, step));
+                continue;
+            }
+            let (at, reason) = match anchor {
+                None => (first_at, first_reason.clone()),
+                Some((prev, prev_step)) => self.after(iv, step, prev, prev_step),
+            };
+            self.push(index, step, primary, at, reason, true);
+            return;
+        }
+    }
+
+    /// A reply stops the automatic checks; a new decision date plans one more check from it.
+    fn start_after_reply(&mut self, index: usize, iv: &Interview, primary: usize) {
+        let replied_on = self.outcome_date(iv);
+        let replan = iv
+            .decision_by
+            .filter(|decision| *decision > replied_on)
+            .map(|_| self.status_check_base(iv));
+        let mut replanned = false;
+        for step in SEQUENCE {
+            let key = self.key(iv, step, primary);
+            if self.report_past(iv, &key, step, primary).is_some() {
+                continue;
+            }
+            match (&replan, replanned, step) {
+                (Some((at, reason)), false, Step::StatusCheck | Step::FinalCheck) => {
+                    let reason = format!("the employer replied and gave a new date; {reason}");
+                    self.push(index, step, primary, *at, reason, false);
+                    replanned = true;
+                }
+                _ => self.cancel(iv, step, primary, Status::Replied),
+            }
+        }
+    }
+
+    fn start_after_rejection(&mut self, index: usize, iv: &Interview, primary: usize) {
+        let key = self.key(iv, Step::AfterRejection, primary);
+        if self.report_past(iv, &key, Step::AfterRejection, primary).is_some() {
+            return;
+        }
+        let policy = &self.policy.after_rejection;
+        let (base, what) = match (iv.status_on, self.history.status_seen.get(&iv.id)) {
+            (Some(date), _) => (self.day_start(date, iv.timezone), format!("recorded {date}")),
+            (None, Some((Status::Rejected, seen))) => (*seen, format!("seen {}", short(*seen, iv.timezone))),
+            _ => (self.now, "recorded now".to_string()),
+        };
+        let at = add_delay(base, policy.delay, iv.timezone);
+        let reason = format!("{} after the rejection ({what})", format_delay(policy.delay));
+        self.push(index, Step::AfterRejection, primary, at, reason, false);
+    }
+
+    fn cancel_sequence(&mut self, iv: &Interview, primary: usize) {
+        for step in SEQUENCE {
+            let key = self.key(iv, step, primary);
+            if self.report_past(iv, &key, step, primary).is_none() {
+                self.cancel(iv, step, primary, iv.status);
+            }
+        }
+    }
+
+    /// When the status check falls: after the decision date when there is one.
+    fn status_check_base(&self, iv: &Interview) -> (DateTime<Utc>, String) {
+        match iv.decision_by {
+            Some(decision) => {
+                let grace = self.policy.after_decision;
+                let at = if is_whole_days(grace) {
+                    let date = decision + Days::new(grace.num_days() as u64);
+                    resolve_lenient(date.and_time(self.policy.status_check.window.start), iv.timezone)
+                } else {
+                    self.day_start(decision, iv.timezone) + TimeDelta::days(1) + grace
+                };
+                (at, format!("{} after the decision date {decision}", format_delay(grace)))
+            }
+            None => {
+                let delay = self.policy.status_check.delay;
+                (
+                    add_delay(iv.end, delay, iv.timezone),
+                    format!("{} after the interview ended", format_delay(delay)),
+                )
+            }
+        }
+    }
+
+    /// The nominal time of `step`, anchored on the previous touch of the sequence.
+    fn after(
+        &self,
+        iv: &Interview,
+        step: Step,
+        prev: DateTime<Utc>,
+        prev_step: Step,
+    ) -> (DateTime<Utc>, String) {
+        let delay = self.policy.step(step).delay;
+        (
+            add_delay(prev, delay, iv.timezone),
+            format!("{} after {prev_step}, no reply", format_delay(delay)),
+        )
+    }
+
+    /// The date on which the current outcome was recorded.
+    fn outcome_date(&self, iv: &Interview) -> NaiveDate {
+        iv.status_on
+            .or_else(|| {
+                self.history
+                    .status_seen
+                    .get(&iv.id)
+                    .filter(|(status, _)| *status == iv.status)
+                    .map(|(_, at)| local(*at, iv.timezone).date())
+            })
+            .unwrap_or_else(|| local(self.now, iv.timezone).date())
+    }
+
+    fn day_start(&self, date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+        resolve_lenient(date.and_time(chrono::NaiveTime::MIN), tz)
+    }
+
+    fn key(&self, iv: &Interview, step: Step, person: usize) -> SendKey {
+        let recipient = match step {
+            Step::Close => self.owner.email.key(),
+            _ => iv.interviewers[person].key(),
+        };
+        SendKey::new(&iv.id, step, &recipient)
+    }
+
+    /// Emits the action for a send the state already holds, returning the instant successors
+    /// are anchored on, or `None` when the state knows nothing of it.
+    fn report_past(
+        &mut self,
+        iv: &Interview,
+        key: &SendKey,
+        step: Step,
+        person: usize,
+    ) -> Option<DateTime<Utc>> {
+        let past = self.history.sends.get(key)?;
+        let (state, due, anchor, reason) = match past.state {
+            SendState::Planned => return None,
+            SendState::Sent => {
+                let at = past.sent_at.unwrap_or(past.reserved_at);
+                (ActionState::Sent, at, at, format!("sent {}", short(at, iv.timezone)))
+            }
+            SendState::Uncertain => (
+                ActionState::Uncertain,
+                past.reserved_at,
+                past.reserved_at,
+                "may have been sent: the transaction was interrupted; check and resolve it"
+                    .to_string(),
+            ),
+            SendState::Queued | SendState::Approved | SendState::Sending => {
+                let waiting = past.reserved_at.max(self.now);
+                let what = match past.state {
+                    SendState::Queued => "waiting for approval",
+                    SendState::Approved => "approved, about to be sent",
+                    _ => "being sent",
+                };
+                (ActionState::Queued, waiting, waiting, what.to_string())
+            }
+            SendState::Deferred => {
+                let retry = past.next_attempt.unwrap_or(self.now);
+                (
+                    ActionState::Deferred,
+                    retry,
+                    retry.max(self.now),
+                    format!(
+                        "retrying after a temporary error{}",
+                        note_suffix(past.note.as_deref())
+                    ),
+                )
+            }
+            SendState::Failed => (
+                ActionState::Failed,
+                past.reserved_at,
+                past.reserved_at,
+                format!("failed{}", note_suffix(past.note.as_deref())),
+            ),
+            SendState::Skipped => (
+                ActionState::Skipped,
+                past.reserved_at,
+                past.reserved_at,
+                past.note.clone().unwrap_or_else(|| "skipped".into()),
+            ),
+            SendState::Cancelled => (
+                ActionState::Cancelled,
+                past.reserved_at,
+                past.reserved_at,
+                past.note.clone().unwrap_or_else(|| "cancelled".into()),
+            ),
+            SendState::Rejected => (
+                ActionState::Rejected,
+                past.reserved_at,
+                past.reserved_at,
+                "rejected in the approval queue".to_string(),
+            ),
+        };
+        self.emit(iv, step, person, due, state, reason);
+        Some(anchor)
+    }
+
+    fn cancel(&mut self, iv: &Interview, step: Step, person: usize, status: Status) {
+        let reason = match status {
+            Status::Rejected => "the interview ended in a rejection: only after_rejection remains".to_string(),
+            Status::Replied => "the employer replied: automatic checks stop".to_string(),
+            other => format!("the interview is {}: nothing more is sent", other.as_str()),
+        };
+        let now = self.now;
+        self.emit(iv, step, person, now, ActionState::Cancelled, reason);
+    }
+
+    fn push(
+        &mut self,
+        interview: usize,
+        step: Step,
+        person: usize,
+        at: DateTime<Utc>,
+        reason: String,
+        chain: bool,
+    ) {
+        let mut reasons = vec![reason];
+        let at = if at < self.now {
+            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, None))));
+            self.now
+        } else {
+            at
+        };
+        self.enqueue(Candidate {
+            at,
+            interview,
+            step,
+            person,
+            reasons,
+            capped: false,
+            chain,
+        });
+    }
+
+    fn enqueue(&mut self, candidate: Candidate) {
+        self.seq += 1;
+        self.queue
+            .push(Queued(Reverse((candidate.at, self.seq)), candidate));
+    }
+
+    fn tz_of(&self, step: Step, iv: Option<&Interview>) -> Tz {
+        match (step, iv) {
+            (Step::Close, _) => self.owner.timezone,
+            (_, Some(iv)) => iv.timezone,
+            (_, None) => self.owner.timezone,
+        }
+    }
+
+    /// Places candidates in time order: window, cap and limits, then successors.
+    fn run(&mut self, records: &[Interview]) {
+        while let Some(Queued(_, mut c)) = self.queue.pop() {
+            let iv = &records[c.interview];
+            let tz = self.tz_of(c.step, Some(iv));
+            let step_policy = self.policy.step(c.step);
+
+            if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_limit {
+                c.reasons.push(format!(
+                    "past its hard limit ({} after the interview): never sent automatically",
+                    format_delay(self.policy.thank_you_limit)
+                ));
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+                continue;
+            }
+            if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
+                c.reasons.push("no time allowed within five years".into());
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+                continue;
+            }
+
+            let in_window = next_in_window(c.at, &step_policy.window, tz, self.policy);
+            if in_window != c.at {
+                c.reasons.push(format!(
+                    "moved from {} to {}: send window {}",
+                    short(c.at, tz),
+                    short(in_window, tz),
+                    step_policy.window
+                ));
+                c.at = in_window;
+                self.enqueue(c);
+                continue;
+            }
+
+            let person = &iv.interviewers[c.person];
+            if c.step.channel().is_touch() {
+                if let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz) {
+                    c.reasons.push(format!(
+                        "deferred {}: weekly cap, {} got {} ({}) {}",
+                        format_gap(clear - c.at),
+                        person.key(),
+                        blocker.step,
+                        blocker.interview,
+                        short(blocker.at, tz),
+                    ));
+                    c.at = clear;
+                    c.capped = true;
+                    self.enqueue(c);
+                    continue;
+                }
+            }
+
+            let needs_address = c.step.channel() == Channel::Email;
+            if needs_address && person.email.is_none() {
+                c.reasons.push(format!("{} has no e-mail address", person.name));
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+            } else {
+                if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_target {
+                    c.reasons.push(format!(
+                        "later than the {} target, still within the {} limit",
+                        format_delay(self.policy.thank_you_target),
+                        format_delay(self.policy.thank_you_limit)
+                    ));
+                }
+                if c.step.channel().is_touch() {
+                    self.touches.entry(person.key()).or_default().push(Touch {
+                        at: c.at,
+                        step: c.step,
+                        interview: iv.id.clone(),
+                    });
+                }
+                let state = if c.capped {
+                    ActionState::Deferred
+                } else {
+                    ActionState::Scheduled
+                };
+                self.emit(iv, c.step, c.person, c.at, state, c.reasons.join("; "));
+            }
+
+            if c.chain {
+                if let Some(next) = next_in_sequence(c.step) {
+                    let key = self.key(iv, next, c.person);
+                    let anchor = c.at;
+                    match self.report_past(iv, &key, next, c.person) {
+                        // The state already knows the successor (an odd but possible history):
+                        // carry on from it.
+                        Some(_) => {}
+                        None => {
+                            let (at, reason) = self.after(iv, next, anchor, c.step);
+                            self.push(c.interview, next, c.person, at, reason, true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the cap blocks a touch of `recipient` at `at`: the first instant it allows one, and
+    /// the touch that blocks it. Whole-day periods count the recipient's calendar days.
+    fn cap_clears_at(&self, recipient: &str, at: DateTime<Utc>, tz: Tz) -> Option<(DateTime<Utc>, Touch)> {
+        let cap = self.policy.cap;
+        let touches = self.touches.get(recipient)?;
+        let mut recent: Vec<&Touch> = if is_whole_days(cap.period) {
+            let days = cap.period.num_days();
+            let today = local(at, tz).date();
+            touches
+                .iter()
+                .filter(|t| {
+                    let d = local(t.at, tz).date();
+                    d <= today && (today - d).num_days() < days
+                })
+                .collect()
+        } else {
+            touches
+                .iter()
+                .filter(|t| t.at <= at && at - t.at < cap.period)
+                .collect()
+        };
+        if (recent.len() as u32) < cap.count.max(1) {
+            return None;
+        }
+        recent.sort_by_key(|t| t.at);
+        let blocker = recent[recent.len() - cap.count.max(1) as usize].clone();
+        let clear = if is_whole_days(cap.period) {
+            let date = local(blocker.at, tz).date() + Days::new(cap.period.num_days() as u64);
+            resolve_lenient(date.and_time(chrono::NaiveTime::MIN), tz)
+        } else {
+            blocker.at + cap.period
+        };
+        Some((clear.max(at + TimeDelta::minutes(1)), blocker))
+    }
+
+    fn emit(
+        &mut self,
+        iv: &Interview,
+        step: Step,
+        person: usize,
+        due: DateTime<Utc>,
+        state: ActionState,
+        reason: String,
+    ) {
+        let interviewer: &Interviewer = &iv.interviewers[person];
+        let (recipient_name, to, timezone) = match step {
+            Step::Close => (
+                self.owner.name.clone(),
+                Some(self.owner.email.clone()),
+                self.owner.timezone,
+            ),
+            Step::CallReminder => (
+                interviewer.name.clone(),
+                Some(self.owner.email.clone()),
+                iv.timezone,
+            ),
+            _ => (interviewer.name.clone(), interviewer.email.clone(), iv.timezone),
+        };
+        self.out.push(Action {
+            key: self.key(iv, step, person),
+            channel: step.channel(),
+            recipient_name,
+            to,
+            timezone,
+            due,
+            state,
+            reason,
+        });
+    }
+}
+
+const SEQUENCE: [Step; 4] = [
+    Step::StatusCheck,
+    Step::CallReminder,
+    Step::FinalCheck,
+    Step::Close,
+];
+
+fn next_in_sequence(step: Step) -> Option<Step> {
+    let i = SEQUENCE.iter().position(|s| *s == step)?;
+    SEQUENCE.get(i + 1).copied()
+}
+
+fn primary_index(iv: &Interview) -> usize {
+    iv.interviewers.iter().position(|i| i.primary).unwrap_or(0)
+}
+
+fn note_suffix(note: Option<&str>) -> String {
+    note.map(|n| format!(": {n}")).unwrap_or_default()
+}
+
+/// `3 days`, `5 h`, `20 min`.
+fn format_gap(d: TimeDelta) -> String {
+    let minutes = d.num_minutes();
+    if minutes >= 36 * 60 {
+        let days = (minutes + 12 * 60) / (24 * 60);
+        format!("{days} day{}", if days == 1 { "" } else { "s" })
+    } else if minutes >= 90 {
+        format!("{} h", (minutes + 30) / 60)
+    } else {
+        format!("{minutes} min")
+    }
+}

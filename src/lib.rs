@@ -1,0 +1,5 @@
+//! followup: follows up on job interviews by e-mail, by a playbook, from a home server.
+
+pub mod config;
+pub mod core;
+pub mod diagnostic;
