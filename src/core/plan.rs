@@ -12,10 +12,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::address::EmailAddress;
 use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
 use super::policy::{Policy, format_delay};
-use super::address::EmailAddress;
 
 /// Where a send stands in the durable state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,10 +185,13 @@ pub fn plan(
         seq: 0,
     };
     planner.seed_touches();
-    for (index, interview) in records.iter().enumerate() {
+    // Place interviews in id order, so the outcome never depends on the order files were read.
+    let mut sorted: Vec<&Interview> = records.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    for (index, interview) in sorted.iter().enumerate() {
         planner.start(index, interview);
     }
-    planner.run(records);
+    planner.run(&sorted);
     let mut out = planner.out;
     out.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
     out
@@ -360,17 +363,28 @@ impl Planner<'_> {
 
     fn start_after_rejection(&mut self, index: usize, iv: &Interview, primary: usize) {
         let key = self.key(iv, Step::AfterRejection, primary);
-        if self.report_past(iv, &key, Step::AfterRejection, primary).is_some() {
+        if self
+            .report_past(iv, &key, Step::AfterRejection, primary)
+            .is_some()
+        {
             return;
         }
         let policy = &self.policy.after_rejection;
         let (base, what) = match (iv.status_on, self.history.status_seen.get(&iv.id)) {
-            (Some(date), _) => (self.day_start(date, iv.timezone), format!("recorded {date}")),
-            (None, Some((Status::Rejected, seen))) => (*seen, format!("seen {}", short(*seen, iv.timezone))),
+            (Some(date), _) => (
+                self.day_start(date, iv.timezone),
+                format!("recorded {date}"),
+            ),
+            (None, Some((Status::Rejected, seen))) => {
+                (*seen, format!("seen {}", short(*seen, iv.timezone)))
+            }
             _ => (self.now, "recorded now".to_string()),
         };
         let at = add_delay(base, policy.delay, iv.timezone);
-        let reason = format!("{} after the rejection ({what})", format_delay(policy.delay));
+        let reason = format!(
+            "{} after the rejection ({what})",
+            format_delay(policy.delay)
+        );
         self.push(index, Step::AfterRejection, primary, at, reason, false);
     }
 
@@ -390,11 +404,17 @@ impl Planner<'_> {
                 let grace = self.policy.after_decision;
                 let at = if is_whole_days(grace) {
                     let date = decision + Days::new(grace.num_days() as u64);
-                    resolve_lenient(date.and_time(self.policy.status_check.window.start), iv.timezone)
+                    resolve_lenient(
+                        date.and_time(self.policy.status_check.window.start),
+                        iv.timezone,
+                    )
                 } else {
                     self.day_start(decision, iv.timezone) + TimeDelta::days(1) + grace
                 };
-                (at, format!("{} after the decision date {decision}", format_delay(grace)))
+                (
+                    at,
+                    format!("{} after the decision date {decision}", format_delay(grace)),
+                )
             }
             None => {
                 let delay = self.policy.status_check.delay;
@@ -460,7 +480,12 @@ impl Planner<'_> {
             SendState::Planned => return None,
             SendState::Sent => {
                 let at = past.sent_at.unwrap_or(past.reserved_at);
-                (ActionState::Sent, at, at, format!("sent {}", short(at, iv.timezone)))
+                (
+                    ActionState::Sent,
+                    at,
+                    at,
+                    format!("sent {}", short(at, iv.timezone)),
+                )
             }
             SendState::Uncertain => (
                 ActionState::Uncertain,
@@ -521,7 +546,9 @@ impl Planner<'_> {
 
     fn cancel(&mut self, iv: &Interview, step: Step, person: usize, status: Status) {
         let reason = match status {
-            Status::Rejected => "the interview ended in a rejection: only after_rejection remains".to_string(),
+            Status::Rejected => {
+                "the interview ended in a rejection: only after_rejection remains".to_string()
+            }
             Status::Replied => "the employer replied: automatic checks stop".to_string(),
             other => format!("the interview is {}: nothing more is sent", other.as_str()),
         };
@@ -540,7 +567,10 @@ impl Planner<'_> {
     ) {
         let mut reasons = vec![reason];
         let at = if at < self.now {
-            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, None))));
+            reasons.push(format!(
+                "overdue since {}",
+                short(at, self.tz_of(step, None))
+            ));
             self.now
         } else {
             at
@@ -571,9 +601,9 @@ impl Planner<'_> {
     }
 
     /// Places candidates in time order: window, cap and limits, then successors.
-    fn run(&mut self, records: &[Interview]) {
+    fn run(&mut self, records: &[&Interview]) {
         while let Some(Queued(_, mut c)) = self.queue.pop() {
-            let iv = &records[c.interview];
+            let iv = records[c.interview];
             let tz = self.tz_of(c.step, Some(iv));
             let step_policy = self.policy.step(c.step);
 
@@ -582,12 +612,26 @@ impl Planner<'_> {
                     "past its hard limit ({} after the interview): never sent automatically",
                     format_delay(self.policy.thank_you_limit)
                 ));
-                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+                self.emit(
+                    iv,
+                    c.step,
+                    c.person,
+                    c.at,
+                    ActionState::Skipped,
+                    c.reasons.join("; "),
+                );
                 continue;
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
                 c.reasons.push("no time allowed within five years".into());
-                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+                self.emit(
+                    iv,
+                    c.step,
+                    c.person,
+                    c.at,
+                    ActionState::Skipped,
+                    c.reasons.join("; "),
+                );
                 continue;
             }
 
@@ -605,27 +649,35 @@ impl Planner<'_> {
             }
 
             let person = &iv.interviewers[c.person];
-            if c.step.channel().is_touch() {
-                if let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz) {
-                    c.reasons.push(format!(
-                        "deferred {}: weekly cap, {} got {} ({}) {}",
-                        format_gap(clear - c.at),
-                        person.key(),
-                        blocker.step,
-                        blocker.interview,
-                        short(blocker.at, tz),
-                    ));
-                    c.at = clear;
-                    c.capped = true;
-                    self.enqueue(c);
-                    continue;
-                }
+            if c.step.channel().is_touch()
+                && let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz)
+            {
+                c.reasons.push(format!(
+                    "deferred {}: weekly cap, {} got {} ({}) {}",
+                    format_gap(clear - c.at),
+                    person.key(),
+                    blocker.step,
+                    blocker.interview,
+                    short(blocker.at, tz),
+                ));
+                c.at = clear;
+                c.capped = true;
+                self.enqueue(c);
+                continue;
             }
 
             let needs_address = c.step.channel() == Channel::Email;
             if needs_address && person.email.is_none() {
-                c.reasons.push(format!("{} has no e-mail address", person.name));
-                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
+                c.reasons
+                    .push(format!("{} has no e-mail address", person.name));
+                self.emit(
+                    iv,
+                    c.step,
+                    c.person,
+                    c.at,
+                    ActionState::Skipped,
+                    c.reasons.join("; "),
+                );
             } else {
                 if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_target {
                     c.reasons.push(format!(
@@ -650,18 +702,28 @@ impl Planner<'_> {
             }
 
             if c.chain {
-                if let Some(next) = next_in_sequence(c.step) {
-                    let key = self.key(iv, next, c.person);
-                    let anchor = c.at;
-                    match self.report_past(iv, &key, next, c.person) {
-                        // The state already knows the successor (an odd but possible history):
-                        // carry on from it.
-                        Some(_) => {}
-                        None => {
-                            let (at, reason) = self.after(iv, next, anchor, c.step);
-                            self.push(c.interview, next, c.person, at, reason, true);
-                        }
-                    }
+                self.chain_after(c.interview, iv, c.step, c.person, c.at);
+            }
+        }
+    }
+
+    /// Queues the step after `step`, walking past any successors the state already holds.
+    fn chain_after(
+        &mut self,
+        index: usize,
+        iv: &Interview,
+        mut step: Step,
+        person: usize,
+        mut anchor: DateTime<Utc>,
+    ) {
+        while let Some(next) = next_in_sequence(step) {
+            let key = self.key(iv, next, person);
+            match self.report_past(iv, &key, next, person) {
+                Some(at) => (step, anchor) = (next, at),
+                None => {
+                    let (at, reason) = self.after(iv, next, anchor, step);
+                    self.push(index, next, person, at, reason, true);
+                    return;
                 }
             }
         }
@@ -669,7 +731,12 @@ impl Planner<'_> {
 
     /// When the cap blocks a touch of `recipient` at `at`: the first instant it allows one, and
     /// the touch that blocks it. Whole-day periods count the recipient's calendar days.
-    fn cap_clears_at(&self, recipient: &str, at: DateTime<Utc>, tz: Tz) -> Option<(DateTime<Utc>, Touch)> {
+    fn cap_clears_at(
+        &self,
+        recipient: &str,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<(DateTime<Utc>, Touch)> {
         let cap = self.policy.cap;
         let touches = self.touches.get(recipient)?;
         let mut recent: Vec<&Touch> = if is_whole_days(cap.period) {
@@ -723,7 +790,11 @@ impl Planner<'_> {
                 Some(self.owner.email.clone()),
                 iv.timezone,
             ),
-            _ => (interviewer.name.clone(), interviewer.email.clone(), iv.timezone),
+            _ => (
+                interviewer.name.clone(),
+                interviewer.email.clone(),
+                iv.timezone,
+            ),
         };
         self.out.push(Action {
             key: self.key(iv, step, person),
@@ -770,3 +841,7 @@ fn format_gap(d: TimeDelta) -> String {
         format!("{minutes} min")
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,896 @@
+//! One test (or more) per playbook row and per rule, named after the rule.
+
+use super::*;
+use crate::core::calendar::local;
+use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike, Weekday};
+use chrono_tz::{America::New_York, Asia::Tokyo, Europe::Berlin};
+
+fn naive(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn at(s: &str, tz: Tz) -> DateTime<Utc> {
+    tz.from_local_datetime(&naive(s))
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn person(name: &str, email: &str) -> Interviewer {
+    Interviewer {
+        name: name.into(),
+        title: None,
+        email: (!email.is_empty()).then(|| EmailAddress::parse(email).unwrap()),
+        primary: false,
+    }
+}
+
+fn interview(id: &str, start: &str, tz: Tz, people: Vec<Interviewer>) -> Interview {
+    let begin = at(start, tz);
+    Interview {
+        id: id.into(),
+        company: "Acme".into(),
+        position: "Engineer".into(),
+        local_start: naive(start),
+        start: begin,
+        end: begin + TimeDelta::hours(1),
+        timezone: tz,
+        interviewers: people,
+        decision_by: None,
+        status: Status::Waiting,
+        status_on: None,
+        notes: Default::default(),
+        attachments: vec![],
+        source: "interviews/test.yaml".into(),
+    }
+}
+
+fn owner() -> Owner {
+    Owner {
+        name: "Sam Seeker".into(),
+        email: EmailAddress::parse("sam@example.org").unwrap(),
+        phone: None,
+        signature: None,
+        timezone: New_York,
+    }
+}
+
+fn plan_at(records: &[Interview], history: &History, now: DateTime<Utc>) -> Vec<Action> {
+    plan(records, history, &Policy::default(), &owner(), now)
+}
+
+fn find<'a>(actions: &'a [Action], id: &str, step: Step, recipient: &str) -> &'a Action {
+    actions
+        .iter()
+        .find(|a| a.key == SendKey::new(id, step, recipient))
+        .unwrap_or_else(|| panic!("no {id}/{step}/{recipient} in {actions:#?}"))
+}
+
+fn local_of(a: &Action) -> NaiveDateTime {
+    local(a.due, a.timezone)
+}
+
+fn sent(at: DateTime<Utc>) -> PastSend {
+    PastSend::new(SendState::Sent, at)
+}
+
+const JANE: &str = "jane@acme.example.com";
+const OMAR: &str = "omar@acme.example.com";
+
+/// Tue 2026-11-03 10:00-11:00 New York, Jane (primary) and Omar.
+fn panel() -> Interview {
+    let mut jane = person("Jane Roe", JANE);
+    jane.primary = true;
+    interview(
+        "acme",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Omar Diaz", OMAR), jane],
+    )
+}
+
+fn before(iv: &Interview) -> DateTime<Utc> {
+    iv.start - TimeDelta::hours(1)
+}
+
+#[test]
+fn thank_you_goes_to_every_interviewer_two_hours_after_the_end() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    for who in [JANE, OMAR] {
+        let a = find(&actions, "acme", Step::ThankYou, who);
+        assert_eq!(a.state, ActionState::Scheduled);
+        assert_eq!(local_of(a), naive("2026-11-03 13:00"));
+        assert_eq!(a.to.as_ref().unwrap().key(), who);
+        assert_eq!(a.channel, Channel::Email);
+    }
+}
+
+#[test]
+fn later_steps_go_to_the_primary_only() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    for step in [Step::StatusCheck, Step::CallReminder, Step::FinalCheck] {
+        assert!(
+            actions
+                .iter()
+                .any(|a| a.key.step == step && a.key.recipient == JANE)
+        );
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a.key.step == step && a.key.recipient == OMAR)
+        );
+    }
+}
+
+#[test]
+fn primary_defaults_to_the_first_interviewer() {
+    let iv = interview(
+        "acme",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Omar Diaz", OMAR), person("Jane Roe", JANE)],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    find(&actions, "acme", Step::StatusCheck, OMAR);
+}
+
+#[test]
+fn status_check_comes_seven_days_after_the_end_without_a_decision_date() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert_eq!(local_of(a), naive("2026-11-10 11:00"));
+    assert_eq!(a.state, ActionState::Scheduled);
+    assert!(
+        a.reason.contains("7d after the interview ended"),
+        "{}",
+        a.reason
+    );
+}
+
+#[test]
+fn decision_date_pushes_the_status_check_to_two_days_after_it() {
+    let mut iv = panel();
+    iv.decision_by = NaiveDate::from_ymd_opt(2026, 11, 20);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::StatusCheck, JANE);
+    // Two days after Fri 20 November is Sunday: the working-hours window moves it to Monday.
+    assert_eq!(local_of(a), naive("2026-11-23 09:00"));
+    assert!(
+        a.reason.contains("after the decision date 2026-11-20"),
+        "{}",
+        a.reason
+    );
+    assert!(a.reason.contains("send window"), "{}", a.reason);
+}
+
+#[test]
+fn status_check_is_never_before_the_decision_date() {
+    let mut iv = panel();
+    iv.decision_by = NaiveDate::from_ymd_opt(2026, 12, 1);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert!(local_of(a).date() > NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+}
+
+#[test]
+fn call_reminder_goes_to_the_user_seven_days_after_the_status_check() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::CallReminder, JANE);
+    assert_eq!(a.channel, Channel::Call);
+    assert_eq!(a.to.as_ref().unwrap().as_str(), "sam@example.org");
+    assert_eq!(a.recipient_name, "Jane Roe");
+    assert_eq!(local_of(a), naive("2026-11-17 11:00"));
+}
+
+#[test]
+fn final_check_comes_seven_days_after_the_previous_touch() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::FinalCheck, JANE);
+    assert_eq!(local_of(a), naive("2026-11-24 11:00"));
+    assert_eq!(a.to.as_ref().unwrap().key(), JANE);
+}
+
+#[test]
+fn close_notice_goes_to_the_user_seven_days_after_the_final_check_and_ends_the_sequence() {
+    let iv = panel();
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::Close, "sam@example.org");
+    assert_eq!(a.channel, Channel::Notice);
+    assert_eq!(local_of(a), naive("2026-12-01 11:00"));
+    assert!(a.due == actions.iter().map(|a| a.due).max().unwrap());
+    assert_eq!(actions.len(), 2 + 4, "two thank-yous and four later steps");
+}
+
+#[test]
+fn sequence_chains_from_when_a_step_was_actually_sent() {
+    let iv = panel();
+    let mut history = History::default();
+    let thanks = at("2026-11-03 13:00", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, JANE), sent(thanks));
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, OMAR), sent(thanks));
+    let late = at("2026-11-12 15:00", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::StatusCheck, JANE), sent(late));
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        late + TimeDelta::hours(1),
+    );
+    assert_eq!(
+        find(&actions, "acme", Step::StatusCheck, JANE).state,
+        ActionState::Sent
+    );
+    let call = find(&actions, "acme", Step::CallReminder, JANE);
+    assert_eq!(local_of(call), naive("2026-11-19 15:00"));
+}
+
+#[test]
+fn a_sent_step_is_reported_and_never_planned_again() {
+    let iv = panel();
+    let mut history = History::default();
+    let when = at("2026-11-03 13:05", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, JANE), sent(when));
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        when + TimeDelta::days(1),
+    );
+    let thanks: Vec<_> = actions
+        .iter()
+        .filter(|a| a.key == SendKey::new("acme", Step::ThankYou, JANE))
+        .collect();
+    assert_eq!(thanks.len(), 1);
+    assert_eq!(thanks[0].state, ActionState::Sent);
+    assert_eq!(thanks[0].due, when);
+}
+
+#[test]
+fn friday_evening_interview_gets_its_thank_you_saturday_morning_within_24_hours() {
+    // Ends Friday 19:00: 2 h later is 21:00, outside 08:00-20:00.
+    let iv = interview(
+        "late",
+        "2026-11-06 18:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "late", Step::ThankYou, JANE);
+    assert_eq!(local_of(a), naive("2026-11-07 08:00"));
+    assert_eq!(local_of(a).weekday(), Weekday::Sat);
+    assert!(a.due - iv.end <= TimeDelta::hours(24));
+    assert!(
+        a.reason
+            .contains("moved from Fri 21:00 to Sat 08:00: send window"),
+        "{}",
+        a.reason
+    );
+}
+
+#[test]
+fn later_steps_go_out_in_working_hours_only() {
+    // Ends Friday 19:00: seven days later is Friday 19:00, so the status check waits for Monday.
+    let iv = interview(
+        "late",
+        "2026-11-06 18:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "late", Step::StatusCheck, JANE);
+    assert_eq!(local_of(a), naive("2026-11-16 09:00"));
+}
+
+#[test]
+fn send_window_is_reckoned_in_the_recipients_zone() {
+    let iv = interview(
+        "tokyo",
+        "2026-11-04 16:00",
+        Tokyo,
+        vec![person("Aiko Sato", "aiko@example.com")],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    for a in actions.iter().filter(|a| a.channel == Channel::Email) {
+        let t = local(a.due, Tokyo);
+        assert!(t.hour() >= 8 && t.hour() < 20, "{} at {t}", a.key);
+    }
+    let check = find(&actions, "tokyo", Step::StatusCheck, "aiko@example.com");
+    assert_eq!(local_of(check), naive("2026-11-12 09:00"));
+}
+
+#[test]
+fn late_start_skips_a_thank_you_past_its_hard_limit() {
+    let iv = panel();
+    let now = iv.end + TimeDelta::hours(49);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    for who in [JANE, OMAR] {
+        let a = find(&actions, "acme", Step::ThankYou, who);
+        assert_eq!(a.state, ActionState::Skipped);
+        assert!(a.reason.contains("hard limit"), "{}", a.reason);
+    }
+    // The rest of the sequence still goes ahead.
+    assert_eq!(
+        find(&actions, "acme", Step::StatusCheck, JANE).state,
+        ActionState::Scheduled
+    );
+}
+
+#[test]
+fn late_start_within_the_limit_sends_the_thank_you_now_marked_late() {
+    let iv = panel();
+    let now = iv.end + TimeDelta::hours(30);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    let a = find(&actions, "acme", Step::ThankYou, JANE);
+    assert_eq!(a.state, ActionState::Scheduled);
+    assert_eq!(a.due, now);
+    assert!(a.reason.contains("overdue"), "{}", a.reason);
+    assert!(
+        a.reason.contains("later than the 1d target"),
+        "{}",
+        a.reason
+    );
+}
+
+#[test]
+fn replied_stops_the_automatic_checks() {
+    let mut iv = panel();
+    iv.status = Status::Replied;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 5);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    for step in [Step::StatusCheck, Step::CallReminder, Step::FinalCheck] {
+        assert_eq!(
+            find(&actions, "acme", step, JANE).state,
+            ActionState::Cancelled
+        );
+    }
+    // A thank-you is not a check: it still goes.
+    assert_eq!(
+        find(&actions, "acme", Step::ThankYou, JANE).state,
+        ActionState::Scheduled
+    );
+}
+
+#[test]
+fn replied_with_a_new_decision_date_plans_the_status_check_from_it() {
+    let mut iv = panel();
+    iv.status = Status::Replied;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 5);
+    iv.decision_by = NaiveDate::from_ymd_opt(2026, 11, 18);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let a = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert_eq!(a.state, ActionState::Scheduled);
+    assert_eq!(local_of(a), naive("2026-11-20 09:00"));
+    assert_eq!(
+        find(&actions, "acme", Step::CallReminder, JANE).state,
+        ActionState::Cancelled
+    );
+}
+
+#[test]
+fn replied_after_the_status_check_plans_one_final_check_from_the_new_date() {
+    let mut iv = panel();
+    iv.status = Status::Replied;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 11);
+    iv.decision_by = NaiveDate::from_ymd_opt(2026, 11, 25);
+    let mut history = History::default();
+    let checked = at("2026-11-10 11:00", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::StatusCheck, JANE), sent(checked));
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        checked + TimeDelta::days(2),
+    );
+    let a = find(&actions, "acme", Step::FinalCheck, JANE);
+    assert_eq!(local_of(a), naive("2026-11-27 09:00"));
+    assert_eq!(
+        find(&actions, "acme", Step::Close, "sam@example.org").state,
+        ActionState::Cancelled
+    );
+}
+
+#[test]
+fn rejected_leaves_only_the_note_after_rejection_a_day_later() {
+    let mut iv = panel();
+    iv.status = Status::Rejected;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 12);
+    let now = at("2026-11-12 18:00", New_York);
+    let mut history = History::default();
+    let thanks = at("2026-11-03 13:00", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, JANE), sent(thanks));
+    let actions = plan_at(std::slice::from_ref(&iv), &history, now);
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(a.state, ActionState::Scheduled);
+    assert_eq!(local_of(a), naive("2026-11-13 09:00"));
+    let pending: Vec<_> = actions.iter().filter(|a| a.state.is_pending()).collect();
+    assert_eq!(pending.len(), 1, "{pending:#?}");
+    assert_eq!(
+        find(&actions, "acme", Step::ThankYou, OMAR).state,
+        ActionState::Cancelled
+    );
+}
+
+#[test]
+fn rejected_without_a_date_uses_when_the_state_first_saw_it() {
+    let mut iv = panel();
+    iv.status = Status::Rejected;
+    let seen = at("2026-11-12 18:30", New_York);
+    let mut history = History::default();
+    history
+        .status_seen
+        .insert("acme".into(), (Status::Rejected, seen));
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        seen + TimeDelta::hours(3),
+    );
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    // One day after 18:30 is outside working hours: the next morning.
+    assert_eq!(local_of(a), naive("2026-11-16 09:00"));
+}
+
+#[test]
+fn offer_withdrawn_and_closed_send_nothing_more() {
+    for status in [Status::Offer, Status::Withdrawn, Status::Closed] {
+        let mut iv = panel();
+        iv.status = status;
+        let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+        assert!(!actions.is_empty());
+        for a in &actions {
+            assert_eq!(a.state, ActionState::Cancelled, "{status:?}: {a:?}");
+            assert!(a.reason.contains(status.as_str()), "{}", a.reason);
+        }
+    }
+}
+
+/// Two interviews at one company, two days apart, with the same recruiter as the primary.
+fn shared_recruiter() -> Vec<Interview> {
+    let mut first = person("Rita Recruiter", "rita@acme.example.com");
+    first.primary = true;
+    let mut second = person("Rita Recruiter", "Rita@ACME.example.com");
+    second.primary = true;
+    vec![
+        interview("acme-a", "2026-11-02 10:00", New_York, vec![first]),
+        interview(
+            "acme-b",
+            "2026-11-04 10:00",
+            New_York,
+            vec![second, person("Omar Diaz", OMAR)],
+        ),
+    ]
+}
+
+#[test]
+fn weekly_cap_holds_across_two_interviews_sharing_a_recruiter() {
+    let records = shared_recruiter();
+    let now = at("2026-11-01 12:00", New_York);
+    let actions = plan_at(&records, &History::default(), now);
+    let rita = "rita@acme.example.com";
+    // Rita's first thank-you blocks the second, which then misses its hard limit.
+    let second_thanks = find(&actions, "acme-b", Step::ThankYou, rita);
+    assert_eq!(second_thanks.state, ActionState::Skipped);
+    assert!(
+        second_thanks.reason.contains("weekly cap"),
+        "{}",
+        second_thanks.reason
+    );
+    // acme-a's status check (Mon 9 Nov) blocks acme-b's (Wed 11 Nov) until Mon 16 Nov.
+    let check = find(&actions, "acme-b", Step::StatusCheck, rita);
+    assert_eq!(check.state, ActionState::Deferred);
+    assert_eq!(local_of(check), naive("2026-11-16 09:00"));
+    assert!(
+        check
+            .reason
+            .contains("weekly cap, rita@acme.example.com got status_check (acme-a)"),
+        "{}",
+        check.reason
+    );
+    // Omar is not affected.
+    assert_eq!(
+        find(&actions, "acme-b", Step::ThankYou, OMAR).state,
+        ActionState::Scheduled
+    );
+}
+
+#[test]
+fn weekly_cap_compares_addresses_case_insensitively() {
+    let records = shared_recruiter();
+    let actions = plan_at(
+        &records,
+        &History::default(),
+        at("2026-11-01 12:00", New_York),
+    );
+    let keys: Vec<_> = actions
+        .iter()
+        .filter(|a| a.key.recipient.contains("rita"))
+        .map(|a| a.key.recipient.clone())
+        .collect();
+    assert!(
+        keys.iter().all(|k| k == "rita@acme.example.com"),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn weekly_cap_counts_messages_waiting_for_approval() {
+    let iv = panel();
+    let mut other = interview(
+        "globex",
+        "2026-11-03 15:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    other.company = "Globex".into();
+    let mut history = History::default();
+    let queued = at("2026-11-03 13:00", New_York);
+    history.sends.insert(
+        SendKey::new("acme", Step::ThankYou, JANE),
+        PastSend::new(SendState::Queued, queued),
+    );
+    let actions = plan_at(&[iv, other], &history, queued + TimeDelta::minutes(5));
+    assert_eq!(
+        find(&actions, "acme", Step::ThankYou, JANE).state,
+        ActionState::Queued
+    );
+    let blocked = find(&actions, "globex", Step::ThankYou, JANE);
+    assert_eq!(blocked.state, ActionState::Skipped);
+    assert!(blocked.reason.contains("weekly cap"), "{}", blocked.reason);
+}
+
+#[test]
+fn weekly_cap_counts_call_tasks() {
+    let iv = interview(
+        "globex",
+        "2026-11-16 10:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let mut history = History::default();
+    let call = at("2026-11-17 09:00", New_York);
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::CallReminder, JANE), sent(call));
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    // The thank-you on the 16th comes before the call, but the status check on the 23rd is
+    // within seven days of the call on the 17th.
+    let check = find(&actions, "globex", Step::StatusCheck, JANE);
+    assert_eq!(check.state, ActionState::Deferred);
+    assert!(
+        check.reason.contains("call_reminder (acme)"),
+        "{}",
+        check.reason
+    );
+    assert_eq!(local_of(check), naive("2026-11-24 09:00"));
+}
+
+#[test]
+fn weekly_cap_still_counts_touches_of_a_removed_interview() {
+    let iv = interview(
+        "globex",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let mut history = History::default();
+    history.sends.insert(
+        SendKey::new("gone", Step::StatusCheck, JANE),
+        sent(at("2026-11-02 10:00", New_York)),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    assert_eq!(
+        find(&actions, "globex", Step::ThankYou, JANE).state,
+        ActionState::Skipped
+    );
+}
+
+#[test]
+fn notices_to_the_user_are_not_capped() {
+    // Two interviews ending together: both close notices reach the user on the same day.
+    let a = interview(
+        "a",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let b = interview(
+        "b",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Omar Diaz", OMAR)],
+    );
+    let actions = plan_at(&[a.clone(), b], &History::default(), before(&a));
+    let closes: Vec<_> = actions
+        .iter()
+        .filter(|a| a.key.step == Step::Close)
+        .collect();
+    assert_eq!(closes.len(), 2);
+    assert_eq!(closes[0].due, closes[1].due);
+    assert!(closes.iter().all(|c| c.state == ActionState::Scheduled));
+}
+
+#[test]
+fn holidays_move_sends_to_the_next_working_day() {
+    let iv = interview(
+        "dec",
+        "2026-12-15 10:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let mut policy = Policy::default();
+    policy
+        .holidays
+        .insert(NaiveDate::from_ymd_opt(2026, 12, 22).unwrap());
+    let actions = plan(
+        std::slice::from_ref(&iv),
+        &History::default(),
+        &policy,
+        &owner(),
+        before(&iv),
+    );
+    let check = find(&actions, "dec", Step::StatusCheck, JANE);
+    assert_eq!(local_of(check), naive("2026-12-23 09:00"));
+    assert!(check.reason.contains("send window"), "{}", check.reason);
+}
+
+#[test]
+fn holidays_hold_back_a_thank_you_too() {
+    let iv = interview(
+        "dec",
+        "2026-12-24 16:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let mut policy = Policy::default();
+    policy
+        .holidays
+        .insert(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
+    let actions = plan(
+        std::slice::from_ref(&iv),
+        &History::default(),
+        &policy,
+        &owner(),
+        before(&iv),
+    );
+    // Ends 17:00 on the 24th; 19:00 is in the window.
+    assert_eq!(
+        local_of(find(&actions, "dec", Step::ThankYou, JANE)),
+        naive("2026-12-24 19:00")
+    );
+    let late = interview(
+        "dec",
+        "2026-12-24 18:30",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let actions = plan(
+        std::slice::from_ref(&late),
+        &History::default(),
+        &policy,
+        &owner(),
+        before(&late),
+    );
+    // 21:30 on the 24th is too late, the 25th is a holiday: the 26th, within 48 hours.
+    assert_eq!(
+        local_of(find(&actions, "dec", Step::ThankYou, JANE)),
+        naive("2026-12-26 08:00")
+    );
+}
+
+#[test]
+fn new_york_dst_end_on_2026_11_01_keeps_the_intended_local_hour() {
+    let iv = interview(
+        "ny",
+        "2026-10-29 10:00",
+        New_York,
+        vec![person("Jane Roe", JANE)],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let check = find(&actions, "ny", Step::StatusCheck, JANE);
+    assert_eq!(local_of(check), naive("2026-11-05 11:00"));
+    // 11:00 EDT was 15:00 UTC; 11:00 EST is 16:00 UTC.
+    assert_eq!(
+        check.due,
+        Utc.with_ymd_and_hms(2026, 11, 5, 16, 0, 0).unwrap()
+    );
+    let call = find(&actions, "ny", Step::CallReminder, JANE);
+    assert_eq!(local_of(call), naive("2026-11-12 11:00"));
+}
+
+#[test]
+fn berlin_dst_end_on_2026_10_25_keeps_the_intended_local_hour() {
+    let iv = interview(
+        "de",
+        "2026-10-23 14:00",
+        Berlin,
+        vec![person("Jana Berg", "jana@example.com")],
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let thanks = find(&actions, "de", Step::ThankYou, "jana@example.com");
+    assert_eq!(local_of(thanks), naive("2026-10-23 17:00"));
+    let check = find(&actions, "de", Step::StatusCheck, "jana@example.com");
+    assert_eq!(local_of(check), naive("2026-10-30 15:00"));
+    assert_eq!(
+        check.due,
+        Utc.with_ymd_and_hms(2026, 10, 30, 14, 0, 0).unwrap()
+    );
+}
+
+#[test]
+fn interviewer_without_an_address_is_skipped_with_a_reason_but_can_still_be_called() {
+    let mut iv = interview(
+        "phone",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Pat Lee", "")],
+    );
+    iv.interviewers[0].primary = true;
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let thanks = find(&actions, "phone", Step::ThankYou, "pat lee");
+    assert_eq!(thanks.state, ActionState::Skipped);
+    assert!(
+        thanks.reason.contains("no e-mail address"),
+        "{}",
+        thanks.reason
+    );
+    assert_eq!(
+        find(&actions, "phone", Step::CallReminder, "pat lee").state,
+        ActionState::Scheduled
+    );
+}
+
+#[test]
+fn planning_is_deterministic_whatever_the_order_of_the_records() {
+    let mut records = shared_recruiter();
+    records.push(panel());
+    let now = at("2026-11-01 12:00", New_York);
+    let first = plan_at(&records, &History::default(), now);
+    records.reverse();
+    assert_eq!(first, plan_at(&records, &History::default(), now));
+}
+
+#[test]
+fn a_transient_failure_is_shown_deferred_until_its_retry() {
+    let iv = panel();
+    let mut history = History::default();
+    let first = at("2026-11-03 13:00", New_York);
+    let mut past = PastSend::new(SendState::Deferred, first);
+    past.next_attempt = Some(first + TimeDelta::minutes(5));
+    past.note = Some("451 try again later".into());
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, JANE), past);
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        first + TimeDelta::minutes(1),
+    );
+    let a = find(&actions, "acme", Step::ThankYou, JANE);
+    assert_eq!(a.state, ActionState::Deferred);
+    assert_eq!(a.due, first + TimeDelta::minutes(5));
+    assert!(a.reason.contains("451"), "{}", a.reason);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [Tz; 3] = [New_York, Berlin, Tokyo];
+    const PEOPLE: [&str; 4] = [
+        "ann@example.com",
+        "ben@example.com",
+        "Ann@Example.com",
+        "cai@example.org",
+    ];
+
+    fn interviews() -> impl Strategy<Value = Vec<Interview>> {
+        let one = (
+            0u32..60, // day offset
+            6u32..22, // hour
+            0usize..ZONES.len(),
+            prop::collection::vec(0usize..PEOPLE.len(), 1..3),
+            prop::option::of(0u32..30),
+            0usize..3,
+        );
+        prop::collection::vec(one, 1..6).prop_map(|specs| {
+            specs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (day, hour, zone, people, decision, status))| {
+                    let date =
+                        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + Days::new(day as u64);
+                    let start = format!("{date} {hour:02}:00");
+                    let tz = ZONES[zone];
+                    let mut seen = std::collections::BTreeSet::new();
+                    let people: Vec<_> = people
+                        .into_iter()
+                        .filter(|p| seen.insert(PEOPLE[*p].to_lowercase()))
+                        .map(|p| person(&format!("P{p}"), PEOPLE[p]))
+                        .collect();
+                    let begin = tz
+                        .from_local_datetime(&naive(&start))
+                        .earliest()
+                        .unwrap()
+                        .with_timezone(&Utc);
+                    let mut iv = interview(&format!("iv{i}"), "2026-01-01 00:00", tz, people);
+                    iv.start = begin;
+                    iv.end = begin + TimeDelta::hours(1);
+                    iv.decision_by = decision.map(|d| date + Days::new(d as u64));
+                    iv.status = [Status::Waiting, Status::Waiting, Status::Rejected][status];
+                    iv.status_on = (iv.status == Status::Rejected).then_some(date + Days::new(3));
+                    iv
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn no_recipient_gets_two_touches_within_the_cap_period(records in interviews()) {
+            let now = at("2026-10-01 00:00", New_York);
+            let actions = plan_at(&records, &History::default(), now);
+            let mut by_person: BTreeMap<String, Vec<&Action>> = BTreeMap::new();
+            for a in actions.iter().filter(|a| a.state.is_pending() && a.channel.is_touch()) {
+                by_person.entry(a.key.recipient.clone()).or_default().push(a);
+            }
+            for (who, mut touches) in by_person {
+                touches.sort_by_key(|a| a.due);
+                for pair in touches.windows(2) {
+                    let tz = pair[1].timezone;
+                    let gap = local(pair[1].due, tz).date() - local(pair[0].due, tz).date();
+                    prop_assert!(gap.num_days() >= 7, "{who}: {} then {}", pair[0].key, pair[1].key);
+                }
+            }
+        }
+
+        #[test]
+        fn nothing_is_due_outside_its_window(records in interviews()) {
+            let policy = Policy::default();
+            let now = at("2026-10-01 00:00", New_York);
+            let actions = plan_at(&records, &History::default(), now);
+            for a in actions.iter().filter(|a| a.state.is_pending()) {
+                let window = policy.step(a.key.step).window;
+                let t = local(a.due, a.timezone);
+                prop_assert!(window.days.contains(t.weekday()), "{} on {t}", a.key);
+                prop_assert!(t.time() >= window.start && t.time() < window.end, "{} at {t}", a.key);
+            }
+        }
+
+        #[test]
+        fn planning_is_deterministic(records in interviews(), hours in 0i64..2000) {
+            let now = at("2026-10-01 00:00", New_York) + TimeDelta::hours(hours);
+            let a = plan_at(&records, &History::default(), now);
+            let mut reversed = records.clone();
+            reversed.reverse();
+            prop_assert_eq!(&a, &plan_at(&reversed, &History::default(), now));
+        }
+
+        #[test]
+        fn every_step_of_every_interview_is_accounted_for(records in interviews()) {
+            // Never silently dropped: each interview yields a thank-you per interviewer and
+            // either the sequence or the note after a rejection.
+            let now = at("2026-10-01 00:00", New_York);
+            let actions = plan_at(&records, &History::default(), now);
+            for iv in &records {
+                let mine = actions.iter().filter(|a| a.key.interview == iv.id).count();
+                let expected = iv.interviewers.len() + if iv.status == Status::Rejected { 5 } else { 4 };
+                prop_assert_eq!(mine, expected, "{}", iv.id);
+            }
+        }
+    }
+}
