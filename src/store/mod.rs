@@ -229,10 +229,9 @@ pub fn export(store: &dyn Store) -> Result<String, StoreError> {
 /// holds state is only overwritten with `replace`, so a slip of the command line cannot lose
 /// sends.
 pub fn import(store: &dyn Store, json: &str, replace: bool) -> Result<ImportSummary, StoreError> {
-    let snapshot: Snapshot =
-        serde_json::from_str(json).map_err(|e| StoreError::InvalidImport {
-            detail: e.to_string(),
-        })?;
+    let snapshot: Snapshot = serde_json::from_str(json).map_err(|e| StoreError::InvalidImport {
+        detail: e.to_string(),
+    })?;
     snapshot.validate()?;
     let current = store.snapshot()?;
     if !current.is_empty() && !replace {

@@ -7,10 +7,12 @@
 //! sled 0.34 only makes writes durable on flush, so every write here flushes and checks the
 //! result before it reports success.
 
-use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -36,13 +38,21 @@ const CAS_ATTEMPTS: usize = 16;
 /// error; our own lock makes "another daemon is running" a certain, clear answer.
 pub(super) const LOCK_FILE: &str = "followup.lock";
 
-/// The state of one followup installation, in one sled database directory.
+/// The sled database, inside the state directory.
+pub(super) const DB_DIR: &str = "db";
+
+const CHECK_FILE: &str = "check.json";
+
+/// The state of one followup installation: a directory holding the lock, the sled database
+/// (`db/`), a copy of it as it was before this open (`db.last-open/`) and `check.json`.
 pub struct SledStore {
     path: PathBuf,
     db: sled::Db,
     pub(super) sends: Tree,
     status_seen: Tree,
     meta: Tree,
+    /// Serializes writes of `check.json` so its count only grows.
+    check: Mutex<()>,
     _lock: File,
 }
 
@@ -52,32 +62,85 @@ struct SeenValue {
     seen_at: DateTime<Utc>,
 }
 
+/// A high-water mark kept outside sled. sled 0.34 opens a damaged log as a shorter (even an
+/// empty) database without an error, which would make the planner send everything again;
+/// comparing against this turns that into `Corrupt`. Sends are never removed except by an
+/// import, which rewrites it.
+#[derive(Serialize, Deserialize)]
+struct Check {
+    schema_version: u32,
+    sends: usize,
+}
+
 impl SledStore {
-    /// Opens (or creates, mode 0700) the database in `path`. Fails with `Locked` when another
-    /// process or another handle in this one has it open, `Corrupt` when sled cannot read it
-    /// (the files are never touched), and `NewerSchema` when a newer followup wrote it.
+    /// Opens (or creates, mode 0700) the state in directory `path`. Fails with `Locked` when
+    /// another process or another handle in this one has it open, `Corrupt` when the database
+    /// is damaged or shorter than it was (a copy as found is kept in `db.damaged/`), and
+    /// `NewerSchema` when a newer followup wrote it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&path)
-            .map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(io)?;
         let lock = take_lock(&path)?;
-        let db = open_sled(&path)?;
-        let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&path, e));
+        let check = read_check(&path)?;
+        // sled rewrites a damaged log as it opens it, so the bytes as found are copied first.
+        let (db_dir, opening) = (path.join(DB_DIR), path.join("db.opening"));
+        remove_dir_if_there(&opening).map_err(io)?;
+        if db_dir.exists() {
+            copy_dir(&db_dir, &opening).map_err(io)?;
+        }
+        match Self::open_db(&path, lock, check.as_ref()) {
+            Ok(store) => {
+                if opening.exists() {
+                    let last = path.join("db.last-open");
+                    remove_dir_if_there(&last).map_err(io)?;
+                    std::fs::rename(&opening, &last).map_err(io)?;
+                }
+                store.write_check()?;
+                Ok(store)
+            }
+            Err(StoreError::Corrupt { path, detail }) => {
+                // Keep the first damaged copy: later ones were already rewritten by sled.
+                let damaged = path.join("db.damaged");
+                if opening.exists() && !damaged.exists() {
+                    std::fs::rename(&opening, &damaged).map_err(io)?;
+                }
+                let detail = format!("{detail}; the files as found are in {}", damaged.display());
+                Err(StoreError::Corrupt { path, detail })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_db(path: &Path, lock: File, check: Option<&Check>) -> Result<Self, StoreError> {
+        let db = open_sled(path)?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(path, e));
         let store = Self {
             sends: tree("sends")?,
             status_seen: tree("status_seen")?,
             meta: tree("meta")?,
             db,
-            path,
+            path: path.to_path_buf(),
+            check: Mutex::new(()),
             _lock: lock,
         };
-        store.check_schema()?;
+        store.check_schema(check)?;
+        if let Some(check) = check {
+            let found = store.sends.len();
+            if found < check.sends {
+                return Err(store.corrupt(format!(
+                    "it holds {found} send(s) but held {} before",
+                    check.sends
+                )));
+            }
+        }
         Ok(store)
     }
 
@@ -87,8 +150,11 @@ impl SledStore {
     }
 
     /// Writes the version into a new database; refuses one written by a newer followup.
-    fn check_schema(&self) -> Result<(), StoreError> {
+    fn check_schema(&self, check: Option<&Check>) -> Result<(), StoreError> {
         match self.meta.get(SCHEMA_META).map_err(|e| self.sled(e))? {
+            None if check.is_some() => {
+                Err(self.corrupt("it is empty, but it held state before (see check.json)".into()))
+            }
             None if self.sends.is_empty() && self.status_seen.is_empty() => {
                 self.meta
                     .insert(SCHEMA_META, SCHEMA_VERSION.to_string().as_bytes())
@@ -186,13 +252,19 @@ impl Store for SledStore {
         }
         let name = key.to_string();
         let new = encode(&name, next)?;
-        self.update(&self.sends, &name, |old| {
+        let mut created = false;
+        let won = self.update(&self.sends, &name, |old| {
             let state = old
                 .map(|raw| decode_record(&name, raw))
                 .transpose()?
                 .map(|r| r.state);
+            created = old.is_none();
             Ok(expected.contains(&state).then(|| new.clone()))
-        })
+        })?;
+        if won && created {
+            self.write_check()?;
+        }
+        Ok(won)
     }
 
     fn all(&self) -> Result<Vec<SendRecord>, StoreError> {
@@ -225,7 +297,13 @@ impl Store for SledStore {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let new = encode(interview, &SeenValue { status, seen_at: at })?;
+        let new = encode(
+            interview,
+            &SeenValue {
+                status,
+                seen_at: at,
+            },
+        )?;
         self.update(&self.status_seen, interview, |old| {
             if let Some(raw) = old {
                 let seen: SeenValue = decode(interview, raw)?;
@@ -349,11 +427,40 @@ impl Store for SledStore {
                     key: "<restore>".into(),
                 },
             })?;
-        self.flush()
+        self.flush()?;
+        self.write_check()
     }
 }
 
 impl SledStore {
+    /// Records how many sends there are now, written aside and renamed so it is never torn.
+    /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it.
+    fn write_check(&self) -> Result<(), StoreError> {
+        let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
+        let check = Check {
+            schema_version: SCHEMA_VERSION,
+            sends: self.sends.len(),
+        };
+        let bytes = encode(CHECK_FILE, &check)?;
+        let (tmp, dest) = (self.path.join("check.json.tmp"), self.path.join(CHECK_FILE));
+        let write = || -> io::Result<()> {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &dest)?;
+            File::open(&self.path)?.sync_all()
+        };
+        write().map_err(|source| StoreError::Io {
+            path: dest.clone(),
+            source,
+        })
+    }
+
     fn seen(&self) -> Result<Vec<StatusSeen>, StoreError> {
         self.status_seen
             .iter()
@@ -369,6 +476,41 @@ impl SledStore {
             })
             .collect()
     }
+}
+
+fn read_check(dir: &Path) -> Result<Option<Check>, StoreError> {
+    let path = dir.join(CHECK_FILE);
+    match fs::read(&path) {
+        Ok(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                detail: format!("{CHECK_FILE} cannot be read: {e}"),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+fn remove_dir_if_there(dir: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    DirBuilder::new().mode(0o700).create(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 fn take_lock(dir: &Path) -> Result<File, StoreError> {
@@ -397,7 +539,9 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
 /// sled 0.34 may panic on a damaged file instead of returning an error; either way the result
 /// is `Corrupt`, and nothing on disk is removed.
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(path).cache_capacity(CACHE_BYTES);
+    let config = sled::Config::new()
+        .path(path.join(DB_DIR))
+        .cache_capacity(CACHE_BYTES);
     match catch_unwind(AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(open_error(path, e)),

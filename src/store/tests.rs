@@ -141,8 +141,12 @@ fn transition_is_durable_across_a_reopen() {
     {
         let store = SledStore::open(&path).unwrap();
         assert!(store.transition(&k, &[None], &sending(&k, 1)).unwrap());
-        store.note_status("acme", Status::Rejected, at(5, 8)).unwrap();
-        store.set_meta("digest_sent_at", "2025-03-05T08:00:00Z").unwrap();
+        store
+            .note_status("acme", Status::Rejected, at(5, 8))
+            .unwrap();
+        store
+            .set_meta("digest_sent_at", "2025-03-05T08:00:00Z")
+            .unwrap();
     }
     let store = SledStore::open(&path).unwrap();
     assert_eq!(store.get(&k).unwrap(), Some(sending(&k, 1)));
@@ -210,15 +214,25 @@ fn history_maps_records_to_past_sends() {
 #[test]
 fn status_seen_keeps_the_first_instant_until_the_status_changes() {
     let (_dir, store) = fresh();
-    store.note_status("acme", Status::Waiting, at(1, 8)).unwrap();
-    store.note_status("acme", Status::Waiting, at(2, 8)).unwrap();
+    store
+        .note_status("acme", Status::Waiting, at(1, 8))
+        .unwrap();
+    store
+        .note_status("acme", Status::Waiting, at(2, 8))
+        .unwrap();
     assert_eq!(
         store.history().unwrap().status_seen["acme"],
         (Status::Waiting, at(1, 8))
     );
-    store.note_status("acme", Status::Rejected, at(3, 8)).unwrap();
-    store.note_status("acme", Status::Rejected, at(4, 8)).unwrap();
-    store.note_status("globex", Status::Offer, at(4, 9)).unwrap();
+    store
+        .note_status("acme", Status::Rejected, at(3, 8))
+        .unwrap();
+    store
+        .note_status("acme", Status::Rejected, at(4, 8))
+        .unwrap();
+    store
+        .note_status("globex", Status::Offer, at(4, 9))
+        .unwrap();
     let seen = store.history().unwrap().status_seen;
     assert_eq!(seen["acme"], (Status::Rejected, at(3, 8)));
     assert_eq!(seen["globex"], (Status::Offer, at(4, 9)));
@@ -229,7 +243,7 @@ fn schema_version_is_written_on_create() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
-    let db = sled::open(&path).unwrap();
+    let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
     let meta = db.open_tree("meta").unwrap();
     assert_eq!(meta.get("schema_version").unwrap().unwrap(), b"1".as_ref());
 }
@@ -240,14 +254,16 @@ fn newer_schema_version_is_refused() {
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
     {
-        let db = sled::open(&path).unwrap();
+        let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "2")
             .unwrap();
         db.flush().unwrap();
     }
-    let err = SledStore::open(&path).err().expect("a newer schema must be refused");
+    let err = SledStore::open(&path)
+        .err()
+        .expect("a newer schema must be refused");
     assert!(
         matches!(
             err,
@@ -276,7 +292,10 @@ fn second_open_of_the_same_path_is_locked() {
     let path = dir.path().join("state");
     let first = SledStore::open(&path).unwrap();
     let err = SledStore::open(&path).err().expect("second open must fail");
-    assert!(matches!(&err, StoreError::Locked { path: p } if *p == path), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Locked { path: p } if *p == path),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("another followup daemon"), "{err}");
     drop(first);
     SledStore::open(&path).expect("the lock goes with the store");
@@ -288,31 +307,41 @@ fn second_open_of_the_same_path_is_locked() {
 fn second_open_is_locked_by_sled_too() {
     let dir = tempfile::tempdir().unwrap();
     let _first = sled::open(dir.path()).unwrap();
-    let err = sled::open(dir.path()).err().expect("sled must refuse");
+    let err = sled::open(dir.path()).expect_err("sled must refuse");
     assert!(err.to_string().contains("could not acquire lock"), "{err}");
-    assert!(matches!(sled_store::open_error(dir.path(), err), StoreError::Locked { .. }));
+    assert!(matches!(
+        sled_store::open_error(dir.path(), err),
+        StoreError::Locked { .. }
+    ));
 }
 
-/// Re-runs this test binary as a second process holding (or trying) the same path.
+/// Re-runs this test binary as a second process on the same state directory: both our lock
+/// and sled's own (on `db/db`) must refuse it.
 #[test]
 fn second_process_is_locked() {
     const ENV: &str = "FOLLOWUP_STORE_LOCK_CHILD";
     if let Ok(path) = std::env::var(ENV) {
-        match SledStore::open(&path) {
-            Err(StoreError::Locked { .. }) => std::process::exit(42),
-            Err(e) => panic!("child: unexpected error: {e}"),
-            Ok(_) => std::process::exit(0),
-        }
+        let path = std::path::PathBuf::from(path);
+        let ours = matches!(SledStore::open(&path), Err(StoreError::Locked { .. }));
+        let sleds = sled::open(path.join(sled_store::DB_DIR))
+            .err()
+            .is_some_and(|e| e.to_string().contains("could not acquire lock"));
+        std::process::exit(if ours && sleds { 42 } else { 1 });
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
     let _first = SledStore::open(&path).unwrap();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "store::tests::second_process_is_locked", "--nocapture"])
+        .args(["--exact", "store::tests::second_process_is_locked"])
         .env(ENV, &path)
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
-    assert_eq!(status.code(), Some(42), "the child should have seen Locked");
+    assert_eq!(
+        status.code(),
+        Some(42),
+        "the child should have been refused twice"
+    );
 }
 
 #[test]
@@ -323,7 +352,9 @@ fn export_then_import_round_trips() {
     rec.rendered = Some("Subject: Merci, Zoë\r\n\r\nBonjour — à bientôt\r\n".into());
     rec.message_id = Some("<1@example.com>".into());
     source.transition(&k, &[None], &rec).unwrap();
-    source.note_status("acme", Status::Replied, at(6, 8)).unwrap();
+    source
+        .note_status("acme", Status::Replied, at(6, 8))
+        .unwrap();
     source.set_meta("digest_sent_at", "2025-03-06").unwrap();
     let json = export(&source).unwrap();
     assert!(json.contains("\"schema_version\": 1"), "{json}");
@@ -355,7 +386,10 @@ fn import_refuses_a_non_empty_store_without_replace() {
     let json = export(&other).unwrap();
 
     let err = import(&store, &json, false);
-    assert!(matches!(err, Err(StoreError::NotEmpty { sends: 1, .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(StoreError::NotEmpty { sends: 1, .. })),
+        "{err:?}"
+    );
     assert!(store.get(&old).unwrap().is_some(), "nothing changed");
 
     let summary = import(&store, &json, true).unwrap();
@@ -403,7 +437,10 @@ fn import_validates_before_changing_anything() {
 #[test]
 fn undecodable_record_names_its_key() {
     let (_dir, store) = fresh();
-    store.sends.insert("acme/thank_you/ana@example.com", "{oops").unwrap();
+    store
+        .sends
+        .insert("acme/thank_you/ana@example.com", "{oops")
+        .unwrap();
     let err = store.all().unwrap_err();
     assert!(
         matches!(&err, StoreError::Decode { key, .. } if key == "acme/thank_you/ana@example.com"),
@@ -411,42 +448,105 @@ fn undecodable_record_names_its_key() {
     );
 }
 
-fn files_under(path: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(path).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        if meta.is_file() {
-            out.push((entry.path(), meta.len()));
-        }
-    }
+fn files_under(path: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
     out.sort();
     out
 }
 
-/// Overwrites sled's files with garbage and checks the open is refused, clearly, and that
-/// the files are left as they were for a person to look at.
-#[test]
-fn corrupt_database_is_refused_and_kept() {
+/// A state directory with fifty sends, closed.
+fn populated() -> (TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
-    {
-        let store = SledStore::open(&path).unwrap();
-        let k = key("acme", Step::ThankYou);
+    let store = SledStore::open(&path).unwrap();
+    for i in 0..50 {
+        let k = key(&format!("acme{i}"), Step::ThankYou);
         store.transition(&k, &[None], &sending(&k, 1)).unwrap();
     }
-    for (file, len) in files_under(&path) {
-        if file.file_name().unwrap() != sled_store::LOCK_FILE {
-            let garbage: Vec<u8> = (0..len.max(64)).map(|i| (i * 7 + 13) as u8).collect();
-            std::fs::write(&file, garbage).unwrap();
-        }
-    }
-    let before = files_under(&path);
-    let err = SledStore::open(&path).err().expect("a corrupt database must be refused");
-    assert!(matches!(&err, StoreError::Corrupt { path: p, .. } if *p == path), "{err:?}");
+    (dir, path)
+}
+
+fn garbage(len: usize) -> Vec<u8> {
+    (0..len.max(64)).map(|i| (i * 7 + 13) as u8).collect()
+}
+
+/// Asserts a refused open: `Corrupt`, naming the directory and the way back, with the files
+/// as found kept in `db.damaged/`.
+fn assert_corrupt_and_kept(path: &std::path::Path, as_found: &[(std::path::PathBuf, Vec<u8>)]) {
+    let err = SledStore::open(path)
+        .err()
+        .expect("a damaged database must be refused");
+    assert!(
+        matches!(&err, StoreError::Corrupt { path: p, .. } if p == path),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("followup state import"), "{message}");
-    assert_eq!(files_under(&path), before, "nothing was wiped");
+    let kept = path.join("db.damaged");
+    let kept_files: Vec<_> = files_under(&kept)
+        .into_iter()
+        .map(|(p, b)| (p.file_name().unwrap().to_owned(), b))
+        .collect();
+    let found: Vec<_> = as_found
+        .iter()
+        .map(|(p, b)| (p.file_name().unwrap().to_owned(), b.clone()))
+        .collect();
+    assert_eq!(kept_files, found, "the damaged files are kept as found");
+    // Opening again still refuses, and the first copy is not replaced.
+    assert!(matches!(
+        SledStore::open(path),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(files_under(&kept).len(), found.len());
 }
 
+/// Garbage in every sled file: sled 0.34 rejects the `conf` file itself.
+#[test]
+fn corrupt_database_is_refused_and_kept() {
+    let (_dir, path) = populated();
+    let db = path.join(sled_store::DB_DIR);
+    for (file, bytes) in files_under(&db) {
+        std::fs::write(&file, garbage(bytes.len())).unwrap();
+    }
+    assert_corrupt_and_kept(&path, &files_under(&db));
+}
+
+/// Garbage in the log alone: sled 0.34 opens it as an empty database without complaint.
+#[test]
+fn damaged_log_that_sled_opens_empty_is_refused() {
+    let (_dir, path) = populated();
+    let log = path.join(sled_store::DB_DIR).join("db");
+    let len = std::fs::metadata(&log).unwrap().len() as usize;
+    std::fs::write(&log, garbage(len)).unwrap();
+    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+}
+
+/// Damage in the middle of the log: sled 0.34 keeps what comes before it and drops the rest.
+#[test]
+fn damaged_log_that_sled_opens_short_is_refused() {
+    let (_dir, path) = populated();
+    let log = path.join(sled_store::DB_DIR).join("db");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let n = bytes.len();
+    bytes[n / 4..n / 2].iter_mut().for_each(|b| *b ^= 0x5a);
+    std::fs::write(&log, bytes).unwrap();
+    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+}
+
+#[test]
+fn a_good_open_keeps_the_previous_copy() {
+    let (_dir, path) = populated();
+    let store = SledStore::open(&path).unwrap();
+    assert_eq!(store.all().unwrap().len(), 50);
+    assert!(path.join("db.last-open").join("conf").exists());
+    assert!(!path.join("db.opening").exists());
+}
