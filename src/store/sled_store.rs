@@ -1,4 +1,12 @@
-//! [`Store`] on sled 0.34: three trees of JSON values in one database directory.
+//! [`Store`] on sled 0.34: three trees of JSON values, in a state directory the store owns.
+//!
+//! ```text
+//! <state>/followup.lock    held while open: one process (and one handle) per directory
+//! <state>/check.json       how many sends there were: catches a log sled opened short
+//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`
+//! <state>/db.last-open/    the database as it was before the last good open
+//! <state>/db.damaged/      the database as found when an open was refused as corrupt
+//! ```
 //!
 //! - `sends`: `interview/step/recipient` → [`SendRecord`]
 //! - `status_seen`: interview id → `{status, seen_at}`
