@@ -1,0 +1,619 @@
+//! [`Store`] on sled 0.34: three trees of JSON values, in a state directory the store owns.
+//!
+//! ```text
+//! <state>/followup.lock    held while open: one process (and one handle) per directory
+//! <state>/check.json       how many sends there were: catches a log sled opened short
+//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`
+//! <state>/db.last-open/    the database as it was before the last good open
+//! <state>/db.damaged/      the database as found when an open was refused as corrupt
+//! ```
+//!
+//! - `sends`: `interview/step/recipient` → [`SendRecord`]
+//! - `status_seen`: interview id → `{status, seen_at}`
+//! - `meta`: name → string; `schema_version` is the store's own.
+//!
+//! sled 0.34 only makes writes durable on flush, so every write here flushes and checks the
+//! result before it reports success.
+
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{TransactionError, Transactional};
+use sled::{IVec, Tree};
+
+use super::{
+    EXPORT_FORMAT, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen, Store,
+    StoreError, check_key, is_reserved_meta,
+};
+use crate::core::{History, SendKey, SendState, Status};
+
+/// sled's default page cache is 1 GiB; the state of one person's job search is kilobytes.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// How many times a compare-and-swap is retried after losing to a concurrent writer whose
+/// change still leaves the expected state in place.
+const CAS_ATTEMPTS: usize = 16;
+
+/// Held for the life of the store. sled takes its own lock too, but only when built without
+/// its `testing` feature (with it, a second open blocks forever), and reports it as a bare I/O
+/// error; our own lock makes "another daemon is running" a certain, clear answer.
+pub(super) const LOCK_FILE: &str = "followup.lock";
+
+/// The sled database, inside the state directory.
+pub(super) const DB_DIR: &str = "db";
+
+const CHECK_FILE: &str = "check.json";
+
+/// The state of one followup installation: a directory holding the lock, the sled database
+/// (`db/`), a copy of it as it was before this open (`db.last-open/`) and `check.json`.
+pub struct SledStore {
+    path: PathBuf,
+    db: sled::Db,
+    pub(super) sends: Tree,
+    status_seen: Tree,
+    meta: Tree,
+    /// Serializes writes of `check.json` so its count only grows.
+    check: Mutex<()>,
+    _lock: File,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SeenValue {
+    status: Status,
+    seen_at: DateTime<Utc>,
+}
+
+/// A high-water mark kept outside sled. sled 0.34 opens a damaged log as a shorter (even an
+/// empty) database without an error, which would make the planner send everything again;
+/// comparing against this turns that into `Corrupt`. Sends are never removed except by an
+/// import, which rewrites it.
+#[derive(Serialize, Deserialize)]
+struct Check {
+    schema_version: u32,
+    sends: usize,
+}
+
+impl SledStore {
+    /// Opens (or creates, mode 0700) the state in directory `path`. Fails with `Locked` when
+    /// another process or another handle in this one has it open, `Corrupt` when the database
+    /// is damaged or shorter than it was (a copy as found is kept in `db.damaged/`), and
+    /// `NewerSchema` when a newer followup wrote it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(io)?;
+        let lock = take_lock(&path)?;
+        let check = read_check(&path)?;
+        // sled rewrites a damaged log as it opens it, so the bytes as found are copied first.
+        let (db_dir, opening) = (path.join(DB_DIR), path.join("db.opening"));
+        remove_dir_if_there(&opening).map_err(io)?;
+        if db_dir.exists() {
+            copy_dir(&db_dir, &opening).map_err(io)?;
+        }
+        match Self::open_db(&path, lock, check.as_ref()) {
+            Ok(store) => {
+                if opening.exists() {
+                    let last = path.join("db.last-open");
+                    remove_dir_if_there(&last).map_err(io)?;
+                    std::fs::rename(&opening, &last).map_err(io)?;
+                }
+                store.write_check()?;
+                Ok(store)
+            }
+            Err(StoreError::Corrupt { path, detail }) => {
+                // Keep the first damaged copy: later ones were already rewritten by sled.
+                let damaged = path.join("db.damaged");
+                if opening.exists() && !damaged.exists() {
+                    std::fs::rename(&opening, &damaged).map_err(io)?;
+                }
+                let detail = format!("{detail}; the files as found are in {}", damaged.display());
+                Err(StoreError::Corrupt { path, detail })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_db(path: &Path, lock: File, check: Option<&Check>) -> Result<Self, StoreError> {
+        let db = open_sled(path)?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(path, e));
+        let store = Self {
+            sends: tree("sends")?,
+            status_seen: tree("status_seen")?,
+            meta: tree("meta")?,
+            db,
+            path: path.to_path_buf(),
+            check: Mutex::new(()),
+            _lock: lock,
+        };
+        store.check_schema(check)?;
+        if let Some(check) = check {
+            let found = store.sends.len();
+            if found < check.sends {
+                return Err(store.corrupt(format!(
+                    "it holds {found} send(s) but held {} before",
+                    check.sends
+                )));
+            }
+        }
+        Ok(store)
+    }
+
+    /// The database directory, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the version into a new database; refuses one written by a newer followup.
+    fn check_schema(&self, check: Option<&Check>) -> Result<(), StoreError> {
+        match self.meta.get(SCHEMA_META).map_err(|e| self.sled(e))? {
+            None if check.is_some() => {
+                Err(self.corrupt("it is empty, but it held state before (see check.json)".into()))
+            }
+            None if self.sends.is_empty() && self.status_seen.is_empty() => {
+                self.meta
+                    .insert(SCHEMA_META, SCHEMA_VERSION.to_string().as_bytes())
+                    .map_err(|e| self.sled(e))?;
+                self.flush()
+            }
+            None => Err(self.corrupt("it holds sends but no schema version".into())),
+            Some(raw) => {
+                let found = std::str::from_utf8(&raw)
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| {
+                        self.corrupt(format!(
+                            "schema version `{}` is not a number",
+                            String::from_utf8_lossy(&raw)
+                        ))
+                    })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema {
+                        path: self.path.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn sled(&self, source: sled::Error) -> StoreError {
+        match source {
+            sled::Error::Corruption { .. } => self.corrupt(source.to_string()),
+            source => StoreError::Sled {
+                path: self.path.clone(),
+                source,
+            },
+        }
+    }
+
+    fn corrupt(&self, detail: String) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    /// Compare-and-swap on the exact bytes last read, retried while `decide` still agrees.
+    /// `decide` returns the new value, or `None` to leave things as they are.
+    fn update(
+        &self,
+        tree: &Tree,
+        key: &str,
+        mut decide: impl FnMut(Option<&IVec>) -> Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<bool, StoreError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let old = tree.get(key).map_err(|e| self.sled(e))?;
+            let Some(new) = decide(old.as_ref())? else {
+                return Ok(false);
+            };
+            let swapped = tree
+                .compare_and_swap(key, old, Some(new))
+                .map_err(|e| self.sled(e))?;
+            if swapped.is_ok() {
+                self.flush()?;
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Contention { key: key.into() })
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &SendKey) -> Result<Option<SendRecord>, StoreError> {
+        let name = key.to_string();
+        self.sends
+            .get(&name)
+            .map_err(|e| self.sled(e))?
+            .map(|raw| decode_record(&name, &raw))
+            .transpose()
+    }
+
+    fn transition(
+        &self,
+        key: &SendKey,
+        expected: &[Option<SendState>],
+        next: &SendRecord,
+    ) -> Result<bool, StoreError> {
+        check_key(key)?;
+        if next.key != *key {
+            return Err(StoreError::KeyMismatch {
+                key: key.to_string(),
+                record: next.key.to_string(),
+            });
+        }
+        let name = key.to_string();
+        let new = encode(&name, next)?;
+        let mut created = false;
+        let won = self.update(&self.sends, &name, |old| {
+            let state = old
+                .map(|raw| decode_record(&name, raw))
+                .transpose()?
+                .map(|r| r.state);
+            created = old.is_none();
+            Ok(expected.contains(&state).then(|| new.clone()))
+        })?;
+        if won && created {
+            self.write_check()?;
+        }
+        Ok(won)
+    }
+
+    fn all(&self) -> Result<Vec<SendRecord>, StoreError> {
+        self.sends
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(|e| self.sled(e))?;
+                decode_record(&String::from_utf8_lossy(&k), &v)
+            })
+            .collect()
+    }
+
+    fn history(&self) -> Result<History, StoreError> {
+        let sends = self
+            .all()?
+            .into_iter()
+            .map(|r| (r.key.clone(), r.to_past()))
+            .collect();
+        let status_seen = self
+            .seen()?
+            .into_iter()
+            .map(|s| (s.interview, (s.status, s.seen_at)))
+            .collect();
+        Ok(History { sends, status_seen })
+    }
+
+    fn note_status(
+        &self,
+        interview: &str,
+        status: Status,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let new = encode(
+            interview,
+            &SeenValue {
+                status,
+                seen_at: at,
+            },
+        )?;
+        self.update(&self.status_seen, interview, |old| {
+            if let Some(raw) = old {
+                let seen: SeenValue = decode(interview, raw)?;
+                if seen.status == status {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(new.clone()))
+        })?;
+        Ok(())
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.meta
+            .get(name)
+            .map_err(|e| self.sled(e))?
+            .map(|raw| {
+                String::from_utf8(raw.to_vec()).map_err(|e| StoreError::Decode {
+                    key: format!("meta/{name}"),
+                    detail: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        if is_reserved_meta(name) {
+            return Err(StoreError::ReservedMeta { name: name.into() });
+        }
+        self.meta
+            .insert(name, value.as_bytes())
+            .map_err(|e| self.sled(e))?;
+        self.flush()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|source| StoreError::Flush {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut meta = std::collections::BTreeMap::new();
+        for entry in self.meta.iter() {
+            let (k, v) = entry.map_err(|e| self.sled(e))?;
+            let name = String::from_utf8_lossy(&k).into_owned();
+            if !is_reserved_meta(&name) {
+                meta.insert(name, String::from_utf8_lossy(&v).into_owned());
+            }
+        }
+        Ok(Snapshot {
+            format: EXPORT_FORMAT.into(),
+            schema_version: SCHEMA_VERSION,
+            sends: self.all()?,
+            status_seen: self.seen()?,
+            meta,
+        })
+    }
+
+    fn restore(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let keys = |tree: &Tree| -> Result<Vec<IVec>, StoreError> {
+            tree.iter()
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sled(e))
+        };
+        let (old_sends, old_seen) = (keys(&self.sends)?, keys(&self.status_seen)?);
+        let old_meta: Vec<IVec> = keys(&self.meta)?
+            .into_iter()
+            .filter(|k| !is_reserved_meta(&String::from_utf8_lossy(k)))
+            .collect();
+        let sends = snapshot
+            .sends
+            .iter()
+            .map(|r| {
+                let name = r.key.to_string();
+                encode(&name, r).map(|v| (name, v))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let seen = snapshot
+            .status_seen
+            .iter()
+            .map(|s| {
+                let value = SeenValue {
+                    status: s.status,
+                    seen_at: s.seen_at,
+                };
+                encode(&s.interview, &value).map(|v| (s.interview.clone(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        (&self.sends, &self.status_seen, &self.meta)
+            .transaction(|(tx_sends, tx_seen, tx_meta)| {
+                for k in &old_sends {
+                    tx_sends.remove(k.clone())?;
+                }
+                for k in &old_seen {
+                    tx_seen.remove(k.clone())?;
+                }
+                for k in &old_meta {
+                    tx_meta.remove(k.clone())?;
+                }
+                for (k, v) in &sends {
+                    tx_sends.insert(k.as_bytes(), v.as_slice())?;
+                }
+                for (k, v) in &seen {
+                    tx_seen.insert(k.as_bytes(), v.as_slice())?;
+                }
+                for (k, v) in &snapshot.meta {
+                    tx_meta.insert(k.as_bytes(), v.as_bytes())?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => self.sled(e),
+                TransactionError::Abort(()) => StoreError::Contention {
+                    key: "<restore>".into(),
+                },
+            })?;
+        self.flush()?;
+        self.write_check()
+    }
+}
+
+impl SledStore {
+    /// Records how many sends there are now, written aside and renamed so it is never torn.
+    /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it.
+    fn write_check(&self) -> Result<(), StoreError> {
+        let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
+        let check = Check {
+            schema_version: SCHEMA_VERSION,
+            sends: self.sends.len(),
+        };
+        let bytes = encode(CHECK_FILE, &check)?;
+        let (tmp, dest) = (self.path.join("check.json.tmp"), self.path.join(CHECK_FILE));
+        let write = || -> io::Result<()> {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &dest)?;
+            File::open(&self.path)?.sync_all()
+        };
+        write().map_err(|source| StoreError::Io {
+            path: dest.clone(),
+            source,
+        })
+    }
+
+    fn seen(&self) -> Result<Vec<StatusSeen>, StoreError> {
+        self.status_seen
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(|e| self.sled(e))?;
+                let interview = String::from_utf8_lossy(&k).into_owned();
+                let seen: SeenValue = decode(&format!("status_seen/{interview}"), &v)?;
+                Ok(StatusSeen {
+                    interview,
+                    status: seen.status,
+                    seen_at: seen.seen_at,
+                })
+            })
+            .collect()
+    }
+}
+
+fn read_check(dir: &Path) -> Result<Option<Check>, StoreError> {
+    let path = dir.join(CHECK_FILE);
+    match fs::read(&path) {
+        Ok(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                detail: format!("{CHECK_FILE} cannot be read: {e}"),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+fn remove_dir_if_there(dir: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    DirBuilder::new().mode(0o700).create(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn take_lock(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let io = |source| StoreError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: dir.to_path_buf(),
+        }),
+        Err(TryLockError::Error(source)) => Err(io(source)),
+    }
+}
+
+/// sled 0.34 may panic on a damaged file instead of returning an error; either way the result
+/// is `Corrupt`, and nothing on disk is removed.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new()
+        .path(path.join(DB_DIR))
+        .cache_capacity(CACHE_BYTES);
+    match catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(open_error(path, e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("sled stopped while reading it");
+            Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: detail.to_string(),
+            })
+        }
+    }
+}
+
+/// Tells a damaged database from a lock held elsewhere and from plain I/O trouble.
+pub(super) fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    use std::io::ErrorKind;
+    let path = path.to_path_buf();
+    match e {
+        sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
+            path,
+            detail: e.to_string(),
+        },
+        sled::Error::Io(io)
+            if matches!(io.kind(), ErrorKind::InvalidData | ErrorKind::UnexpectedEof) =>
+        {
+            StoreError::Corrupt {
+                path,
+                detail: io.to_string(),
+            }
+        }
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked { path }
+        }
+        sled::Error::Io(source) => StoreError::Io { path, source },
+        source => StoreError::Sled { path, source },
+    }
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode {
+        key: key.into(),
+        detail: e.to_string(),
+    })
+}
+
+fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(raw).map_err(|e| StoreError::Decode {
+        key: key.into(),
+        detail: e.to_string(),
+    })
+}
+
+/// A record must also sit under its own key, or `get` and `all` would disagree.
+fn decode_record(name: &str, raw: &[u8]) -> Result<SendRecord, StoreError> {
+    let record: SendRecord = decode(name, raw)?;
+    if record.key.to_string() != name {
+        return Err(StoreError::Decode {
+            key: name.into(),
+            detail: format!("it holds the record of `{}`", record.key),
+        });
+    }
+    Ok(record)
+}
