@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, MultiPart, SinglePart};
 
-use crate::core::{EmailAddress, SendKey};
+use crate::core::{EmailAddress, Owner, SendKey};
 use crate::render::{Draft, one_line};
 
 /// The largest `.eml` file the queue reads back: a follow-up is a few hundred words.
@@ -52,6 +52,13 @@ impl Mailbox {
             (!name.is_empty()).then_some(name),
             address,
         ))
+    }
+}
+
+/// The user, as the sender of every message and the recipient of reminders and notices.
+impl From<&Owner> for Mailbox {
+    fn from(owner: &Owner) -> Self {
+        Mailbox::new(&owner.name, owner.email.clone())
     }
 }
 
@@ -728,4 +735,416 @@ fn parse_mailbox(value: &str) -> Result<Mailbox, String> {
         other => other.to_string(),
     })?;
     Ok(Mailbox::new(&name, email))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Step;
+    use chrono::TimeZone;
+
+    fn addr(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 3, 16, 0, 0).unwrap()
+    }
+
+    fn sample() -> Outgoing {
+        let key = SendKey::new("acme-backend", Step::ThankYou, "jane@example.com");
+        let draft = Draft {
+            subject: "Thank you for the Backend Engineer interview".into(),
+            body: "Dear Jane Doe,\n\nThank you.\n\nBest regards,\nAlex Rivera\n".into(),
+        };
+        Outgoing::new(
+            key,
+            Mailbox::new("Alex Rivera", addr("alex@example.org")),
+            Mailbox::new("Jane Doe", addr("jane@example.com")),
+            draft,
+            at(),
+        )
+    }
+
+    fn formatted(m: &Outgoing) -> String {
+        String::from_utf8(m.to_lettre().unwrap().formatted()).unwrap()
+    }
+
+    /// The header section of a formatted message, unfolded, one header per entry.
+    fn headers(raw: &str) -> Vec<String> {
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        let mut out: Vec<String> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                out.last_mut().unwrap().push_str(line);
+            } else {
+                out.push(line.to_string());
+            }
+        }
+        out
+    }
+
+    fn named<'a>(hs: &'a [String], name: &str) -> Vec<&'a String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        hs.iter()
+            .filter(|h| h.to_ascii_lowercase().starts_with(&prefix))
+            .collect()
+    }
+
+    #[test]
+    fn lettre_message_has_the_required_headers() {
+        let m = sample();
+        let raw = formatted(&m);
+        let hs = headers(&raw);
+        assert_eq!(
+            named(&hs, "Message-ID"),
+            [&format!("Message-ID: {}", m.message_id)]
+        );
+        assert!(m.message_id.ends_with("@example.org>"));
+        assert_eq!(
+            named(&hs, "Date"),
+            [&"Date: Tue, 03 Nov 2026 16:00:00 +0000".to_string()]
+        );
+        assert_eq!(named(&hs, "From").len(), 1);
+        assert_eq!(
+            named(&hs, "To"),
+            [&"To: \"Jane Doe\" <jane@example.com>".to_string()]
+        );
+        assert_eq!(
+            named(&hs, "X-Followup-Key"),
+            [&"X-Followup-Key: acme-backend/thank_you/jane@example.com".to_string()]
+        );
+        assert!(raw.contains("Content-Type: text/plain; charset=utf-8"));
+        assert!(named(&hs, "In-Reply-To").is_empty());
+        assert!(raw.contains("Dear Jane Doe,\r\n"));
+    }
+
+    #[test]
+    fn non_ascii_names_are_rfc2047_words() {
+        let mut m = sample();
+        m.to = Mailbox::new("Zoë Müller", addr("zoe@example.com"));
+        m.subject = "Danke, Zoë".into();
+        let raw = m.to_lettre().unwrap().formatted();
+        let head = &raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()];
+        assert!(head.is_ascii(), "{}", String::from_utf8_lossy(head));
+        let head = String::from_utf8_lossy(head);
+        let to = named(&headers(&head), "To")[0].clone();
+        assert!(to.contains("=?utf-8?"), "{to}");
+        assert!(to.contains("<zoe@example.com>"), "{to}");
+        assert!(named(&headers(&head), "Subject")[0].contains("=?utf-8?"));
+    }
+
+    #[test]
+    fn attachments_make_a_multipart_mixed_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let cv = dir.path().join("cv.pdf");
+        let note = dir.path().join("notes.txt");
+        let blob = dir.path().join("data.bin");
+        std::fs::write(&cv, b"%PDF-1.4 fake").unwrap();
+        std::fs::write(&note, "plain").unwrap();
+        std::fs::write(&blob, [0u8, 1, 2]).unwrap();
+        let m = sample().with_attachments(vec![cv, note, blob]);
+        let raw = formatted(&m);
+        assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+        assert!(raw.contains("Content-Type: application/pdf"));
+        assert!(raw.contains("Content-Type: application/octet-stream"));
+        assert!(raw.contains("filename=\"cv.pdf\""));
+        assert!(raw.contains("Content-Type: text/plain; charset=utf-8"));
+    }
+
+    #[test]
+    fn a_missing_attachment_is_an_error() {
+        let m = sample().with_attachments(vec![PathBuf::from("/nonexistent/cv.pdf")]);
+        assert!(matches!(
+            m.to_lettre(),
+            Err(MessageError::Attachment { .. })
+        ));
+    }
+
+    #[test]
+    fn follow_ups_thread_under_the_first_message() {
+        let none = thread("Following up", &[]);
+        assert_eq!(none.subject, "Following up");
+        assert_eq!(none.in_reply_to, None);
+        assert!(none.references.is_empty());
+
+        let earlier = vec![
+            (
+                "<a@example.org>".to_string(),
+                "Thank you for the interview".to_string(),
+            ),
+            (
+                "<b@example.org>".to_string(),
+                "Re: Thank you for the interview".to_string(),
+            ),
+        ];
+        let t = thread("Checking in", &earlier);
+        assert_eq!(t.subject, "Re: Thank you for the interview");
+        assert_eq!(t.in_reply_to.as_deref(), Some("<b@example.org>"));
+        assert_eq!(t.references, ["<a@example.org>", "<b@example.org>"]);
+
+        let re = thread("x", &[("<a@example.org>".into(), "RE: re:Hello".into())]);
+        assert_eq!(re.subject, "Re: Hello");
+
+        let m = sample().threaded(&earlier);
+        let hs = headers(&formatted(&m));
+        assert_eq!(
+            named(&hs, "In-Reply-To"),
+            [&"In-Reply-To: <b@example.org>".to_string()]
+        );
+        assert_eq!(
+            named(&hs, "References"),
+            [&"References: <a@example.org> <b@example.org>".to_string()]
+        );
+        assert_eq!(
+            named(&hs, "Subject"),
+            [&"Subject: Re: Thank you for the interview".to_string()]
+        );
+    }
+
+    #[test]
+    fn message_ids_are_unique_and_on_the_senders_domain() {
+        let a = new_message_id("example.org", at());
+        let b = new_message_id("example.org", at());
+        assert_ne!(a, b);
+        assert!(is_message_id(&a), "{a}");
+        assert!(a.ends_with("@example.org>"));
+        let odd = new_message_id("exa\r\nmple.org>", at());
+        assert!(odd.ends_with("@example.org>"), "{odd}");
+    }
+
+    #[test]
+    fn eml_round_trip_keeps_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let cv = dir.path().join("cv.pdf");
+        let mut m = sample()
+            .threaded(&[("<a@example.org>".into(), "Thank you".into())])
+            .with_attachments(vec![cv]);
+        m.to = Mailbox::new("Zoë Müller, PhD", addr("zoe@example.com"));
+        let eml = m.to_eml();
+        assert!(
+            eml.contains("To: \"Zoë Müller, PhD\" <zoe@example.com>\n"),
+            "{eml}"
+        );
+        assert!(eml.contains("X-Followup-Key: acme-backend/thank_you/jane@example.com\n"));
+        assert!(!eml.contains("=?"));
+        let q = parse_eml(eml.as_bytes()).unwrap();
+        assert_eq!(q.key, m.key);
+        assert_eq!(q.to, m.to);
+        assert_eq!(q.from.as_ref(), Some(&m.from));
+        assert_eq!(q.subject, m.subject);
+        assert_eq!(q.body, m.body);
+        assert_eq!(q.message_id, m.message_id);
+        assert_eq!(q.in_reply_to, m.in_reply_to);
+        assert_eq!(q.references, m.references);
+        assert_eq!(q.attachments, m.attachments);
+        let back = q.into_outgoing(m.from.clone(), m.date).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn eml_edits_come_through_in_any_editor() {
+        let eml = sample().to_eml();
+        let edited = eml
+            .replace(
+                "Subject: Thank you for the Backend Engineer interview",
+                "subject: Thank you,\n  Jane",
+            )
+            .replace("Thank you.\n", "Thank you so much & see you.\n")
+            .replace(
+                "To: Jane Doe <jane@example.com>",
+                "TO: Jane Doe <Jane.Doe@example.com>",
+            )
+            .replace('\n', "\r\n");
+        let q = parse_eml(edited.as_bytes()).unwrap();
+        assert_eq!(q.subject, "Thank you, Jane");
+        assert!(q.body.contains("Thank you so much & see you.\n"));
+        assert!(!q.body.contains('\r'));
+        assert_eq!(q.to.email.as_str(), "Jane.Doe@example.com");
+    }
+
+    #[test]
+    fn eml_without_key_or_with_bad_parts_is_refused() {
+        let eml = sample().to_eml();
+        let no_key: String = eml
+            .lines()
+            .filter(|l| !l.starts_with("X-Followup-Key"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            parse_eml(no_key.as_bytes()),
+            Err(EmlError::Missing(KEY_HEADER))
+        );
+
+        let cases = [
+            (
+                "To: Jane Doe <jane@example.com>",
+                "To: jane@example.com, boss@example.org",
+            ),
+            (
+                "To: Jane Doe <jane@example.com>",
+                "To: Jane <jane@example.com>, Bob <bob@example.org>",
+            ),
+            (
+                "To: Jane Doe <jane@example.com>",
+                "To: \"boss@example.com\" <x@example.org>",
+            ),
+            (
+                "To: Jane Doe <jane@example.com>",
+                "To: undisclosed-recipients:;",
+            ),
+        ];
+        for (from, to) in cases {
+            let e = parse_eml(eml.replace(from, to).as_bytes()).unwrap_err();
+            assert!(matches!(e, EmlError::Invalid { line: 2, .. }), "{to}: {e}");
+        }
+        for extra in [
+            "Bcc: spy@example.org",
+            "cc: other@example.org",
+            "Reply-To: x@example.org",
+        ] {
+            let e = parse_eml(
+                eml.replacen("Subject:", &format!("{extra}\nSubject:"), 1)
+                    .as_bytes(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(e, EmlError::Forbidden { line: 3, .. }),
+                "{extra}: {e}"
+            );
+            assert!(e.to_string().contains("exactly one person"));
+        }
+        let e = parse_eml(
+            eml.replacen("Subject:", "Priority: urgent\nSubject:", 1)
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, EmlError::Unsupported { .. }), "{e}");
+        assert!(
+            parse_eml(
+                eml.replacen("Subject:", "X-Mozilla-Status: 0001\nSubject:", 1)
+                    .as_bytes()
+            )
+            .is_ok()
+        );
+        let dup = eml.replacen("Subject:", "To: jane@example.com\nSubject:", 1);
+        assert!(matches!(
+            parse_eml(dup.as_bytes()),
+            Err(EmlError::Duplicate { .. })
+        ));
+        let empty = eml.replace(
+            "Subject: Thank you for the Backend Engineer interview",
+            "Subject:  ",
+        );
+        assert!(matches!(
+            parse_eml(empty.as_bytes()),
+            Err(EmlError::EmptySubject(3))
+        ));
+        let (head, _) = eml.split_once("\n\n").unwrap();
+        assert_eq!(
+            parse_eml(format!("{head}\n\n \n").as_bytes()),
+            Err(EmlError::EmptyBody)
+        );
+        assert_eq!(parse_eml(head.as_bytes()), Err(EmlError::NoBody));
+    }
+
+    #[test]
+    fn eml_that_is_not_utf8_or_too_large_is_refused() {
+        let mut bytes = sample().to_eml().into_bytes();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        assert!(matches!(parse_eml(&bytes), Err(EmlError::NotUtf8(_))));
+        let mut big = sample().to_eml();
+        big.push_str(&"x".repeat(MAX_EML_BYTES));
+        assert!(matches!(
+            parse_eml(big.as_bytes()),
+            Err(EmlError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_changed_from_is_refused() {
+        let eml = sample()
+            .to_eml()
+            .replace("alex@example.org", "ceo@example.com");
+        let q = parse_eml(eml.as_bytes()).unwrap();
+        let e = q
+            .into_outgoing(Mailbox::new("Alex Rivera", addr("alex@example.org")), at())
+            .unwrap_err();
+        assert!(matches!(e, EmlError::FromChanged { .. }));
+    }
+
+    #[test]
+    fn cr_lf_in_values_never_adds_a_header_or_recipient() {
+        let evil = "Jane\r\nBcc: spy@example.org\r\nX-Evil: 1";
+        let mut m = sample();
+        m.to.name = evil.into();
+        m.from.name = "Alex\nCc: spy@example.org".into();
+        m.subject = "Hello\r\nBcc: spy@example.org\n\nInjected body".into();
+        m.key.interview = "acme\r\nBcc: spy@example.org".into();
+        m.in_reply_to = Some("<a@example.org>\r\nBcc: spy@example.org".into());
+        m.attachments = vec![];
+
+        // A Message-ID with a line break: lettre refuses it, the .eml folds it into one
+        // (invalid) id that parse_eml refuses in turn.
+        assert!(matches!(m.to_lettre(), Err(MessageError::MessageId(_))));
+        let bad_eml = m.to_eml();
+        assert!(!bad_eml.lines().any(|l| l.starts_with("Bcc")), "{bad_eml}");
+        assert!(matches!(
+            parse_eml(bad_eml.as_bytes()),
+            Err(EmlError::Invalid { .. })
+        ));
+
+        m.in_reply_to = Some("<a@example.org>".into());
+        let raw = formatted(&m);
+        let eml = m.to_eml();
+        assert_eq!(m.to_lettre().unwrap().envelope().to().len(), 1);
+        let eml_headers: Vec<String> = eml
+            .split("\n\n")
+            .next()
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        for hs in [headers(&raw), eml_headers] {
+            for bad in ["Bcc", "Cc", "X-Evil"] {
+                assert!(named(&hs, bad).is_empty(), "{bad} leaked: {hs:#?}");
+            }
+            assert!(!hs.iter().any(|h| h.starts_with("Injected")));
+        }
+        // Read back, the folded name still looks like an address: refused, not obeyed.
+        assert!(matches!(
+            parse_eml(eml.as_bytes()),
+            Err(EmlError::Invalid { line: 2, .. })
+        ));
+        // Without an address in it, the name comes back folded to one line, as do the others.
+        m.to.name = "Jane\r\nX-Evil: 1".into();
+        m.from.name = "Alex\nCc: Rivera".into();
+        let q = parse_eml(m.to_eml().as_bytes()).unwrap();
+        assert_eq!(q.to.email.as_str(), "jane@example.com");
+        assert_eq!(q.to.name, "Jane X-Evil: 1");
+        assert_eq!(q.from.map(|f| f.name).as_deref(), Some("Alex Cc: Rivera"));
+        assert_eq!(q.subject, "Hello Bcc: spy@example.org Injected body");
+        assert_eq!(q.key.interview, "acme Bcc: spy@example.org");
+        assert_eq!(q.body, m.body);
+    }
+
+    #[test]
+    fn mailbox_new_folds_line_breaks() {
+        let m = Mailbox::new("Jane\r\nDoe", addr("jane@example.com"));
+        assert_eq!(m.name, "Jane Doe");
+        assert_eq!(m.to_string(), "Jane Doe <jane@example.com>");
+    }
+
+    #[test]
+    fn content_types_are_guessed_from_extensions() {
+        assert_eq!(
+            content_type(Path::new("a.PDF")),
+            ContentType::parse("application/pdf").unwrap()
+        );
+        assert_eq!(content_type(Path::new("a.txt")), ContentType::TEXT_PLAIN);
+        assert_eq!(
+            content_type(Path::new("a")),
+            ContentType::parse("application/octet-stream").unwrap()
+        );
+    }
 }
