@@ -385,7 +385,7 @@ impl RenderContext {
     /// notice the interviewer it concerns).
     pub fn new(iv: &Interview, person: &Interviewer, owner: &Owner, step: Step) -> Self {
         let mut me = Map::new();
-        me.insert("name".into(), clean(&owner.name).into());
+        me.insert("name".into(), one_line(&owner.name).into());
         me.insert("first_name".into(), first_name(&owner.name).into());
         me.insert("email".into(), owner.email.as_str().into());
         insert_opt(&mut me, "phone", owner.phone.as_deref());
@@ -393,9 +393,9 @@ impl RenderContext {
 
         let date = iv.local_start.date();
         let interview = json!({
-            "id": iv.id,
-            "company": clean(&iv.company),
-            "position": clean(&iv.position),
+            "id": one_line(&iv.id),
+            "company": one_line(&iv.company),
+            "position": one_line(&iv.position),
             "date": long_date(date),
             "day": date.format("%A").to_string(),
             "time": iv.local_start.format("%H:%M").to_string(),
@@ -415,8 +415,8 @@ impl RenderContext {
         let mut data = Map::new();
         data.insert("me".into(), me.into());
         data.insert("interview".into(), interview);
-        data.insert("company".into(), clean(&iv.company).into());
-        data.insert("position".into(), clean(&iv.position).into());
+        data.insert("company".into(), one_line(&iv.company).into());
+        data.insert("position".into(), one_line(&iv.position).into());
         data.insert("interviewer".into(), person_value(person));
         data.insert("primary".into(), person_value(primary));
         data.insert(
@@ -438,7 +438,7 @@ impl RenderContext {
         ];
         let empty_required = required
             .into_iter()
-            .find(|(_, v)| clean(v).is_empty())
+            .find(|(_, v)| one_line(v).is_empty())
             .map(|(k, _)| k);
         Self {
             interview_id: iv.id.clone(),
@@ -464,7 +464,7 @@ impl fmt::Display for RenderContext {
 
 fn person_value(p: &Interviewer) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), clean(&p.name).into());
+    m.insert("name".into(), one_line(&p.name).into());
     m.insert("first_name".into(), first_name(&p.name).into());
     insert_opt(&mut m, "title", p.title.as_deref());
     insert_opt(&mut m, "email", p.email.as_ref().map(|e| e.as_str()));
@@ -480,11 +480,6 @@ fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
             map.insert(key.to_string(), v.into());
         }
     }
-}
-
-/// A one-line value: trimmed, with control characters and runs of spaces folded to one space.
-fn clean(s: &str) -> String {
-    one_line(s)
 }
 
 /// The first given name, skipping a courtesy title: `Dr. Jane Doe` → `Jane`.
