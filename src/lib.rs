@@ -2,5 +2,9 @@
 
 pub mod config;
 pub mod core;
+pub mod delivery;
 pub mod diagnostic;
+pub mod message;
+pub mod render;
+pub mod secret;
 pub mod store;
