@@ -2,4 +2,6 @@
 
 pub mod config;
 pub mod core;
+pub mod delivery;
 pub mod diagnostic;
+pub mod secret;
