@@ -144,6 +144,17 @@ mod tests {
         None
     }
 
+    /// Writes a file only its owner can read, so the permission warning stays out of tests that
+    /// are not about it.
+    fn write_private(path: &Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
     #[test]
     fn secret_formats_as_redacted() {
         let s = Secret::new("hunter2");
@@ -156,25 +167,54 @@ mod tests {
     fn file_loses_exactly_one_trailing_newline() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pw");
-        std::fs::write(&path, "s3cret \n\n").unwrap();
+        write_private(&path, "s3cret \n\n");
         let got = read_password(&PasswordSource::File(path.clone()), no_env).unwrap();
         assert_eq!(got.unwrap().expose(), "s3cret \n");
 
-        std::fs::write(&path, "s3cret\r\n").unwrap();
+        write_private(&path, "s3cret\r\n");
         let got = read_password(&PasswordSource::File(path), no_env).unwrap();
         assert_eq!(got.unwrap().expose(), "s3cret");
     }
 
     #[cfg(unix)]
     #[test]
-    fn a_file_others_can_read_still_works() {
+    fn a_file_others_can_read_works_but_draws_a_chmod_warning() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pw");
         std::fs::write(&path, "shared\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let got = read_password(&PasswordSource::File(path), no_env).unwrap();
-        assert_eq!(got.unwrap().expose(), "shared");
+
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        let got = tracing::subscriber::with_default(subscriber, || {
+            read_password(&PasswordSource::File(path.clone()), no_env)
+        });
+
+        assert_eq!(got.unwrap().unwrap().expose(), "shared");
+        let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+        assert!(text.contains("chmod 600"), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            !text.contains("shared\n") && !text.contains("\"shared\""),
+            "{text}"
+        );
+    }
+
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]
@@ -216,7 +256,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        std::fs::write(dir.path().join(CREDENTIAL_NAME), "cred\n").unwrap();
+        write_private(&dir.path().join(CREDENTIAL_NAME), "cred\n");
         let got = read_password(&PasswordSource::Credentials, env).unwrap();
         assert_eq!(got.unwrap().expose(), "cred");
     }

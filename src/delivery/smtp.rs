@@ -581,17 +581,16 @@ mod tests {
 
     #[test]
     fn only_loopback_names_count_as_loopback() {
-        for ok in [
-            "localhost",
-            "LOCALHOST",
-            "127.0.0.1",
-            "127.1.2.3",
-            "::1",
-            "[::1]",
-        ] {
+        for ok in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1"] {
             assert!(is_loopback_name(ok), "{ok}");
         }
-        for bad in ["example.com", "192.0.2.1", "localhost.example.com", "::2"] {
+        for bad in [
+            "example.com",
+            "192.0.2.1",
+            "localhost.example.com",
+            "::2",
+            "[::1]",
+        ] {
             assert!(!is_loopback_name(bad), "{bad}");
         }
     }
