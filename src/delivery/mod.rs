@@ -110,7 +110,10 @@ impl DeliveryError {
 /// The daemon is generic over it, so tests and other back-ends (the approval queue, dry-run) can
 /// stand in for SMTP.
 pub trait Transport: Send + Sync {
-    /// Delivers `raw` (CRLF line endings, headers and body) to `envelope.to`.
+    /// Delivers `raw` (headers and body, CRLF line endings) to `envelope.to`.
+    ///
+    /// The server stores exactly `raw` when it ends with CRLF; SMTP cannot carry a message whose
+    /// last line is unterminated, so such a message gets a final CRLF.
     fn send(
         &self,
         envelope: &Envelope,
