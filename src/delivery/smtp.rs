@@ -1,0 +1,597 @@
+//! SMTP submission over one reused connection, tracking each transaction stage by stage.
+//!
+//! lettre's `AsyncSmtpTransport::send` reports an error without saying whether the body had
+//! already been handed over, which is the one fact the daemon needs to decide between "retry" and
+//! "ask the user". So the transaction is driven command by command on lettre's lower-level
+//! [`AsyncSmtpConnection`], and the moment the body and its final `.` are written is observed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lettre::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
+use tokio::sync::Mutex;
+use tokio::time::timeout;
+
+use super::{Delivered, DeliveryError, Envelope, Stage, Transport};
+use crate::config::{Security, SmtpConfig};
+use crate::secret::Secret;
+
+/// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
+
+/// Tunables that are not part of the user's configuration.
+#[derive(Debug, Clone)]
+pub struct SmtpOptions {
+    /// The name sent in EHLO; `None` uses the machine's host name.
+    pub hello_name: Option<String>,
+    /// Bounds the TCP connect, the greeting, TLS, EHLO and AUTH, and the liveness check of a
+    /// reused connection.
+    pub connect_timeout: Duration,
+    /// Bounds one whole `send`, connecting included: lettre bounds only the TCP connect, and a
+    /// server that stops answering must not hang the daemon.
+    pub transaction_timeout: Duration,
+    /// A PEM file of extra root certificates to trust besides the system's, for a server with a
+    /// private CA or a self-signed certificate.
+    pub extra_root_cert: Option<PathBuf>,
+}
+
+impl Default for SmtpOptions {
+    fn default() -> Self {
+        Self {
+            hello_name: None,
+            connect_timeout: Duration::from_secs(30),
+            transaction_timeout: Duration::from_secs(120),
+            extra_root_cert: None,
+        }
+    }
+}
+
+/// Why a sender could not be built: configuration mistakes, caught before any connection.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error(
+        "SMTP security `plain` sends everything unencrypted and is allowed only to a loopback host \
+         (localhost, 127.0.0.1, ::1), not `{0}`; use `starttls` or `tls`"
+    )]
+    PlainNotLoopback(String),
+    #[error("an SMTP username (`{0}`) is set but no password was found")]
+    MissingPassword(String),
+    #[error("cannot read the extra root certificate {path}: {source}")]
+    ReadRootCert {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the extra root certificate {path} is not a usable PEM certificate: {detail}")]
+    InvalidRootCert { path: PathBuf, detail: String },
+    #[error("cannot set up TLS for {host}: {detail}")]
+    Tls { host: String, detail: String },
+}
+
+/// Sends mail through the configured submission server, one connection kept open between sends.
+///
+/// The connection lives behind a mutex, so sends are serialized: one person's follow-ups do not
+/// need parallelism, and a single connection keeps the server's rate limits happy.
+pub struct SmtpSender {
+    host: String,
+    port: u16,
+    security: Security,
+    login: Option<(String, Secret)>,
+    hello: ClientId,
+    tls: Option<TlsParameters>,
+    connect_timeout: Duration,
+    transaction_timeout: Duration,
+    connection: Mutex<Option<AsyncSmtpConnection>>,
+}
+
+impl std::fmt::Debug for SmtpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSender")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.login.as_ref().map(|(u, _)| u))
+            .finish_non_exhaustive()
+    }
+}
+
+/// How far the current attempt got; lives outside the timed future so a timeout can still read it.
+#[derive(Debug)]
+struct Progress {
+    stage: Stage,
+    /// The body and the terminating `.` were handed to the socket.
+    body_sent: bool,
+}
+
+impl SmtpSender {
+    /// Checks the configuration and prepares TLS; connects only on the first send.
+    ///
+    /// `password` is ignored when no username is configured (nothing to authenticate).
+    pub fn new(
+        config: &SmtpConfig,
+        password: Option<Secret>,
+        options: SmtpOptions,
+    ) -> Result<Self, SmtpSetupError> {
+        if config.security == Security::Plain && !is_loopback_name(&config.host) {
+            return Err(SmtpSetupError::PlainNotLoopback(config.host.clone()));
+        }
+        let login = match (&config.username, password) {
+            (Some(user), Some(password)) => Some((user.clone(), password)),
+            (Some(user), None) => return Err(SmtpSetupError::MissingPassword(user.clone())),
+            (None, _) => None,
+        };
+        let tls = match config.security {
+            Security::Plain => None,
+            Security::Tls | Security::Starttls => Some(tls_parameters(
+                &config.host,
+                options.extra_root_cert.as_deref(),
+            )?),
+        };
+        let hello = match options.hello_name {
+            Some(name) => ClientId::Domain(name),
+            None => ClientId::default(),
+        };
+        Ok(Self {
+            host: config.host.clone(),
+            port: config.port,
+            security: config.security,
+            login,
+            hello,
+            tls,
+            connect_timeout: options.connect_timeout,
+            transaction_timeout: options.transaction_timeout,
+            connection: Mutex::new(None),
+        })
+    }
+
+    /// Sends one message to one recipient, reusing the open connection when it is still alive.
+    pub async fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<Delivered, DeliveryError> {
+        let started = Instant::now();
+        let mut slot = self.connection.lock().await;
+        let mut progress = Progress {
+            stage: Stage::Connect,
+            body_sent: false,
+        };
+        let outcome = timeout(
+            self.transaction_timeout,
+            self.attempt(&mut slot, envelope, raw, &mut progress),
+        )
+        .await;
+        let result = match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                // The timed-out future may have left the connection mid-command: never reuse it.
+                *slot = None;
+                Err(timed_out(&progress, self.transaction_timeout))
+            }
+        };
+        drop(slot);
+        self.log_attempt(envelope, &progress, &result, started.elapsed());
+        result
+    }
+
+    /// Connects, secures and authenticates, then says goodbye: proves the configuration works.
+    ///
+    /// Returns a one-line summary of the server and the session for `followup check-smtp`.
+    pub async fn check(&self) -> Result<String, DeliveryError> {
+        let mut progress = Progress {
+            stage: Stage::Connect,
+            body_sent: false,
+        };
+        let opened = timeout(self.transaction_timeout, self.open(&mut progress)).await;
+        let mut conn = match opened {
+            Ok(conn) => conn?,
+            Err(_) => return Err(timed_out(&progress, self.transaction_timeout)),
+        };
+        let summary = format!(
+            "{}:{} ({}, {}{}): {}",
+            self.host,
+            self.port,
+            match self.security {
+                Security::Tls => "implicit TLS",
+                Security::Starttls => "STARTTLS",
+                Security::Plain => "no TLS, loopback",
+            },
+            if conn.is_encrypted() {
+                "encrypted"
+            } else {
+                "not encrypted"
+            },
+            match &self.login {
+                Some((user, _)) => format!(", authenticated as {user}"),
+                None => String::new(),
+            },
+            conn.server_info()
+        );
+        let _ = timeout(self.connect_timeout, conn.quit()).await;
+        tracing::info!(host = %self.host, port = self.port, "SMTP check passed");
+        Ok(summary)
+    }
+
+    /// Closes the kept connection with QUIT, so the server logs a clean end.
+    pub async fn shutdown(&self) {
+        if let Some(mut conn) = self.connection.lock().await.take() {
+            let _ = timeout(self.connect_timeout, conn.quit()).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        slot: &mut Option<AsyncSmtpConnection>,
+        envelope: &Envelope,
+        raw: &[u8],
+        progress: &mut Progress,
+    ) -> Result<Delivered, DeliveryError> {
+        let kept = match slot.take() {
+            Some(conn) => self.still_alive(conn).await,
+            None => None,
+        };
+        let mut conn = match kept {
+            Some(conn) => conn,
+            None => self.open(progress).await?,
+        };
+        let result = self.transaction(&mut conn, envelope, raw, progress).await;
+        match &result {
+            Ok(_) => *slot = Some(conn),
+            // A definite refusal leaves the session usable once reset; anything else may have
+            // left it in an unknown state.
+            Err(DeliveryError::Transient { .. } | DeliveryError::Permanent { .. })
+                if progress.stage >= Stage::MailFrom && !conn.has_broken() =>
+            {
+                if let Ok(Ok(_)) = timeout(self.connect_timeout, conn.command(Rset)).await {
+                    *slot = Some(conn);
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Opens a new session: TCP, TLS (implicit or STARTTLS), EHLO and AUTH.
+    async fn open(&self, progress: &mut Progress) -> Result<AsyncSmtpConnection, DeliveryError> {
+        progress.stage = Stage::Connect;
+        let addrs = self.resolve().await?;
+        let implicit = match self.security {
+            Security::Tls => self.tls.clone(),
+            Security::Starttls | Security::Plain => None,
+        };
+        let connecting = AsyncSmtpConnection::connect_tokio1(
+            addrs.as_slice(),
+            Some(self.connect_timeout),
+            &self.hello,
+            implicit,
+            None,
+        );
+        let mut conn = match timeout(self.connect_timeout, connecting).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                let stage = if e.is_tls() {
+                    Stage::Tls
+                } else {
+                    Stage::Connect
+                };
+                return Err(classify(&e, stage));
+            }
+            Err(_) => {
+                return Err(DeliveryError::Transient {
+                    stage: Stage::Connect,
+                    detail: format!(
+                        "no greeting from the server within {:?}",
+                        self.connect_timeout
+                    ),
+                });
+            }
+        };
+
+        if self.security == Security::Starttls {
+            progress.stage = Stage::Tls;
+            if !conn.can_starttls() {
+                // Never fall back to plain text: the password and the mail would travel in clear.
+                let _ = timeout(self.connect_timeout, conn.quit()).await;
+                return Err(DeliveryError::Transient {
+                    stage: Stage::Tls,
+                    detail: format!(
+                        "{} does not offer STARTTLS, which the configuration requires; \
+                         nothing was sent",
+                        self.host
+                    ),
+                });
+            }
+            let Some(tls) = self.tls.clone() else {
+                return Err(DeliveryError::Transient {
+                    stage: Stage::Tls,
+                    detail: "TLS parameters missing".into(),
+                });
+            };
+            self.bounded(Stage::Tls, conn.starttls(tls, &self.hello))
+                .await?;
+        }
+
+        if let Some((user, password)) = &self.login {
+            progress.stage = Stage::Auth;
+            if !conn.is_encrypted() && self.security != Security::Plain {
+                return Err(DeliveryError::Transient {
+                    stage: Stage::Auth,
+                    detail: "refusing to send the password over an unencrypted connection".into(),
+                });
+            }
+            if conn.server_info().get_auth_mechanism(MECHANISMS).is_none() {
+                let _ = timeout(self.connect_timeout, conn.quit()).await;
+                return Err(DeliveryError::Transient {
+                    stage: Stage::Auth,
+                    detail: format!("{} offers neither AUTH PLAIN nor AUTH LOGIN", self.host),
+                });
+            }
+            let credentials = Credentials::new(user.clone(), password.expose().to_owned());
+            self.bounded(Stage::Auth, conn.auth(MECHANISMS, &credentials))
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    /// The addresses to connect to; for `plain`, only loopback ones, so a poisoned hosts file
+    /// cannot send the session in clear across the network.
+    async fn resolve(&self) -> Result<Vec<SocketAddr>, DeliveryError> {
+        let found = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| DeliveryError::Transient {
+                stage: Stage::Connect,
+                detail: format!("cannot resolve {}: {e}", self.host),
+            })?;
+        let addrs: Vec<SocketAddr> = found
+            .filter(|a| self.security != Security::Plain || a.ip().is_loopback())
+            .collect();
+        if addrs.is_empty() {
+            return Err(DeliveryError::Transient {
+                stage: Stage::Connect,
+                detail: format!("{} resolves to no usable address", self.host),
+            });
+        }
+        Ok(addrs)
+    }
+
+    /// Runs one session step under the connect timeout.
+    async fn bounded<T>(
+        &self,
+        stage: Stage,
+        step: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, DeliveryError> {
+        match timeout(self.connect_timeout, step).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(classify(&e, stage)),
+            Err(_) => Err(DeliveryError::Transient {
+                stage,
+                detail: format!("no answer within {:?}", self.connect_timeout),
+            }),
+        }
+    }
+
+    /// MAIL, RCPT, DATA and the body on an open session.
+    async fn transaction(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        raw: &[u8],
+        progress: &mut Progress,
+    ) -> Result<Delivered, DeliveryError> {
+        progress.stage = Stage::MailFrom;
+        let from = to_lettre(&envelope.from, Stage::MailFrom)?;
+        let to = to_lettre(&envelope.to, Stage::RcptTo)?;
+        let mut parameters = Vec::new();
+        if !envelope.from.as_str().is_ascii() || !envelope.to.as_str().is_ascii() {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(refused(
+                    Stage::MailFrom,
+                    "the addresses are not ASCII and the server does not support SMTPUTF8",
+                ));
+            }
+            parameters.push(MailParameter::SmtpUtfEight);
+        }
+        if !raw.is_ascii() {
+            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+                return Err(refused(
+                    Stage::MailFrom,
+                    "the message is not ASCII and the server does not support 8BITMIME",
+                ));
+            }
+            parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        step(
+            conn.command(Mail::new(Some(from), parameters)),
+            Stage::MailFrom,
+        )
+        .await?;
+
+        progress.stage = Stage::RcptTo;
+        step(conn.command(Rcpt::new(to, vec![])), Stage::RcptTo).await?;
+
+        progress.stage = Stage::Data;
+        step(conn.command(Data), Stage::Data).await?;
+
+        progress.stage = Stage::Body;
+        // lettre always appends CRLF "." CRLF; drop the message's own final CRLF so the server
+        // stores exactly the bytes given.
+        let body = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+        let body_sent = &mut progress.body_sent;
+        // `message_iter` writes (and flushes) every chunk before asking for the next one, then
+        // writes the terminator: when it asks past the body, the body is at the server, and the
+        // terminator follows. From then on a lost answer means the outcome is unknown.
+        let chunks = std::iter::once(body).chain(std::iter::from_fn(move || {
+            *body_sent = true;
+            None
+        }));
+        match conn.message_iter(chunks).await {
+            Ok(response) => Ok(Delivered {
+                response: response_text(&response),
+            }),
+            Err(e) if progress.body_sent && e.status().is_none() => Err(DeliveryError::Uncertain {
+                detail: format!("the connection failed after the message was sent: {e}"),
+            }),
+            Err(e) => Err(classify(&e, Stage::Body)),
+        }
+    }
+
+    /// Tests a kept connection with NOOP; a dead or slow one is dropped.
+    async fn still_alive(&self, mut conn: AsyncSmtpConnection) -> Option<AsyncSmtpConnection> {
+        if conn.has_broken() {
+            return None;
+        }
+        match timeout(self.connect_timeout, conn.test_connected()).await {
+            Ok(true) => Some(conn),
+            _ => None,
+        }
+    }
+
+    fn log_attempt(
+        &self,
+        envelope: &Envelope,
+        progress: &Progress,
+        result: &Result<Delivered, DeliveryError>,
+        elapsed: Duration,
+    ) {
+        let ms = elapsed.as_millis() as u64;
+        match result {
+            Ok(delivered) => tracing::info!(
+                host = %self.host, to = %envelope.to, stage = %progress.stage, code = 250, ms,
+                response = %delivered.response, "SMTP delivery accepted"
+            ),
+            Err(e @ DeliveryError::Permanent { code, .. }) => tracing::warn!(
+                host = %self.host, to = %envelope.to, stage = %progress.stage, code, ms,
+                "SMTP delivery refused: {e}"
+            ),
+            Err(e) => tracing::warn!(
+                host = %self.host, to = %envelope.to, stage = %progress.stage, ms,
+                "SMTP delivery failed: {e}"
+            ),
+        }
+    }
+}
+
+impl Transport for SmtpSender {
+    fn send(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {
+        SmtpSender::send(self, envelope, raw)
+    }
+
+    fn shutdown(&self) -> impl Future<Output = ()> + Send {
+        SmtpSender::shutdown(self)
+    }
+}
+
+async fn step(
+    command: impl Future<Output = Result<Response, lettre::transport::smtp::Error>>,
+    stage: Stage,
+) -> Result<Response, DeliveryError> {
+    command.await.map_err(|e| classify(&e, stage))
+}
+
+/// Maps a lettre error before the body was sent: a reply code decides, anything else (network,
+/// TLS, unparsable reply) left nothing at the server.
+fn classify(e: &lettre::transport::smtp::Error, stage: Stage) -> DeliveryError {
+    let detail = e.to_string();
+    match e.status() {
+        Some(code) if e.is_permanent() => DeliveryError::Permanent {
+            stage,
+            code: code.into(),
+            detail,
+        },
+        _ => DeliveryError::Transient { stage, detail },
+    }
+}
+
+fn refused(stage: Stage, detail: &str) -> DeliveryError {
+    DeliveryError::Permanent {
+        stage,
+        code: 0,
+        detail: detail.to_owned(),
+    }
+}
+
+fn timed_out(progress: &Progress, limit: Duration) -> DeliveryError {
+    if progress.body_sent {
+        DeliveryError::Uncertain {
+            detail: format!("no answer within {limit:?} after the message was sent"),
+        }
+    } else {
+        DeliveryError::Transient {
+            stage: progress.stage,
+            detail: format!("the transaction did not finish within {limit:?}"),
+        }
+    }
+}
+
+fn to_lettre(address: &crate::core::EmailAddress, stage: Stage) -> Result<Address, DeliveryError> {
+    address
+        .as_str()
+        .parse()
+        .map_err(|e| DeliveryError::Permanent {
+            stage,
+            code: 0,
+            detail: format!("`{address}` is not an SMTP address: {e}"),
+        })
+}
+
+fn response_text(response: &Response) -> String {
+    let text = response.message().collect::<Vec<_>>().join(" ");
+    format!("{} {}", response.code(), text)
+        .trim_end()
+        .to_owned()
+}
+
+/// `localhost` or a loopback IP literal: the only hosts `plain` may talk to.
+fn is_loopback_name(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn tls_parameters(
+    host: &str,
+    extra_root: Option<&std::path::Path>,
+) -> Result<TlsParameters, SmtpSetupError> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = extra_root {
+        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::ReadRootCert {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| SmtpSetupError::InvalidRootCert {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build_rustls().map_err(|e| SmtpSetupError::Tls {
+        host: host.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_names_count_as_loopback() {
+        for ok in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1"] {
+            assert!(is_loopback_name(ok), "{ok}");
+        }
+        for bad in [
+            "example.com",
+            "192.0.2.1",
+            "localhost.example.com",
+            "::2",
+            "[::1]",
+        ] {
+            assert!(!is_loopback_name(bad), "{bad}");
+        }
+    }
+}

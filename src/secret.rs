@@ -1,0 +1,263 @@
+//! The SMTP password: read late, never printed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::PasswordSource;
+
+/// The file systemd's `LoadCredential=` places the password in.
+pub const CREDENTIAL_NAME: &str = "smtp-password";
+
+/// A secret string that cannot leak through `{:?}` or `{}`.
+///
+/// Logs, error chains and panics format values freely; wrapping the password makes the only way to
+/// see it an explicit, greppable [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must hand it over (AUTH).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why the password could not be read. Names where it was looked for, never what it is.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("cannot read the SMTP password file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the SMTP password file {0} is not valid UTF-8")]
+    NotUtf8(PathBuf),
+    #[error("the SMTP password file {0} is empty")]
+    EmptyFile(PathBuf),
+    #[error("the environment variable {0} holding the SMTP password is not set")]
+    EnvMissing(String),
+    #[error("the environment variable {0} holding the SMTP password is not valid Unicode")]
+    EnvNotUnicode(String),
+    #[error("the environment variable {0} holding the SMTP password is empty")]
+    EnvEmpty(String),
+}
+
+/// Reads the password from where the configuration says it lives.
+///
+/// `env` looks up environment variables (`|name| std::env::var_os(name)` in production), so tests
+/// need not mutate the process environment. `Ok(None)` means "no password configured": only
+/// [`PasswordSource::Credentials`] outside systemd, or with no `smtp-password` credential, gives it.
+pub fn read_password<F>(source: &PasswordSource, env: F) -> Result<Option<Secret>, SecretError>
+where
+    F: Fn(&str) -> Option<std::ffi::OsString>,
+{
+    match source {
+        PasswordSource::File(path) => read_file(path).map(Some),
+        PasswordSource::Env(name) => {
+            let value = env(name).ok_or_else(|| SecretError::EnvMissing(name.clone()))?;
+            let value = value
+                .into_string()
+                .map_err(|_| SecretError::EnvNotUnicode(name.clone()))?;
+            if value.is_empty() {
+                return Err(SecretError::EnvEmpty(name.clone()));
+            }
+            Ok(Some(Secret(value)))
+        }
+        PasswordSource::Credentials => {
+            let Some(dir) = env("CREDENTIALS_DIRECTORY") else {
+                return Ok(None);
+            };
+            let path = Path::new(&dir).join(CREDENTIAL_NAME);
+            if !path.exists() {
+                return Ok(None);
+            }
+            read_file(&path).map(Some)
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Secret, SecretError> {
+    let bytes = std::fs::read(path).map_err(|source| SecretError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    warn_if_shared(path);
+    let mut text =
+        String::from_utf8(bytes).map_err(|_| SecretError::NotUtf8(path.to_path_buf()))?;
+    // Editors and `echo` add one newline; anything else is part of the password.
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(SecretError::EmptyFile(path.to_path_buf()));
+    }
+    Ok(Secret(text))
+}
+
+/// A password others can read is still usable, but the user should know.
+#[cfg(unix)]
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                mode = format_args!("{:o}", mode & 0o777),
+                "the SMTP password file is readable by group or others; run `chmod 600 {}`",
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+
+    /// Writes a file only its owner can read, so the permission warning stays out of tests that
+    /// are not about it.
+    fn write_private(path: &Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    #[test]
+    fn secret_formats_as_redacted() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s}"), "[redacted]");
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn file_loses_exactly_one_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        write_private(&path, "s3cret \n\n");
+        let got = read_password(&PasswordSource::File(path.clone()), no_env).unwrap();
+        assert_eq!(got.unwrap().expose(), "s3cret \n");
+
+        write_private(&path, "s3cret\r\n");
+        let got = read_password(&PasswordSource::File(path), no_env).unwrap();
+        assert_eq!(got.unwrap().expose(), "s3cret");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_read_works_but_draws_a_chmod_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "shared\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        let got = tracing::subscriber::with_default(subscriber, || {
+            read_password(&PasswordSource::File(path.clone()), no_env)
+        });
+
+        assert_eq!(got.unwrap().unwrap().expose(), "shared");
+        let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+        assert!(text.contains("chmod 600"), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            !text.contains("shared\n") && !text.contains("\"shared\""),
+            "{text}"
+        );
+    }
+
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn missing_file_error_names_the_file() {
+        let err = read_password(
+            &PasswordSource::File("/nonexistent/followup-pw".into()),
+            no_env,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/followup-pw"));
+    }
+
+    #[test]
+    fn env_source_reads_the_named_variable() {
+        let env = |name: &str| (name == "SMTP_PW").then(|| OsString::from("from-env"));
+        let got = read_password(&PasswordSource::Env("SMTP_PW".into()), env).unwrap();
+        assert_eq!(got.unwrap().expose(), "from-env");
+        let err = read_password(&PasswordSource::Env("OTHER".into()), env).unwrap_err();
+        assert!(matches!(err, SecretError::EnvMissing(ref n) if n == "OTHER"));
+    }
+
+    #[test]
+    fn credentials_outside_systemd_is_none() {
+        assert!(
+            read_password(&PasswordSource::Credentials, no_env)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn credentials_directory_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = |name: &str| {
+            (name == "CREDENTIALS_DIRECTORY").then(|| dir.path().as_os_str().to_owned())
+        };
+        assert!(
+            read_password(&PasswordSource::Credentials, env)
+                .unwrap()
+                .is_none()
+        );
+        write_private(&dir.path().join(CREDENTIAL_NAME), "cred\n");
+        let got = read_password(&PasswordSource::Credentials, env).unwrap();
+        assert_eq!(got.unwrap().expose(), "cred");
+    }
+}

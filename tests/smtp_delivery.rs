@@ -1,0 +1,411 @@
+//! SMTP delivery against a real in-process SMTP server: every failure lands in the right class.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use followup::config::{PasswordSource, Security, SmtpConfig};
+use followup::core::EmailAddress;
+use followup::delivery::{
+    DeliveryError, Envelope, SmtpOptions, SmtpSender, SmtpSetupError, Stage, Transport,
+};
+use followup::secret::Secret;
+use support::smtp_server::{Behaviour, FailAt, ServerOptions, StallAt, TestSmtpServer};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+const RAW: &[u8] = b"From: me@example.com\r\n\
+To: jane@example.org\r\n\
+Subject: Thank you\r\n\
+\r\n\
+Hello Jane,\r\n\
+.a line that starts with a dot\r\n\
+.\r\n\
+Best\r\n";
+
+fn envelope() -> Envelope {
+    Envelope {
+        from: EmailAddress::parse("me@example.com").unwrap(),
+        to: EmailAddress::parse("jane@example.org").unwrap(),
+    }
+}
+
+fn smtp_config(host: &str, port: u16, security: Security, user: Option<&str>) -> SmtpConfig {
+    SmtpConfig {
+        host: host.to_owned(),
+        port,
+        security,
+        username: user.map(str::to_owned),
+        password: PasswordSource::Env("UNUSED".into()),
+    }
+}
+
+fn options() -> SmtpOptions {
+    SmtpOptions {
+        hello_name: Some("client.example.com".into()),
+        connect_timeout: Duration::from_millis(800),
+        transaction_timeout: Duration::from_millis(800),
+        extra_root_cert: Some(TestSmtpServer::cert_path()),
+    }
+}
+
+fn plain_sender(server: &TestSmtpServer) -> SmtpSender {
+    let config = smtp_config("127.0.0.1", server.port, Security::Plain, None);
+    SmtpSender::new(&config, None, options()).unwrap()
+}
+
+async fn plain_server(behaviour: Behaviour) -> TestSmtpServer {
+    TestSmtpServer::start(ServerOptions {
+        behaviour,
+        ..ServerOptions::default()
+    })
+    .await
+}
+
+fn tls_auth_options() -> ServerOptions {
+    ServerOptions {
+        starttls: true,
+        auth: Some(("me".into(), PASSWORD.into())),
+        ..ServerOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn plain_to_loopback_delivers_the_exact_bytes_to_one_recipient() {
+    let server = plain_server(Behaviour::Accept).await;
+    let sender = plain_sender(&server);
+
+    let delivered = sender.send(&envelope(), RAW).await.unwrap();
+
+    assert!(delivered.response.starts_with("250"), "{delivered:?}");
+    assert!(delivered.response.contains("TEST1"), "{delivered:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].from, "me@example.com");
+    assert_eq!(received[0].rcpt, vec!["jane@example.org".to_owned()]);
+    assert_eq!(
+        String::from_utf8_lossy(&received[0].data),
+        String::from_utf8_lossy(RAW)
+    );
+    assert!(!received[0].tls);
+}
+
+#[tokio::test]
+async fn starttls_and_auth_deliver_and_the_server_checks_the_password() {
+    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
+    let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
+
+    sender.send(&envelope(), RAW).await.unwrap();
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].tls);
+    assert_eq!(received[0].authenticated_as.as_deref(), Some("me"));
+    assert_eq!(received[0].data, RAW);
+    let commands = server.commands();
+    let starttls = commands.iter().position(|c| c == "STARTTLS").unwrap();
+    let auth = commands.iter().position(|c| c == "AUTH").unwrap();
+    assert!(starttls < auth, "{commands:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_permanent_at_auth_and_never_shown() {
+    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
+    let wrong = "wrong-password-1234";
+    let sender = SmtpSender::new(&config, Some(Secret::new(wrong)), options()).unwrap();
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            DeliveryError::Permanent {
+                stage: Stage::Auth,
+                code: 535,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(wrong));
+    assert!(!format!("{err:?}").contains(wrong));
+    assert!(!format!("{sender:?}").contains(wrong));
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn implicit_tls_delivers() {
+    let server = TestSmtpServer::start(ServerOptions {
+        implicit_tls: true,
+        auth: Some(("me".into(), PASSWORD.into())),
+        ..ServerOptions::default()
+    })
+    .await;
+    let config = smtp_config("localhost", server.port, Security::Tls, Some("me"));
+    let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
+
+    sender.send(&envelope(), RAW).await.unwrap();
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].tls);
+    assert!(!server.saw_command("STARTTLS"));
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_transient_at_tls() {
+    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
+    let options = SmtpOptions {
+        extra_root_cert: None,
+        ..options()
+    };
+    let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options).unwrap();
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::Tls);
+    assert!(!server.saw_command("AUTH"));
+}
+
+#[tokio::test]
+async fn starttls_required_but_not_offered_fails_and_the_password_is_never_sent() {
+    // The server offers AUTH in clear and no STARTTLS: the client must not take the bait.
+    let server = TestSmtpServer::start(ServerOptions {
+        starttls: false,
+        auth: Some(("me".into(), PASSWORD.into())),
+        ..ServerOptions::default()
+    })
+    .await;
+    let config = smtp_config("127.0.0.1", server.port, Security::Starttls, Some("me"));
+    let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert_eq!(err.stage(), Stage::Tls, "{err:?}");
+    assert!(err.to_string().contains("STARTTLS"), "{err}");
+    assert!(!err.body_may_have_been_handed_over());
+    assert!(!server.saw_command("AUTH"), "{:?}", server.commands());
+    assert!(!server.saw_command("MAIL"));
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn plain_to_a_non_loopback_host_is_refused_without_connecting() {
+    for host in ["mail.example.com", "192.0.2.25", "localhost.example.org"] {
+        let config = smtp_config(host, 25, Security::Plain, None);
+        let err = SmtpSender::new(&config, None, options()).unwrap_err();
+        assert!(
+            matches!(err, SmtpSetupError::PlainNotLoopback(ref h) if h == host),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_username_without_a_password_is_a_setup_error() {
+    let config = smtp_config("localhost", 587, Security::Starttls, Some("me"));
+    let err = SmtpSender::new(&config, None, options()).unwrap_err();
+    assert!(matches!(err, SmtpSetupError::MissingPassword(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn temp_fail_451_is_transient_and_the_connection_survives() {
+    let server = plain_server(Behaviour::TempFail(FailAt::Rcpt)).await;
+    let sender = plain_sender(&server);
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::RcptTo);
+
+    server.set_behaviour(Behaviour::TempFail(FailAt::EndOfData));
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::Body);
+    assert!(!err.body_may_have_been_handed_over(), "a 451 is an answer");
+
+    server.set_behaviour(Behaviour::Accept);
+    sender.send(&envelope(), RAW).await.unwrap();
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(server.connection_count(), 1, "reset and reused after a 4xx");
+}
+
+#[tokio::test]
+async fn perm_fail_550_is_permanent() {
+    let server = plain_server(Behaviour::PermFail(FailAt::Rcpt)).await;
+    let sender = plain_sender(&server);
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(err.is_permanent(), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            DeliveryError::Permanent {
+                stage: Stage::RcptTo,
+                code: 550,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    server.set_behaviour(Behaviour::PermFail(FailAt::EndOfData));
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DeliveryError::Permanent {
+                stage: Stage::Body,
+                code: 554,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn connection_refused_is_transient_at_connect() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = smtp_config("127.0.0.1", port, Security::Plain, None);
+    let sender = SmtpSender::new(&config, None, options()).unwrap();
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::Connect);
+}
+
+#[tokio::test]
+async fn a_server_closing_at_once_is_transient_at_connect() {
+    let server = plain_server(Behaviour::RefuseConnections).await;
+    let err = plain_sender(&server)
+        .send(&envelope(), RAW)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::Connect);
+}
+
+#[tokio::test]
+async fn drop_after_body_is_uncertain() {
+    let server = plain_server(Behaviour::DropAfterBody).await;
+    let sender = plain_sender(&server);
+
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert!(err.body_may_have_been_handed_over(), "{err:?}");
+    assert!(!err.is_transient() && !err.is_permanent());
+}
+
+#[tokio::test]
+async fn stall_after_body_is_uncertain_after_the_timeout() {
+    let server = plain_server(Behaviour::Stall(StallAt::AfterBody)).await;
+    let config = smtp_config("127.0.0.1", server.port, Security::Plain, None);
+    let options = SmtpOptions {
+        transaction_timeout: Duration::from_millis(400),
+        ..options()
+    };
+    let sender = SmtpSender::new(&config, None, options).unwrap();
+
+    let started = Instant::now();
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+
+    assert!(err.body_may_have_been_handed_over(), "{err:?}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn stall_before_body_is_transient() {
+    let server = plain_server(Behaviour::Stall(StallAt::Greeting)).await;
+    let sender = plain_sender(&server);
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::Connect);
+
+    server.set_behaviour(Behaviour::Stall(StallAt::Rcpt));
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.stage(), Stage::RcptTo);
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn two_sends_reuse_one_connection() {
+    let server = plain_server(Behaviour::Accept).await;
+    let sender = plain_sender(&server);
+
+    sender.send(&envelope(), RAW).await.unwrap();
+    sender
+        .send(&envelope(), b"Subject: second\r\n\r\nAgain.\r\n")
+        .await
+        .unwrap();
+
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(server.connection_count(), 1);
+    assert_eq!(server.commands().iter().filter(|c| *c == "EHLO").count(), 1);
+    sender.shutdown().await;
+    assert_eq!(server.commands().last().map(String::as_str), Some("QUIT"));
+}
+
+#[tokio::test]
+async fn a_dead_pooled_connection_is_replaced_transparently() {
+    let server = plain_server(Behaviour::Accept).await;
+    let sender = plain_sender(&server);
+
+    sender.send(&envelope(), RAW).await.unwrap();
+    server.drop_connections();
+    tokio::task::yield_now().await;
+    sender.send(&envelope(), RAW).await.unwrap();
+
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(server.connection_count(), 2);
+}
+
+#[tokio::test]
+async fn check_connects_authenticates_and_quits() {
+    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
+    let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
+
+    let summary = sender.check().await.unwrap();
+
+    assert!(summary.contains("STARTTLS"), "{summary}");
+    assert!(summary.contains("authenticated as me"), "{summary}");
+    assert!(!summary.contains(PASSWORD));
+    assert!(server.saw_command("AUTH"));
+    assert_eq!(server.commands().last().map(String::as_str), Some("QUIT"));
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_sender_works_through_the_transport_trait() {
+    async fn deliver(transport: &impl Transport) -> Result<(), DeliveryError> {
+        transport.send(&envelope(), RAW).await?;
+        transport.shutdown().await;
+        Ok(())
+    }
+    let server = plain_server(Behaviour::Accept).await;
+    deliver(&plain_sender(&server)).await.unwrap();
+    assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn secret_is_redacted_in_debug_and_display() {
+    let secret = Secret::new(PASSWORD);
+    assert_eq!(format!("{secret}"), "[redacted]");
+    assert_eq!(format!("{secret:?}"), "[redacted]");
+    assert_eq!(format!("{:?}", Some(&secret)), "Some([redacted])");
+    assert_eq!(secret.expose(), PASSWORD);
+}
