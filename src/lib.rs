@@ -3,3 +3,5 @@
 pub mod config;
 pub mod core;
 pub mod diagnostic;
+pub mod records;
+pub mod yaml;
