@@ -141,10 +141,10 @@ pub fn diagnostic(err: &serde_yaml::Error, file: &Path, text: &str) -> Diagnosti
         Some(p) => format!("{p}: {msg}"),
         None => msg,
     };
-    if raw.contains("more than one document") {
-        if let Some(line) = second_document_line(text) {
-            return Diagnostic::at(file, line, 1, message);
-        }
+    if raw.contains("more than one document")
+        && let Some(line) = second_document_line(text)
+    {
+        return Diagnostic::at(file, line, 1, message);
     }
     match err.location() {
         Some(loc) => Diagnostic::at(file, loc.line(), loc.column(), message),
@@ -255,12 +255,12 @@ fn position_len(s: &str) -> usize {
     let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
     if let Some(r) = s.strip_prefix("line ") {
         let n = digits(r);
-        if n > 0 {
-            if let Some(r2) = r[n..].strip_prefix(" column ") {
-                let m = digits(r2);
-                if m > 0 {
-                    return "line ".len() + n + " column ".len() + m;
-                }
+        if n > 0
+            && let Some(r2) = r[n..].strip_prefix(" column ")
+        {
+            let m = digits(r2);
+            if m > 0 {
+                return "line ".len() + n + " column ".len() + m;
             }
         }
     } else if let Some(r) = s.strip_prefix("position ") {
@@ -298,24 +298,29 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance, by characters.
+/// Edit distance by characters, a swap of two neighbours counting as one edit (the commonest
+/// typo: `tilte`).
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 /// The shape of a node, from the first pass. Walking the whole document catches duplicate keys
@@ -402,13 +407,13 @@ struct KeyText<'a>(Option<&'a mut HashSet<String>>);
 
 impl KeyText<'_> {
     fn key<E: de::Error>(self, k: String) -> Result<Option<String>, E> {
-        if let Some(seen) = self.0 {
-            if !seen.insert(k.clone()) {
-                return Err(E::custom(format!(
-                    "duplicate key `{k}`: each key may appear once in a mapping; \
-                     remove or rename one of them"
-                )));
-            }
+        if let Some(seen) = self.0
+            && !seen.insert(k.clone())
+        {
+            return Err(E::custom(format!(
+                "duplicate key `{k}`: each key may appear once in a mapping; \
+                 remove or rename one of them"
+            )));
         }
         Ok(Some(k))
     }
@@ -563,8 +568,9 @@ impl<'de> DeserializeSeed<'de> for Key {
     }
 }
 
-/// Deserializes a scalar through `parse`, so that its error carries the scalar's position.
-fn scalar<'de, D, T>(
+/// Deserializes a scalar through `parse`, so that its error carries the scalar's position
+/// (an error raised after `deserialize_str` returns would be placed at the enclosing mapping).
+pub(crate) fn scalar<'de, D, T>(
     d: D,
     expecting: &'static str,
     parse: fn(&str) -> Result<T, String>,
