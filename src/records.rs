@@ -800,6 +800,11 @@ interviewers:
     fn file_that_is_a_scalar_is_an_error() {
         let d = one_error("hello\n");
         assert_at(&d, 1, "expected one interview");
+        let d = one_error("- 1\n");
+        assert_eq!(
+            d.message,
+            "[0]: invalid type: integer `1`, expected a mapping (`key: value` lines)"
+        );
     }
 
     #[test]

@@ -136,6 +136,8 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
 pub fn diagnostic(err: &serde_yaml::Error, file: &Path, text: &str) -> Diagnostic {
     let raw = strip_positions(&err.to_string());
     let (prefix, msg) = split_path(&raw);
+    // The path of an item of a top-level list reads `.[0]`.
+    let prefix = prefix.map(|p| p.strip_prefix('.').unwrap_or(p));
     let msg = advise(msg);
     let message = match prefix {
         Some(p) => format!("{p}: {msg}"),
@@ -168,6 +170,10 @@ fn split_path(msg: &str) -> (Option<&str>, &str) {
 }
 
 fn advise(msg: &str) -> String {
+    // Our raw structs' names mean nothing to the reader.
+    if let Some(i) = msg.find("expected struct ") {
+        return format!("{}expected a mapping (`key: value` lines)", &msg[..i]);
+    }
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         return unknown("field", rest);
     }
