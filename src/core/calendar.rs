@@ -60,7 +60,12 @@ pub fn is_whole_days(d: TimeDelta) -> bool {
 }
 
 /// The first instant at or after `t` inside `window` in `tz`, skipping holidays.
-pub fn next_in_window(t: DateTime<Utc>, window: &Window, tz: Tz, policy: &Policy) -> DateTime<Utc> {
+pub fn next_in_window(
+    t: DateTime<Utc>,
+    window: &Window,
+    tz: Tz,
+    policy: &Policy,
+) -> DateTime<Utc> {
     let here = local(t, tz);
     let date = here.date();
     if policy.is_send_day(window, date) {
@@ -89,9 +94,7 @@ pub fn window_start_on(date: NaiveDate, window: &Window, tz: Tz) -> DateTime<Utc
 
 /// `Mon 2026-11-02 09:00 EST`: how people read times.
 pub fn human(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
+    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z").to_string()
 }
 
 /// `Sat 10:00`: a short form for reasons.

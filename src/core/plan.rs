@@ -12,10 +12,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::address::EmailAddress;
 use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
 use super::policy::{Policy, format_delay};
+use super::address::EmailAddress;
 
 /// Where a send stands in the durable state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -360,28 +360,17 @@ impl Planner<'_> {
 
     fn start_after_rejection(&mut self, index: usize, iv: &Interview, primary: usize) {
         let key = self.key(iv, Step::AfterRejection, primary);
-        if self
-            .report_past(iv, &key, Step::AfterRejection, primary)
-            .is_some()
-        {
+        if self.report_past(iv, &key, Step::AfterRejection, primary).is_some() {
             return;
         }
         let policy = &self.policy.after_rejection;
         let (base, what) = match (iv.status_on, self.history.status_seen.get(&iv.id)) {
-            (Some(date), _) => (
-                self.day_start(date, iv.timezone),
-                format!("recorded {date}"),
-            ),
-            (None, Some((Status::Rejected, seen))) => {
-                (*seen, format!("seen {}", short(*seen, iv.timezone)))
-            }
+            (Some(date), _) => (self.day_start(date, iv.timezone), format!("recorded {date}")),
+            (None, Some((Status::Rejected, seen))) => (*seen, format!("seen {}", short(*seen, iv.timezone))),
             _ => (self.now, "recorded now".to_string()),
         };
         let at = add_delay(base, policy.delay, iv.timezone);
-        let reason = format!(
-            "{} after the rejection ({what})",
-            format_delay(policy.delay)
-        );
+        let reason = format!("{} after the rejection ({what})", format_delay(policy.delay));
         self.push(index, Step::AfterRejection, primary, at, reason, false);
     }
 
@@ -401,17 +390,11 @@ impl Planner<'_> {
                 let grace = self.policy.after_decision;
                 let at = if is_whole_days(grace) {
                     let date = decision + Days::new(grace.num_days() as u64);
-                    resolve_lenient(
-                        date.and_time(self.policy.status_check.window.start),
-                        iv.timezone,
-                    )
+                    resolve_lenient(date.and_time(self.policy.status_check.window.start), iv.timezone)
                 } else {
                     self.day_start(decision, iv.timezone) + TimeDelta::days(1) + grace
                 };
-                (
-                    at,
-                    format!("{} after the decision date {decision}", format_delay(grace)),
-                )
+                (at, format!("{} after the decision date {decision}", format_delay(grace)))
             }
             None => {
                 let delay = self.policy.status_check.delay;
@@ -477,12 +460,7 @@ impl Planner<'_> {
             SendState::Planned => return None,
             SendState::Sent => {
                 let at = past.sent_at.unwrap_or(past.reserved_at);
-                (
-                    ActionState::Sent,
-                    at,
-                    at,
-                    format!("sent {}", short(at, iv.timezone)),
-                )
+                (ActionState::Sent, at, at, format!("sent {}", short(at, iv.timezone)))
             }
             SendState::Uncertain => (
                 ActionState::Uncertain,
@@ -543,9 +521,7 @@ impl Planner<'_> {
 
     fn cancel(&mut self, iv: &Interview, step: Step, person: usize, status: Status) {
         let reason = match status {
-            Status::Rejected => {
-                "the interview ended in a rejection: only after_rejection remains".to_string()
-            }
+            Status::Rejected => "the interview ended in a rejection: only after_rejection remains".to_string(),
             Status::Replied => "the employer replied: automatic checks stop".to_string(),
             other => format!("the interview is {}: nothing more is sent", other.as_str()),
         };
@@ -564,10 +540,7 @@ impl Planner<'_> {
     ) {
         let mut reasons = vec![reason];
         let at = if at < self.now {
-            reasons.push(format!(
-                "overdue since {}",
-                short(at, self.tz_of(step, None))
-            ));
+            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, None))));
             self.now
         } else {
             at
@@ -609,26 +582,12 @@ impl Planner<'_> {
                     "past its hard limit ({} after the interview): never sent automatically",
                     format_delay(self.policy.thank_you_limit)
                 ));
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
-                );
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
                 continue;
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
                 c.reasons.push("no time allowed within five years".into());
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
-                );
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
                 continue;
             }
 
@@ -665,16 +624,8 @@ impl Planner<'_> {
 
             let needs_address = c.step.channel() == Channel::Email;
             if needs_address && person.email.is_none() {
-                c.reasons
-                    .push(format!("{} has no e-mail address", person.name));
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
-                );
+                c.reasons.push(format!("{} has no e-mail address", person.name));
+                self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, c.reasons.join("; "));
             } else {
                 if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_target {
                     c.reasons.push(format!(
@@ -718,12 +669,7 @@ impl Planner<'_> {
 
     /// When the cap blocks a touch of `recipient` at `at`: the first instant it allows one, and
     /// the touch that blocks it. Whole-day periods count the recipient's calendar days.
-    fn cap_clears_at(
-        &self,
-        recipient: &str,
-        at: DateTime<Utc>,
-        tz: Tz,
-    ) -> Option<(DateTime<Utc>, Touch)> {
+    fn cap_clears_at(&self, recipient: &str, at: DateTime<Utc>, tz: Tz) -> Option<(DateTime<Utc>, Touch)> {
         let cap = self.policy.cap;
         let touches = self.touches.get(recipient)?;
         let mut recent: Vec<&Touch> = if is_whole_days(cap.period) {
@@ -777,11 +723,7 @@ impl Planner<'_> {
                 Some(self.owner.email.clone()),
                 iv.timezone,
             ),
-            _ => (
-                interviewer.name.clone(),
-                interviewer.email.clone(),
-                iv.timezone,
-            ),
+            _ => (interviewer.name.clone(), interviewer.email.clone(), iv.timezone),
         };
         self.out.push(Action {
             key: self.key(iv, step, person),
