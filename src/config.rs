@@ -1,13 +1,26 @@
 //! `followup.yaml`: raw serde structs checked into a validated `Config`.
+//!
+//! Finding the file and the default directories depend on the environment; both take the
+//! environment as a function (`Env`) so tests can pass their own.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 
+use chrono::{NaiveTime, TimeDelta};
 use chrono_tz::Tz;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use crate::core::{Owner, Policy};
+use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
 
 /// What happens to a message when it is due.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Written to the approval queue; sent once the user approves it.
     #[default]
@@ -19,7 +32,8 @@ pub enum Mode {
 }
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Security {
     /// Implicit TLS (port 465).
     Tls,
@@ -62,4 +76,853 @@ pub struct Config {
     pub queue_dir: PathBuf,
     pub smtp: Option<SmtpConfig>,
     pub policy: Policy,
+}
+
+impl Security {
+    /// The port this protection is normally served on.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::Tls => 465,
+            Security::Starttls => 587,
+            Security::Plain => 25,
+        }
+    }
+}
+
+/// Why the config file cannot be found. Problems inside the file are [`Diagnostics`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file at {} ({origin}): create it, or pass --config PATH", path.display())]
+    NotFound { path: PathBuf, origin: &'static str },
+    #[error(
+        "cannot tell where the config file is: $HOME is not set; \
+         pass --config PATH or set $FOLLOWUP_CONFIG"
+    )]
+    NoHome,
+}
+
+/// Reads an environment variable. `std::env::var_os` in production, a map in tests.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+
+fn process_env(key: &str) -> Option<OsString> {
+    std::env::var_os(key)
+}
+
+/// A variable that is set and not empty (an empty XDG variable means unset, by the spec).
+fn var(env: Env, key: &str) -> Option<PathBuf> {
+    env(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// An XDG base directory: it must be absolute, else it is ignored (by the spec).
+fn xdg(env: Env, key: &str) -> Option<PathBuf> {
+    var(env, key).filter(|p| p.is_absolute())
+}
+
+/// Finds the config file: `--config PATH`, else `$FOLLOWUP_CONFIG`, else
+/// `$XDG_CONFIG_HOME/followup/followup.yaml`, else `~/.config/followup/followup.yaml`.
+pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    locate_with(explicit, &process_env)
+}
+
+/// [`locate`] with the environment given.
+pub fn locate_with(explicit: Option<&Path>, env: Env) -> Result<PathBuf, ConfigError> {
+    let (path, origin) = match explicit {
+        Some(p) => (p.to_path_buf(), "given with --config"),
+        None => match var(env, "FOLLOWUP_CONFIG") {
+            Some(p) => (p, "from $FOLLOWUP_CONFIG"),
+            None => default_location(env)?,
+        },
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ConfigError::NotFound { path, origin })
+    }
+}
+
+/// Where the config is when nothing says otherwise, and how that was decided; for `init`-like
+/// commands that create it.
+pub fn default_location(env: Env) -> Result<(PathBuf, &'static str), ConfigError> {
+    let tail = Path::new("followup").join("followup.yaml");
+    if let Some(dir) = xdg(env, "XDG_CONFIG_HOME") {
+        return Ok((dir.join(tail), "the default under $XDG_CONFIG_HOME"));
+    }
+    let home = var(env, "HOME").ok_or(ConfigError::NoHome)?;
+    Ok((
+        home.join(".config").join(tail),
+        "the default under ~/.config",
+    ))
+}
+
+/// The state directory when the config names none: systemd's `$STATE_DIRECTORY` (the first, if
+/// it lists several), else `$XDG_STATE_HOME/followup`, else `~/.local/state/followup`.
+pub fn default_state_dir(env: Env) -> Option<PathBuf> {
+    if let Some(dirs) = env("STATE_DIRECTORY").filter(|v| !v.is_empty()) {
+        let first = dirs.to_string_lossy().split(':').next().map(PathBuf::from);
+        if let Some(first) = first.filter(|p| !p.as_os_str().is_empty()) {
+            return Some(first);
+        }
+    }
+    if let Some(dir) = xdg(env, "XDG_STATE_HOME") {
+        return Some(dir.join("followup"));
+    }
+    var(env, "HOME").map(|h| h.join(".local").join("state").join("followup"))
+}
+
+/// Reads and checks the config file. An unreadable file is a diagnostic too.
+pub fn load_config(path: &Path) -> Result<Config, Diagnostics> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = yaml::read(&path).map_err(|d| Diagnostics(vec![d]))?;
+    parse_config(&text, &path)
+}
+
+/// Checks a config's text. Relative paths in it are resolved against `path`'s directory.
+/// Only the defaults of `state_dir` read the environment; see [`parse_config_with`].
+pub fn parse_config(text: &str, path: &Path) -> Result<Config, Diagnostics> {
+    parse_config_with(text, path, &process_env)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    me: RawMe,
+    timezone: Zone,
+    #[serde(default)]
+    mode: Mode,
+    interviews: Option<PathText>,
+    templates: Option<PathText>,
+    state_dir: Option<PathText>,
+    queue_dir: Option<PathText>,
+    smtp: Option<RawSmtp>,
+    #[serde(default)]
+    holidays: Vec<Date>,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMe {
+    name: Text,
+    email: Address,
+    phone: Option<Text>,
+    signature: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: Text,
+    port: Option<Port>,
+    security: Option<Security>,
+    username: Option<Text>,
+    password_file: Option<PathText>,
+    password_env: Option<EnvName>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    thank_you: Option<RawThankYou>,
+    status_check: Option<RawStatusCheck>,
+    call_reminder: Option<RawStep>,
+    final_check: Option<RawStep>,
+    close: Option<RawStep>,
+    after_rejection: Option<RawStep>,
+    cap: Option<RawCap>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThankYou {
+    delay: Option<Delay>,
+    target: Option<Delay>,
+    limit: Option<Delay>,
+    window: Option<Hours>,
+    days: Option<Days>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatusCheck {
+    delay: Option<Delay>,
+    after_decision: Option<Delay>,
+    window: Option<Hours>,
+    days: Option<Days>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    delay: Option<Delay>,
+    window: Option<Hours>,
+    days: Option<Days>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCap {
+    count: Option<Count>,
+    period: Option<Delay>,
+}
+
+/// `09:00-17:00`; the days come from the sibling `days` key.
+struct Hours(NaiveTime, NaiveTime);
+
+impl<'de> Deserialize<'de> for Hours {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "hours like 09:00-17:00", |s| {
+            Window::parse_hours(s, Weekdays::ALL).map(|w| Hours(w.start, w.end))
+        })
+    }
+}
+
+/// `mon-fri`, `every day`, or a list of day names.
+struct Days(Weekdays);
+
+impl<'de> Deserialize<'de> for Days {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Days;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("days like mon-fri, every day, or a list like [mon, wed, fri]")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Days, E> {
+                v.parse().map(Days).map_err(E::custom)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Days, A::Error> {
+                let mut days = Vec::new();
+                while let Some(Day(d)) = seq.next_element()? {
+                    days.push(d);
+                }
+                let set = Weekdays::from_days(
+                    ALL_DAYS
+                        .into_iter()
+                        .filter(|d| days.iter().any(|w| w.contains(*d))),
+                );
+                if set.is_empty() {
+                    return Err(de::Error::custom(
+                        "the list of days is empty: name at least one day, like [mon, tue]",
+                    ));
+                }
+                Ok(Days(set))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+const ALL_DAYS: [chrono::Weekday; 7] = [
+    chrono::Weekday::Mon,
+    chrono::Weekday::Tue,
+    chrono::Weekday::Wed,
+    chrono::Weekday::Thu,
+    chrono::Weekday::Fri,
+    chrono::Weekday::Sat,
+    chrono::Weekday::Sun,
+];
+
+/// One entry of a list of days (a range like `mon-fri` is accepted too).
+struct Day(Weekdays);
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a day name like mon", |s| s.parse().map(Day))
+    }
+}
+
+/// A cap's count: at least one, or nothing could ever be sent.
+struct Count(u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a whole number of at least 1", |s| {
+            match s.trim().parse() {
+                Ok(0) => Err("a cap of 0 would stop every message: write at least 1".into()),
+                Ok(n) => Ok(Count(n)),
+                Err(_) => Err(format!(
+                    "`{}` is not a whole number: write one like 1",
+                    s.trim()
+                )),
+            }
+        })
+    }
+}
+
+struct Port(u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a port number", |s| match s.trim().parse::<u16>() {
+            Ok(n) if n > 0 => Ok(Port(n)),
+            _ => Err(format!(
+                "`{}` is not a port: write a number from 1 to 65535, or leave it out for \
+                 the default of the `security` chosen",
+                s.trim()
+            )),
+        })
+    }
+}
+
+struct EnvName(String);
+
+impl<'de> Deserialize<'de> for EnvName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "an environment variable name", |s| {
+            let ok = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if ok {
+                Ok(EnvName(s.to_string()))
+            } else {
+                Err(format!(
+                    "`{}` is not an environment variable name: write the variable's name, \
+                     like SMTP_PASSWORD, not its value",
+                    s.escape_debug()
+                ))
+            }
+        })
+    }
+}
+
+/// Whether a host is this machine, the only place a clear-text connection is acceptable.
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.eq_ignore_ascii_case("localhost.")
+        || match h.parse::<IpAddr>() {
+            Ok(IpAddr::V4(ip)) => ip.is_loopback(),
+            Ok(IpAddr::V6(ip)) => ip == Ipv6Addr::LOCALHOST,
+            Err(_) => false,
+        }
+}
+
+/// [`parse_config`] with the environment given, for the defaults of `state_dir` and `~/`.
+pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Diagnostics> {
+    const WHAT: &str = "the configuration (at least `me:` and `timezone:`)";
+    let raw: RawConfig = yaml::parse(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
+    let mut errors = Vec::new();
+    let at = |p: &[Seg], msg: String| yaml::at(path, text, p, msg);
+    let base = path.parent().unwrap_or(Path::new(""));
+    let home = var(env, "HOME");
+    let resolve = |p: &Path| yaml::resolve(base, p, home.as_deref());
+
+    let signature = match raw.me.signature {
+        Some(s) if s.trim().is_empty() => {
+            errors.push(at(
+                &[Seg::Key("me"), Seg::Key("signature")],
+                "the signature is empty: write it, or remove the key".into(),
+            ));
+            None
+        }
+        s => s.map(|s| s.trim_end().to_string()),
+    };
+    let owner = Owner {
+        name: raw.me.name.0,
+        email: raw.me.email.0,
+        phone: raw.me.phone.map(|Text(p)| p),
+        signature,
+        timezone: raw.timezone.0,
+    };
+
+    let state_dir = match raw.state_dir {
+        Some(PathText(p)) => Some(resolve(&p)),
+        None => default_state_dir(env),
+    };
+    let state_dir = state_dir.unwrap_or_else(|| {
+        errors.push(Diagnostic::new(
+            path,
+            "cannot choose a state directory: none of $STATE_DIRECTORY, $XDG_STATE_HOME and \
+             $HOME is set; add `state_dir:` to the config",
+        ));
+        PathBuf::new()
+    });
+    let queue_dir = match raw.queue_dir {
+        Some(PathText(p)) => resolve(&p),
+        None => state_dir.join("queue"),
+    };
+
+    let smtp = raw.smtp.map(|s| smtp(s, &at, &resolve, &mut errors));
+    let mut policy = policy(raw.policy, &at, &mut errors);
+    policy.holidays = raw
+        .holidays
+        .into_iter()
+        .map(|Date(d)| d)
+        .collect::<BTreeSet<_>>();
+
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        owner,
+        timezone: raw.timezone.0,
+        mode: raw.mode,
+        interviews: match raw.interviews {
+            Some(PathText(p)) => resolve(&p),
+            None => base.join("interviews"),
+        },
+        templates: raw.templates.map(|PathText(p)| resolve(&p)),
+        state_dir,
+        queue_dir,
+        smtp,
+        policy,
+    })
+}
+
+type At<'a> = dyn Fn(&[Seg], String) -> Diagnostic + 'a;
+
+fn smtp(
+    raw: RawSmtp,
+    at: &At,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    errors: &mut Vec<Diagnostic>,
+) -> SmtpConfig {
+    let security = raw.security.unwrap_or(Security::Starttls);
+    let host = raw.host.0;
+    if security == Security::Plain && !is_loopback(&host) {
+        errors.push(at(
+            &[Seg::Key("smtp"), Seg::Key("security")],
+            format!(
+                "`security: plain` would send your password and your messages in clear text \
+                 to `{host}`: it is allowed only to this machine (localhost, 127.0.0.1, ::1); \
+                 use `starttls` (port 587) or `tls` (port 465)"
+            ),
+        ));
+    }
+    let password = match (raw.password_file, raw.password_env) {
+        (Some(_), Some(_)) => {
+            errors.push(at(
+                &[Seg::Key("smtp"), Seg::Key("password_env")],
+                "both `password_file` and `password_env` are set: keep only the one that \
+                 holds the password"
+                    .into(),
+            ));
+            PasswordSource::Credentials
+        }
+        (Some(PathText(p)), None) => PasswordSource::File(resolve(&p)),
+        (None, Some(EnvName(v))) => PasswordSource::Env(v),
+        (None, None) => PasswordSource::Credentials,
+    };
+    SmtpConfig {
+        host,
+        port: raw.port.map_or(security.default_port(), |Port(p)| p),
+        security,
+        username: raw.username.map(|Text(u)| u),
+        password,
+    }
+}
+
+/// A step's timing: each key given replaces the default's.
+fn step(
+    default: &StepPolicy,
+    delay: Option<Delay>,
+    hours: Option<Hours>,
+    days: Option<Days>,
+) -> StepPolicy {
+    let w = &default.window;
+    let (start, end) = hours.map_or((w.start, w.end), |Hours(s, e)| (s, e));
+    StepPolicy {
+        delay: delay.map_or(default.delay, |Delay(d)| d),
+        window: Window::new(start, end, days.map_or(w.days, |Days(d)| d)),
+    }
+}
+
+fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
+    let mut p = Policy::default();
+    let key =
+        |step: &'static str, k: &'static str| [Seg::Key("policy"), Seg::Key(step), Seg::Key(k)];
+    if let Some(t) = raw.thank_you {
+        let (has_target, has_limit) = (t.target.is_some(), t.limit.is_some());
+        p.thank_you = step(&p.thank_you, t.delay, t.window, t.days);
+        p.thank_you_target = t.target.map_or(p.thank_you_target, |Delay(d)| d);
+        p.thank_you_limit = t.limit.map_or(p.thank_you_limit, |Delay(d)| d);
+        let fmt = crate::core::policy::format_delay;
+        if p.thank_you_target < p.thank_you.delay {
+            let k = if has_target { "target" } else { "delay" };
+            errors.push(at(
+                &key("thank_you", k),
+                format!(
+                    "the thank-you target ({}) is before its delay ({}): the target must be at \
+                     least the delay",
+                    fmt(p.thank_you_target),
+                    fmt(p.thank_you.delay)
+                ),
+            ));
+        }
+        if p.thank_you_limit < p.thank_you_target {
+            let k = if has_limit { "limit" } else { "target" };
+            errors.push(at(
+                &key("thank_you", k),
+                format!(
+                    "the thank-you limit ({}) is before its target ({}): the limit must be at \
+                     least the target",
+                    fmt(p.thank_you_limit),
+                    fmt(p.thank_you_target)
+                ),
+            ));
+        }
+    }
+    if let Some(s) = raw.status_check {
+        p.status_check = step(&p.status_check, s.delay, s.window, s.days);
+        p.after_decision = s.after_decision.map_or(p.after_decision, |Delay(d)| d);
+    }
+    for (raw, target) in [
+        (raw.call_reminder, &mut p.call_reminder),
+        (raw.final_check, &mut p.final_check),
+        (raw.close, &mut p.close),
+        (raw.after_rejection, &mut p.after_rejection),
+    ] {
+        if let Some(r) = raw {
+            *target = step(target, r.delay, r.window, r.days);
+        }
+    }
+    if let Some(c) = raw.cap {
+        let period = c.period.map_or(p.cap.period, |Delay(d)| d);
+        if period <= TimeDelta::zero() {
+            errors.push(at(
+                &key("cap", "period"),
+                "the cap's period is zero, which would cap nothing: write one like 7d".into(),
+            ));
+        }
+        p.cap = Cap {
+            count: c.count.map_or(p.cap.count, |Count(n)| n),
+            period,
+        };
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const MINIMAL: &str =
+        "me:\n  name: Alex Doe\n  email: alex@example.org\ntimezone: Europe/Berlin\n";
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + use<> {
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn parse(text: &str) -> Result<Config, Diagnostics> {
+        let env = env_of(&[("HOME", "/home/alex")]);
+        parse_config_with(text, Path::new("/etc/followup/followup.yaml"), &env)
+    }
+
+    fn one_error(text: &str) -> Diagnostic {
+        let mut ds = parse(text).expect_err("expected an error").0;
+        assert_eq!(ds.len(), 1, "{ds:?}");
+        ds.remove(0)
+    }
+
+    fn assert_at(d: &Diagnostic, line: usize, needle: &str) {
+        assert_eq!(d.line, Some(line), "{d}");
+        assert!(d.message.contains(needle), "`{needle}` not in: {d}");
+    }
+
+    #[test]
+    fn minimal_config_gets_the_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.owner.name, "Alex Doe");
+        assert_eq!(c.owner.email.as_str(), "alex@example.org");
+        assert_eq!(c.owner.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(c.mode, Mode::Approve);
+        assert_eq!(c.interviews, Path::new("/etc/followup/interviews"));
+        assert_eq!(c.templates, None);
+        assert_eq!(c.state_dir, Path::new("/home/alex/.local/state/followup"));
+        assert_eq!(
+            c.queue_dir,
+            Path::new("/home/alex/.local/state/followup/queue")
+        );
+        assert_eq!(c.smtp, None);
+        assert_eq!(c.policy, Policy::default());
+    }
+
+    #[test]
+    fn state_dir_defaults_follow_systemd_then_xdg_then_home() {
+        let all = env_of(&[
+            ("STATE_DIRECTORY", "/var/lib/followup:/var/lib/other"),
+            ("XDG_STATE_HOME", "/x/state"),
+            ("HOME", "/home/alex"),
+        ]);
+        assert_eq!(default_state_dir(&all), Some("/var/lib/followup".into()));
+        let xdg = env_of(&[("XDG_STATE_HOME", "/x/state"), ("HOME", "/home/alex")]);
+        assert_eq!(default_state_dir(&xdg), Some("/x/state/followup".into()));
+        let relative_xdg = env_of(&[("XDG_STATE_HOME", "state"), ("HOME", "/home/alex")]);
+        assert_eq!(
+            default_state_dir(&relative_xdg),
+            Some("/home/alex/.local/state/followup".into())
+        );
+        assert_eq!(default_state_dir(&env_of(&[])), None);
+    }
+
+    #[test]
+    fn no_state_dir_anywhere_is_an_error() {
+        let ds = parse_config_with(MINIMAL, Path::new("/c/followup.yaml"), &env_of(&[]));
+        assert!(ds.unwrap_err().0[0].message.contains("add `state_dir:`"));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_file() {
+        let text = format!(
+            "{MINIMAL}interviews: records\ntemplates: ../tpl\nstate_dir: state\n\
+             queue_dir: /srv/queue\nsmtp:\n  host: mail.example.com\n  password_file: secret\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.interviews, Path::new("/etc/followup/records"));
+        assert_eq!(
+            c.templates.as_deref(),
+            Some(Path::new("/etc/followup/../tpl"))
+        );
+        assert_eq!(c.state_dir, Path::new("/etc/followup/state"));
+        assert_eq!(c.queue_dir, Path::new("/srv/queue"));
+        let smtp = c.smtp.unwrap();
+        assert_eq!(
+            smtp.password,
+            PasswordSource::File("/etc/followup/secret".into())
+        );
+    }
+
+    #[test]
+    fn tilde_paths_are_under_home() {
+        let c = parse(&format!("{MINIMAL}interviews: ~/interviews\n")).unwrap();
+        assert_eq!(c.interviews, Path::new("/home/alex/interviews"));
+    }
+
+    #[test]
+    fn policy_overrides_every_number() {
+        let text = format!(
+            "{MINIMAL}holidays: [2026-12-25, 2026-12-26]\npolicy:\n\
+             \x20 thank_you: {{ delay: 1h, target: 12h, limit: 36h, window: \"07:00-21:00\", days: [mon, tue] }}\n\
+             \x20 status_check: {{ delay: 5d, after_decision: 1d, window: \"10:00-16:00\", days: mon-thu }}\n\
+             \x20 call_reminder: {{ delay: 6d }}\n\
+             \x20 final_check: {{ delay: 8d, days: every day }}\n\
+             \x20 close: {{ delay: 9d, window: \"09:30-12:00\" }}\n\
+             \x20 after_rejection: {{ delay: 2d }}\n\
+             \x20 cap: {{ count: 2, period: 14d }}\n"
+        );
+        let p = parse(&text).unwrap().policy;
+        let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert_eq!(p.thank_you.delay, TimeDelta::hours(1));
+        assert_eq!(p.thank_you_target, TimeDelta::hours(12));
+        assert_eq!(p.thank_you_limit, TimeDelta::hours(36));
+        let mon_tue = Weekdays::from_days([chrono::Weekday::Mon, chrono::Weekday::Tue]);
+        assert_eq!(
+            p.thank_you.window,
+            Window::new(hm(7, 0), hm(21, 0), mon_tue)
+        );
+        assert_eq!(p.status_check.delay, TimeDelta::days(5));
+        assert_eq!(p.after_decision, TimeDelta::days(1));
+        assert_eq!(
+            p.status_check.window,
+            Window::new(hm(10, 0), hm(16, 0), "mon-thu".parse().unwrap())
+        );
+        assert_eq!(p.call_reminder.delay, TimeDelta::days(6));
+        assert_eq!(p.call_reminder.window, Window::working_hours());
+        assert_eq!(p.final_check.window.days, Weekdays::ALL);
+        assert_eq!(
+            p.close.window,
+            Window::new(hm(9, 30), hm(12, 0), Weekdays::MON_FRI)
+        );
+        assert_eq!(p.after_rejection.delay, TimeDelta::days(2));
+        assert_eq!((p.cap.count, p.cap.period), (2, TimeDelta::days(14)));
+        assert_eq!(p.holidays.len(), 2);
+    }
+
+    #[test]
+    fn thank_you_limit_before_target_is_an_error() {
+        let d = one_error(&format!("{MINIMAL}policy:\n  thank_you:\n    limit: 12h\n"));
+        assert_at(&d, 7, "the thank-you limit (12h) is before its target (1d)");
+    }
+
+    #[test]
+    fn thank_you_target_before_delay_is_an_error() {
+        let d = one_error(&format!("{MINIMAL}policy:\n  thank_you:\n    delay: 2d\n"));
+        assert_at(&d, 7, "the thank-you target (1d) is before its delay (2d)");
+    }
+
+    #[test]
+    fn cap_of_zero_is_an_error() {
+        let d = one_error(&format!("{MINIMAL}policy:\n  cap:\n    count: 0\n"));
+        assert_at(&d, 7, "a cap of 0 would stop every message");
+        let d = one_error(&format!("{MINIMAL}policy:\n  cap:\n    period: 0m\n"));
+        assert_at(&d, 7, "the cap's period is zero");
+    }
+
+    #[test]
+    fn bad_window_and_days_are_errors_at_their_line() {
+        let d = one_error(&format!(
+            "{MINIMAL}policy:\n  close:\n    window: \"17:00-09:00\"\n"
+        ));
+        assert_at(&d, 7, "ends before it starts");
+        let d = one_error(&format!(
+            "{MINIMAL}policy:\n  close:\n    days: [mon, funday]\n"
+        ));
+        assert_at(&d, 7, "`funday` is not a weekday");
+    }
+
+    #[test]
+    fn smtp_port_defaults_by_security() {
+        for (security, port) in [("tls", 465), ("starttls", 587)] {
+            let text =
+                format!("{MINIMAL}smtp:\n  host: mail.example.com\n  security: {security}\n");
+            assert_eq!(parse(&text).unwrap().smtp.unwrap().port, port);
+        }
+        let c = parse(&format!(
+            "{MINIMAL}smtp:\n  host: mail.example.com\n  username: alex\n"
+        ))
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!((smtp.security, smtp.port), (Security::Starttls, 587));
+        assert_eq!(smtp.username.as_deref(), Some("alex"));
+        assert_eq!(smtp.password, PasswordSource::Credentials);
+        let c = parse(&format!(
+            "{MINIMAL}smtp:\n  host: localhost\n  security: plain\n"
+        ))
+        .unwrap();
+        assert_eq!(c.smtp.unwrap().port, 25);
+    }
+
+    #[test]
+    fn plain_smtp_to_a_remote_host_is_refused() {
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: mail.example.com\n  security: plain\n"
+        ));
+        assert_at(&d, 7, "in clear text");
+        for host in ["localhost", "127.0.0.2", "::1", "\"[::1]\""] {
+            let text = format!("{MINIMAL}smtp:\n  host: {host}\n  security: plain\n  port: 2525\n");
+            assert!(parse(&text).is_ok(), "{host}");
+        }
+    }
+
+    #[test]
+    fn password_file_and_env_together_are_an_error() {
+        let text = format!(
+            "{MINIMAL}smtp:\n  host: mail.example.com\n  password_file: pw\n  password_env: SMTP_PASSWORD\n"
+        );
+        assert_at(
+            &one_error(&text),
+            8,
+            "both `password_file` and `password_env`",
+        );
+        let text =
+            format!("{MINIMAL}smtp:\n  host: mail.example.com\n  password_env: SMTP_PASSWORD\n");
+        let smtp = parse(&text).unwrap().smtp.unwrap();
+        assert_eq!(smtp.password, PasswordSource::Env("SMTP_PASSWORD".into()));
+    }
+
+    #[test]
+    fn password_env_holding_a_value_is_an_error() {
+        let text = format!("{MINIMAL}smtp:\n  host: mail.example.com\n  password_env: hunter2!\n");
+        assert_at(&one_error(&text), 7, "not an environment variable name");
+    }
+
+    #[test]
+    fn bad_port_is_an_error_at_its_line() {
+        let text = format!("{MINIMAL}smtp:\n  host: mail.example.com\n  port: 70000\n");
+        assert_at(&one_error(&text), 7, "`70000` is not a port");
+    }
+
+    #[test]
+    fn unknown_mode_suggests_the_closest() {
+        let d = one_error(&format!("{MINIMAL}mode: dryrun\n"));
+        assert_at(&d, 5, "unknown value `dryrun`: did you mean `dry-run`?");
+        let c = parse(&format!("{MINIMAL}mode: dry-run\n")).unwrap();
+        assert_eq!(c.mode, Mode::DryRun);
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_the_field() {
+        let d = one_error(&format!("{MINIMAL}interview: records\n"));
+        assert_at(
+            &d,
+            5,
+            "unknown field `interview`: did you mean `interviews`?",
+        );
+        let d = one_error(&format!("{MINIMAL}policy:\n  thank_you:\n    dealy: 1h\n"));
+        assert_at(&d, 7, "did you mean `delay`?");
+    }
+
+    #[test]
+    fn unknown_time_zone_is_an_error_at_its_line() {
+        let d = one_error(&MINIMAL.replace("Europe/Berlin", "Europe/Berln"));
+        assert_at(
+            &d,
+            4,
+            "unknown time zone `Europe/Berln`: did you mean Europe/Berlin?",
+        );
+    }
+
+    #[test]
+    fn invalid_owner_address_is_an_error_at_its_line() {
+        let d = one_error(&MINIMAL.replace("alex@example.org", "alex.example.org"));
+        assert_at(&d, 3, "`alex.example.org` is not a valid e-mail address");
+    }
+
+    #[test]
+    fn missing_timezone_is_an_error() {
+        let d = one_error("me:\n  name: Alex\n  email: alex@example.org\n");
+        assert!(d.message.contains("missing field `timezone`"), "{d}");
+    }
+
+    #[test]
+    fn config_discovery_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |rel: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, MINIMAL).unwrap();
+            p
+        };
+        let explicit = file("explicit.yaml");
+        let from_env = file("env.yaml");
+        let xdg = file("xdg/followup/followup.yaml");
+        let home = file("home/.config/followup/followup.yaml");
+        let d = dir.path().to_str().unwrap();
+        let (env_s, xdg_s, home_s) = (
+            from_env.to_str().unwrap().to_string(),
+            format!("{d}/xdg"),
+            format!("{d}/home"),
+        );
+        let full = env_of(&[
+            ("FOLLOWUP_CONFIG", &env_s),
+            ("XDG_CONFIG_HOME", &xdg_s),
+            ("HOME", &home_s),
+        ]);
+        assert_eq!(locate_with(Some(&explicit), &full), Ok(explicit.clone()));
+        assert_eq!(locate_with(None, &full), Ok(from_env));
+        let no_var = env_of(&[("XDG_CONFIG_HOME", &xdg_s), ("HOME", &home_s)]);
+        assert_eq!(locate_with(None, &no_var), Ok(xdg));
+        let only_home = env_of(&[("XDG_CONFIG_HOME", ""), ("HOME", &home_s)]);
+        assert_eq!(locate_with(None, &only_home), Ok(home));
+        assert_eq!(locate_with(None, &env_of(&[])), Err(ConfigError::NoHome));
+    }
+
+    #[test]
+    fn missing_config_file_says_where_it_looked() {
+        let err = locate_with(Some(Path::new("/nonexistent/f.yaml")), &env_of(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no config file at /nonexistent/f.yaml (given with --config): create it, or pass \
+             --config PATH"
+        );
+    }
+
+    #[test]
+    fn load_config_reads_the_file_and_reports_an_unreadable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("followup.yaml");
+        let ds = load_config(&path).unwrap_err();
+        assert!(ds.0[0].message.contains("cannot read the file"), "{ds}");
+        std::fs::write(&path, format!("{MINIMAL}state_dir: state\n")).unwrap();
+        let c = load_config(&path).unwrap();
+        assert_eq!(c.path, path);
+        assert_eq!(c.interviews, dir.path().join("interviews"));
+        assert_eq!(c.state_dir, dir.path().join("state"));
+    }
 }

@@ -5,6 +5,8 @@ pub mod core;
 pub mod delivery;
 pub mod diagnostic;
 pub mod message;
+pub mod records;
 pub mod render;
 pub mod secret;
 pub mod store;
+pub mod yaml;
