@@ -1,5 +1,8 @@
 //! followup: follows up on job interviews by e-mail, by a playbook, from a home server.
 
+pub mod cli;
+pub mod commands;
+pub mod compose;
 pub mod config;
 pub mod core;
 pub mod delivery;
@@ -9,4 +12,5 @@ pub mod records;
 pub mod render;
 pub mod secret;
 pub mod store;
+pub mod workspace;
 pub mod yaml;

@@ -1,1 +1,36 @@
-fn main() {}
+//! The `followup` binary: parse the command line, set up logging, run, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use followup::cli::Cli;
+use followup::diagnostic::Diagnostics;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match followup::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(diagnostics) = err.downcast_ref::<Diagnostics>() {
+                eprintln!("{diagnostics}");
+                let n = diagnostics.0.len();
+                eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" });
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` chooses what, `info` by default.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

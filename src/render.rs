@@ -16,8 +16,9 @@ use serde_json::{Map, Value, json};
 use crate::core::{Interview, Interviewer, Owner, Step};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
-/// The templates built into the binary, so a config without a templates directory still works.
-const BUILTIN: [(Step, &str); 6] = [
+/// The templates built into the binary, so a config without a templates directory still works;
+/// `followup init` writes them out.
+pub const BUILTIN: [(Step, &str); 6] = [
     (Step::ThankYou, include_str!("../templates/thank_you.hbs")),
     (
         Step::StatusCheck,

@@ -36,11 +36,11 @@ impl EmailAddress {
         if s.is_empty() {
             return Err(AddressError::Empty);
         }
+        if s.contains(['<', '>', '"', ',', ';', '(', ')']) {
+            return Err(AddressError::DisplayName(s.escape_debug().to_string()));
+        }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(AddressError::Whitespace(s.escape_debug().to_string()));
-        }
-        if s.contains(['<', '>', '"', ',', ';', '(', ')']) {
-            return Err(AddressError::DisplayName(s.to_string()));
         }
         match lettre::Address::from_str(s) {
             Ok(_) => Ok(Self {

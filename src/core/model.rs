@@ -147,7 +147,8 @@ impl Interviewer {
     }
 }
 
-/// One interview, validated: times resolved in its zone, exactly one primary interviewer.
+/// One interview, validated: times resolved in its zone, at least one interviewer, at most one
+/// marked primary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interview {
     pub id: String,

@@ -300,7 +300,7 @@ impl Planner<'_> {
                     format_delay(self.policy.thank_you.delay),
                     short(iv.end, iv.timezone)
                 );
-                self.push(index, Step::ThankYou, person, at, reason, false);
+                self.push(index, iv, Step::ThankYou, person, at, reason, false);
             }
         }
         match iv.status {
@@ -332,7 +332,7 @@ impl Planner<'_> {
                 None => (first_at, first_reason.clone()),
                 Some((prev, prev_step)) => self.after(iv, step, prev, prev_step),
             };
-            self.push(index, step, primary, at, reason, true);
+            self.push(index, iv, step, primary, at, reason, true);
             return;
         }
     }
@@ -353,7 +353,7 @@ impl Planner<'_> {
             match (&replan, replanned, step) {
                 (Some((at, reason)), false, Step::StatusCheck | Step::FinalCheck) => {
                     let reason = format!("the employer replied and gave a new date; {reason}");
-                    self.push(index, step, primary, *at, reason, false);
+                    self.push(index, iv, step, primary, *at, reason, false);
                     replanned = true;
                 }
                 _ => self.cancel(iv, step, primary, Status::Replied),
@@ -385,7 +385,7 @@ impl Planner<'_> {
             "{} after the rejection ({what})",
             format_delay(policy.delay)
         );
-        self.push(index, Step::AfterRejection, primary, at, reason, false);
+        self.push(index, iv, Step::AfterRejection, primary, at, reason, false);
     }
 
     fn cancel_sequence(&mut self, iv: &Interview, primary: usize) {
@@ -556,9 +556,11 @@ impl Planner<'_> {
         self.emit(iv, step, person, now, ActionState::Cancelled, reason);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         interview: usize,
+        iv: &Interview,
         step: Step,
         person: usize,
         at: DateTime<Utc>,
@@ -569,7 +571,7 @@ impl Planner<'_> {
         let at = if at < self.now {
             reasons.push(format!(
                 "overdue since {}",
-                short(at, self.tz_of(step, None))
+                short(at, self.tz_of(step, Some(iv)))
             ));
             self.now
         } else {
@@ -722,7 +724,7 @@ impl Planner<'_> {
                 Some(at) => (step, anchor) = (next, at),
                 None => {
                     let (at, reason) = self.after(iv, next, anchor, step);
-                    self.push(index, next, person, at, reason, true);
+                    self.push(index, iv, next, person, at, reason, true);
                     return;
                 }
             }

@@ -115,6 +115,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The planner's view of this state.
+    pub fn history(&self) -> History {
+        History {
+            sends: self
+                .sends
+                .iter()
+                .map(|r| (r.key.clone(), r.to_past()))
+                .collect(),
+            status_seen: self
+                .status_seen
+                .iter()
+                .map(|s| (s.interview.clone(), (s.status, s.seen_at)))
+                .collect(),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.sends.is_empty() && self.status_seen.is_empty() && self.meta.is_empty()
     }

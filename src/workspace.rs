@@ -1,0 +1,122 @@
+//! Everything the user wrote, loaded and checked together: config, records and templates.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::config::{Config, load_config};
+use crate::core::calendar::resolve_lenient;
+use crate::core::{History, Interview};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::records::load_interviews;
+use crate::render::Templates;
+use crate::store::Snapshot;
+
+/// The name of the copy of the state that the daemon keeps beside its database, so that
+/// read-only commands can see the state while the daemon holds the database's lock.
+pub const SNAPSHOT_FILE: &str = "state.json";
+
+/// A consistent set of the user's files: nothing in it failed to validate.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub config: Config,
+    pub interviews: Vec<Interview>,
+    pub templates: Templates,
+}
+
+impl Workspace {
+    /// Loads the config, every record and the templates, and test-renders every template
+    /// against every record; returns every problem found, not just the first.
+    pub fn load(config_path: &Path) -> Result<Self, Diagnostics> {
+        let config = load_config(config_path)?;
+        let (interviews, mut problems) = load_interviews(&config.interviews, config.timezone);
+        let templates = match Templates::load(config.templates.as_deref()) {
+            Ok(templates) => Some(templates),
+            Err(Diagnostics(found)) => {
+                problems.extend(found);
+                None
+            }
+        };
+        if let Some(templates) = &templates {
+            problems.extend(templates.check(&interviews, &config.owner));
+        }
+        match templates {
+            Some(templates) if problems.is_empty() => Ok(Self {
+                config,
+                interviews,
+                templates,
+            }),
+            _ => Err(Diagnostics(problems)),
+        }
+    }
+
+    pub fn interview(&self, id: &str) -> Option<&Interview> {
+        self.interviews.iter().find(|iv| iv.id == id)
+    }
+
+    /// The snapshot file of the state directory.
+    pub fn snapshot_path(&self) -> PathBuf {
+        self.config.state_dir.join(SNAPSHOT_FILE)
+    }
+
+    /// What the state says already happened, read from the daemon's snapshot; an absent
+    /// snapshot means nothing happened yet.
+    pub fn saved_history(&self) -> Result<History, Diagnostics> {
+        let path = self.snapshot_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
+            Err(e) => {
+                let problem = Diagnostic::new(&path, format!("cannot read the state: {e}"));
+                return Err(Diagnostics(vec![problem]));
+            }
+        };
+        let snapshot: Snapshot = serde_json::from_str(&text).map_err(|e| {
+            Diagnostics(vec![Diagnostic::at(
+                &path,
+                e.line(),
+                e.column(),
+                format!("the state snapshot is damaged ({e}); it is rewritten by the next `followup run`"),
+            )])
+        })?;
+        Ok(snapshot.history())
+    }
+}
+
+/// Reads an instant given on the command line: RFC 3339, or `YYYY-MM-DD[ HH:MM]` in `tz`.
+pub fn parse_instant(text: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(local) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(resolve_lenient(local, tz));
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(resolve_lenient(date.and_time(chrono::NaiveTime::MIN), tz));
+    }
+    Err(format!(
+        "`{text}` is not a time; write RFC 3339 (2026-11-03T09:00:00Z) or `2026-11-03 09:00` (in {tz})"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn instants_parse_as_rfc3339_or_local_dates() {
+        let ny = chrono_tz::America::New_York;
+        let want = Utc.with_ymd_and_hms(2026, 11, 3, 14, 0, 0).unwrap();
+        assert_eq!(parse_instant("2026-11-03T14:00:00Z", ny).unwrap(), want);
+        assert_eq!(parse_instant("2026-11-03 09:00", ny).unwrap(), want);
+        assert_eq!(
+            parse_instant("2026-11-03", ny).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 3, 5, 0, 0).unwrap()
+        );
+        assert!(parse_instant("next tuesday", ny).is_err());
+    }
+}
