@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 
 use crate::core::{EmailAddress, Owner, SendKey};
@@ -154,7 +154,8 @@ impl Outgoing {
         self
     }
 
-    /// The message for SMTP: plain text in UTF-8, `multipart/mixed` when files are attached.
+    /// The message for SMTP: plain text in UTF-8 (without our `X-Followup-Key`, which is no
+    /// business of the recipient's), `multipart/mixed` when files are attached.
     /// Attachments are read now; a missing file is an error, never a message without it.
     pub fn to_lettre(&self) -> Result<lettre::Message, MessageError> {
         let message_id = checked_id(&self.message_id)?;
@@ -175,10 +176,6 @@ impl Outgoing {
                 .collect::<Result<Vec<_>, _>>()?;
             builder = builder.references(refs.join(" "));
         }
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str(KEY_HEADER),
-            one_line(&self.key.to_string()),
-        ));
         let body = clean_body(&self.body);
         if self.attachments.is_empty() {
             return Ok(builder.header(ContentType::TEXT_PLAIN).body(body)?);
@@ -810,10 +807,9 @@ mod tests {
             named(&hs, "To"),
             [&"To: \"Jane Doe\" <jane@example.com>".to_string()]
         );
-        assert_eq!(
-            named(&hs, "X-Followup-Key"),
-            [&"X-Followup-Key: acme-backend/thank_you/jane@example.com".to_string()]
-        );
+        // The key is ours: it stays in the queue file and the state, never in what the
+        // employer receives.
+        assert!(named(&hs, "X-Followup-Key").is_empty());
         assert!(raw.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(named(&hs, "In-Reply-To").is_empty());
         assert!(raw.contains("Dear Jane Doe,\r\n"));

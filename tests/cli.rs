@@ -1,0 +1,428 @@
+//! The real binary on real files in a temp dir: exit codes, messages with file and line, JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CONFIG: &str = "\
+me:
+  name: Sam Seeker
+  email: sam@example.org
+timezone: America/New_York
+interviews: interviews
+state_dir: state
+";
+
+const GOOD: &str = "\
+company: Globex
+position: Backend Engineer
+start: 2026-11-03 10:00
+interviewers:
+  - name: Jane Roe
+    title: Engineering Manager
+    email: jane@globex.example.com
+    primary: true
+  - name: Omar Diaz
+    email: omar@globex.example.com
+";
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("interviews")).unwrap();
+        std::fs::write(dir.path().join("followup.yaml"), CONFIG).unwrap();
+        Self { dir }
+    }
+
+    fn with(self, name: &str, text: &str) -> Self {
+        std::fs::write(self.dir.path().join("interviews").join(name), text).unwrap();
+        self
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("followup.yaml")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        followup(&self.config(), args)
+    }
+}
+
+fn followup(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_followup"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("FOLLOWUP_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `validate` on one broken record and returns its stderr, checking exit 1.
+fn invalid(record: &str) -> String {
+    let setup = Setup::new().with("broken.yaml", record);
+    let out = setup.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn assert_at(err: &str, line: usize, needle: &str) {
+    let want = format!("broken.yaml:{line}:");
+    assert!(
+        err.lines().any(|l| l.contains(&want) && l.contains(needle)),
+        "expected `{want}` with `{needle}` in:\n{err}"
+    );
+}
+
+#[test]
+fn good_records_validate_with_exit_0() {
+    let out = Setup::new().with("globex.yaml", GOOD).run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 interviews, 2 interviewers"));
+}
+
+#[test]
+fn shipped_example_config_validates() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/followup.yaml");
+    let out = followup(&example, &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn yaml_syntax_error_names_file_line_and_column() {
+    let err = invalid("company: Globex\nposition: [unclosed\nstart: 2026-11-03 10:00\n");
+    assert!(err.contains("broken.yaml:"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("broken.yaml:2:") || l.contains("broken.yaml:3:")),
+        "{err}"
+    );
+}
+
+#[test]
+fn type_error_names_its_line() {
+    let err = invalid(&GOOD.replace("    primary: true", "    primary: sometimes"));
+    assert_at(&err, 8, "primary");
+}
+
+#[test]
+fn unknown_field_is_rejected_with_the_field_named() {
+    let err = invalid(&GOOD.replace("interviewers:", "interviewrs:"));
+    assert_at(&err, 4, "interviewrs");
+    assert!(
+        err.contains("interviewers"),
+        "suggests the right name: {err}"
+    );
+}
+
+#[test]
+fn duplicate_key_is_rejected_at_the_second_key() {
+    let err = invalid(&format!("{GOOD}company: Initech\n"));
+    assert_at(&err, 11, "company");
+}
+
+#[test]
+fn invalid_address_is_rejected_at_its_line() {
+    let err = invalid(&GOOD.replace("omar@globex.example.com", "omar-at-globex"));
+    assert_at(&err, 10, "omar-at-globex");
+}
+
+#[test]
+fn display_name_in_an_address_is_rejected() {
+    let err = invalid(&GOOD.replace(
+        "email: omar@globex.example.com",
+        "email: \"Omar <omar@globex.example.com>\"",
+    ));
+    assert_at(&err, 10, "bare address");
+}
+
+#[test]
+fn unknown_time_zone_is_rejected_at_its_line() {
+    let err = invalid(&GOOD.replace(
+        "start: 2026-11-03 10:00",
+        "start: 2026-11-03 10:00\ntimezone: Europe/Berln",
+    ));
+    assert_at(&err, 4, "Europe/Berln");
+}
+
+#[test]
+fn start_in_a_dst_gap_is_rejected() {
+    let err = invalid(&GOOD.replace("2026-11-03 10:00", "2026-03-08 02:30"));
+    assert_at(&err, 3, "does not exist");
+}
+
+#[test]
+fn start_in_a_dst_fold_is_rejected() {
+    let err = invalid(&GOOD.replace("2026-11-03 10:00", "2026-11-01 01:30"));
+    assert_at(&err, 3, "twice");
+}
+
+#[test]
+fn interview_with_no_interviewer_is_rejected() {
+    let err =
+        invalid("company: Globex\nposition: Engineer\nstart: 2026-11-03 10:00\ninterviewers: []\n");
+    assert!(err.contains("broken.yaml:4:"), "{err}");
+    assert!(err.contains("interviewer"), "{err}");
+}
+
+#[test]
+fn duplicate_ids_across_files_name_both_files() {
+    let setup = Setup::new()
+        .with("a.yaml", &format!("id: same\n{GOOD}"))
+        .with("b.yaml", &format!("id: same\n{GOOD}"));
+    let out = setup.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("b.yaml:1:") && err.contains("a.yaml"), "{err}");
+}
+
+#[test]
+fn validate_reports_every_error_not_just_the_first() {
+    let setup = Setup::new()
+        .with("one.yaml", &GOOD.replace("interviewers:", "interviewrs:"))
+        .with("two.yaml", &GOOD.replace("omar@globex.example.com", "nope"));
+    let out = setup.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("one.yaml:4:") && err.contains("two.yaml:10:"),
+        "{err}"
+    );
+    assert!(err.contains("2 problems found"), "{err}");
+}
+
+#[test]
+fn broken_template_is_reported_with_file_and_line() {
+    let setup = Setup::new().with("globex.yaml", GOOD);
+    let templates = setup.dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("thank_you.hbs"),
+        "Subject: Hi\n\nDear {{interviewer.nmae}},\n",
+    )
+    .unwrap();
+    let config = format!("{CONFIG}templates: templates\n");
+    std::fs::write(setup.config(), config).unwrap();
+    let out = setup.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("thank_you.hbs"), "{err}");
+}
+
+#[test]
+fn bad_config_is_reported_with_its_line() {
+    let setup = Setup::new().with("globex.yaml", GOOD);
+    std::fs::write(
+        setup.config(),
+        CONFIG.replace("America/New_York", "Mars/Olympus"),
+    )
+    .unwrap();
+    let out = setup.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("followup.yaml:4:") && err.contains("Mars/Olympus"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Setup::new().run(&["plan", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["validate", "plan", "simulate", "preview", "init"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_followup"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{cmd}"
+        );
+    }
+}
+
+fn json(out: &Output) -> Vec<Value> {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn plan_json_has_the_documented_fields_soonest_first() {
+    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+        "plan",
+        "--now",
+        "2026-11-03 09:00",
+        "--json",
+    ]);
+    let rows = json(&out);
+    assert_eq!(rows.len(), 6);
+    for row in &rows {
+        for field in [
+            "interview",
+            "step",
+            "recipient",
+            "to",
+            "channel",
+            "due",
+            "state",
+            "reason",
+        ] {
+            assert!(row.get(field).is_some(), "{field} missing in {row}");
+        }
+    }
+    let first = &rows[0];
+    assert_eq!(first["step"], "thank_you");
+    assert_eq!(first["due"], "2026-11-03T18:00:00Z");
+    assert_eq!(first["state"], "scheduled");
+    let call = rows.iter().find(|r| r["step"] == "call_reminder").unwrap();
+    assert_eq!(call["channel"], "call");
+    assert_eq!(call["recipient"], "jane@globex.example.com");
+    assert_eq!(call["to"], "sam@example.org");
+    let dues: Vec<_> = rows
+        .iter()
+        .map(|r| r["due"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted);
+}
+
+#[test]
+fn simulate_json_plays_the_whole_sequence_in_time_order() {
+    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+        "simulate",
+        "--from",
+        "2026-11-03 09:00",
+        "--fresh",
+        "--json",
+    ]);
+    let events = json(&out);
+    let steps: Vec<_> = events.iter().map(|e| e["step"].as_str().unwrap()).collect();
+    assert_eq!(
+        steps,
+        [
+            "thank_you",
+            "thank_you",
+            "status_check",
+            "call_reminder",
+            "final_check",
+            "close"
+        ]
+    );
+    for e in &events {
+        for field in [
+            "at",
+            "interview",
+            "step",
+            "recipient",
+            "to",
+            "channel",
+            "subject",
+            "event",
+            "reason",
+        ] {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+        assert_eq!(e["event"], "sent");
+    }
+    let check = &events[2];
+    assert!(
+        check["subject"].as_str().unwrap().starts_with("Re: "),
+        "{check}"
+    );
+}
+
+#[test]
+fn simulate_until_stops_early() {
+    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+        "simulate",
+        "--from",
+        "2026-11-03 09:00",
+        "--until",
+        "2026-11-05",
+        "--json",
+    ]);
+    assert_eq!(json(&out).len(), 2);
+}
+
+#[test]
+fn preview_prints_the_rfc5322_text_that_would_go_out() {
+    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+        "preview",
+        "globex",
+        "--step",
+        "thank_you",
+        "--recipient",
+        "JANE@globex.example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for header in [
+        "Message-ID: <",
+        "Date: ",
+        "From: \"Sam Seeker\" <sam@example.org>",
+        "To: \"Jane Roe\" <jane@globex.example.com>",
+        "Subject: ",
+        "Content-Type: text/plain; charset=utf-8",
+    ] {
+        assert!(text.contains(header), "{header} missing:\n{text}");
+    }
+    assert!(!text.contains("omar@"), "only the one recipient:\n{text}");
+}
+
+#[test]
+fn preview_of_an_unknown_interview_is_an_error() {
+    let out = Setup::new()
+        .with("globex.yaml", GOOD)
+        .run(&["preview", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no interview `nope`"));
+}
+
+#[test]
+fn init_writes_a_starter_that_validates_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("fu");
+    let run_init = || {
+        Command::new(env!("CARGO_BIN_EXE_followup"))
+            .arg("init")
+            .arg(&target)
+            .output()
+            .unwrap()
+    };
+    let out = run_init();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(target.join("templates/thank_you.hbs").exists());
+    let out = followup(&target.join("followup.yaml"), &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = std::fs::read_to_string(target.join("followup.yaml")).unwrap();
+    let again = run_init();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("refusing to overwrite"));
+    assert_eq!(
+        before,
+        std::fs::read_to_string(target.join("followup.yaml")).unwrap()
+    );
+}
