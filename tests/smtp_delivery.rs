@@ -392,7 +392,9 @@ async fn check_connects_authenticates_and_quits() {
 #[tokio::test]
 async fn the_sender_works_through_the_transport_trait() {
     async fn deliver(transport: &impl Transport) -> Result<(), DeliveryError> {
-        transport.send(&envelope(), RAW).await?;
+        transport
+            .send(&envelope(), RAW, &followup::delivery::nothing_to_record)
+            .await?;
         transport.shutdown().await;
         Ok(())
     }

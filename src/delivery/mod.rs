@@ -107,6 +107,14 @@ impl DeliveryError {
 
 /// Something that delivers one raw RFC 5322 message to one recipient.
 ///
+/// Runs just before the body goes out; an `Err` (the reason) stops the send there.
+pub type BeforeBody<'a> = dyn Fn() -> Result<(), String> + Send + Sync + 'a;
+
+/// A `before_body` that records nothing.
+pub fn nothing_to_record() -> Result<(), String> {
+    Ok(())
+}
+
 /// The daemon is generic over it, so tests and other back-ends (the approval queue, dry-run) can
 /// stand in for SMTP.
 pub trait Transport: Send + Sync {
@@ -114,10 +122,15 @@ pub trait Transport: Send + Sync {
     ///
     /// The server stores exactly `raw` when it ends with CRLF; SMTP cannot carry a message whose
     /// last line is unterminated, so such a message gets a final CRLF.
+    ///
+    /// `before_body` runs once the server is ready for the body and before a byte of it is
+    /// written: the caller records durably that the outcome may from now on be unknown. When it
+    /// fails the body is never written and the send is a transient failure.
     fn send(
         &self,
         envelope: &Envelope,
         raw: &[u8],
+        before_body: &BeforeBody<'_>,
     ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send;
 
     /// Releases any open connection politely; sending afterwards reconnects.

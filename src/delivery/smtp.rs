@@ -18,7 +18,7 @@ use lettre::transport::smtp::response::Response;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
 
-use super::{Delivered, DeliveryError, Envelope, Stage, Transport};
+use super::{BeforeBody, Delivered, DeliveryError, Envelope, Stage, Transport};
 use crate::config::{Security, SmtpConfig};
 use crate::secret::Secret;
 
@@ -107,6 +107,8 @@ struct Progress {
     stage: Stage,
     /// The body and the terminating `.` were handed to the socket.
     body_sent: bool,
+    /// The session was left mid-DATA on purpose and cannot be reused.
+    abandoned: bool,
 }
 
 impl SmtpSender {
@@ -152,15 +154,28 @@ impl SmtpSender {
 
     /// Sends one message to one recipient, reusing the open connection when it is still alive.
     pub async fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<Delivered, DeliveryError> {
+        self.send_marked(envelope, raw, &super::nothing_to_record)
+            .await
+    }
+
+    /// Like [`SmtpSender::send`], running `before_body` between the server's go-ahead for DATA
+    /// and the first byte of the body.
+    pub async fn send_marked(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+        before_body: &BeforeBody<'_>,
+    ) -> Result<Delivered, DeliveryError> {
         let started = Instant::now();
         let mut slot = self.connection.lock().await;
         let mut progress = Progress {
             stage: Stage::Connect,
             body_sent: false,
+            abandoned: false,
         };
         let outcome = timeout(
             self.transaction_timeout,
-            self.attempt(&mut slot, envelope, raw, &mut progress),
+            self.attempt(&mut slot, envelope, raw, before_body, &mut progress),
         )
         .await;
         let result = match outcome {
@@ -183,6 +198,7 @@ impl SmtpSender {
         let mut progress = Progress {
             stage: Stage::Connect,
             body_sent: false,
+            abandoned: false,
         };
         let opened = timeout(self.transaction_timeout, self.open(&mut progress)).await;
         let mut conn = match opened {
@@ -226,6 +242,7 @@ impl SmtpSender {
         slot: &mut Option<AsyncSmtpConnection>,
         envelope: &Envelope,
         raw: &[u8],
+        before_body: &BeforeBody<'_>,
         progress: &mut Progress,
     ) -> Result<Delivered, DeliveryError> {
         let kept = match slot.take() {
@@ -236,13 +253,15 @@ impl SmtpSender {
             Some(conn) => conn,
             None => self.open(progress).await?,
         };
-        let result = self.transaction(&mut conn, envelope, raw, progress).await;
+        let result = self
+            .transaction(&mut conn, envelope, raw, before_body, progress)
+            .await;
         match &result {
             Ok(_) => *slot = Some(conn),
             // A definite refusal leaves the session usable once reset; anything else may have
             // left it in an unknown state.
             Err(DeliveryError::Transient { .. } | DeliveryError::Permanent { .. })
-                if progress.stage >= Stage::MailFrom && !conn.has_broken() =>
+                if progress.stage >= Stage::MailFrom && !progress.abandoned && !conn.has_broken() =>
             {
                 if let Ok(Ok(_)) = timeout(self.connect_timeout, conn.command(Rset)).await {
                     *slot = Some(conn);
@@ -378,6 +397,7 @@ impl SmtpSender {
         conn: &mut AsyncSmtpConnection,
         envelope: &Envelope,
         raw: &[u8],
+        before_body: &BeforeBody<'_>,
         progress: &mut Progress,
     ) -> Result<Delivered, DeliveryError> {
         progress.stage = Stage::MailFrom;
@@ -413,6 +433,15 @@ impl SmtpSender {
 
         progress.stage = Stage::Data;
         step(conn.command(Data), Stage::Data).await?;
+
+        if let Err(why) = before_body() {
+            // The server waits for a body it will never get: drop the session, send nothing.
+            progress.abandoned = true;
+            return Err(DeliveryError::Transient {
+                stage: Stage::Data,
+                detail: format!("stopped before the body: {why}"),
+            });
+        }
 
         progress.stage = Stage::Body;
         // lettre always appends CRLF "." CRLF; drop the message's own final CRLF so the server
@@ -478,8 +507,9 @@ impl Transport for SmtpSender {
         &self,
         envelope: &Envelope,
         raw: &[u8],
+        before_body: &BeforeBody<'_>,
     ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {
-        SmtpSender::send(self, envelope, raw)
+        SmtpSender::send_marked(self, envelope, raw, before_body)
     }
 
     fn shutdown(&self) -> impl Future<Output = ()> + Send {
