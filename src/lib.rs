@@ -8,3 +8,4 @@ pub mod message;
 pub mod render;
 pub mod secret;
 pub mod store;
+pub mod watch;
