@@ -421,3 +421,31 @@ fn dry_run_writes_only_into_its_folder() {
     assert!(names(&q, Folder::Pending).is_empty());
     assert_eq!(q.scan(Folder::DryRun).unwrap()[0].key(), Some(&jane()));
 }
+
+#[test]
+fn a_broken_file_can_still_be_rejected_by_its_key() {
+    let (_d, q) = queue();
+    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    fs::write(&path, "garbage").unwrap();
+    let rejected = q.reject("acme/thank_you/jane@acme.example.com").unwrap();
+    assert!(rejected.starts_with(q.dir(Folder::Rejected)));
+    assert!(!path.exists());
+}
+
+#[test]
+fn long_ids_make_bounded_names_that_still_work_end_to_end() {
+    let (_d, q) = queue();
+    let long = key(
+        &"a-very-long-interview-id".repeat(20),
+        Step::ThankYou,
+        "jane@example.com",
+    );
+    let path = q.enqueue(&msg(&long), at(3, 13)).unwrap().path;
+    assert!(path.file_name().unwrap().len() < 160, "{}", path.display());
+    let approved = q.approve(&long.to_string()).unwrap();
+    let entry = q.scan(Folder::Approved).unwrap().remove(0);
+    assert_eq!(entry.key(), Some(&long));
+    q.mark_sent(&entry, &msg(&long).to_eml()).unwrap();
+    assert!(!approved.exists());
+    assert_eq!(names(&q, Folder::Sent).len(), 1);
+}

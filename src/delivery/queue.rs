@@ -27,6 +27,10 @@ use crate::message::{EmlError, MAX_EML_BYTES, Outgoing, QueueFile, parse_eml};
 /// so a whole name stays far below the 255-byte limit of common file systems.
 const MAX_COMPONENT: usize = 60;
 
+/// Temporary files are hidden (scans and the watcher skip them) and short whatever the final
+/// name, so a long name can never make the write fail after a message went out.
+const TEMP_PREFIX: &str = ".followup.";
+
 /// One folder of the queue. (Not called `Box`, which would shadow `std::boxed::Box`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Folder {
@@ -194,6 +198,7 @@ impl QueueDir {
                 fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
                     .map_err(io_err("make private", &dir))?;
             }
+            remove_stale_temps(&dir);
         }
         Ok(queue)
     }
@@ -296,7 +301,7 @@ impl QueueDir {
             all.extend(self.scan(*folder)?);
         }
         let id = match query {
-            Query::Key(key) => return Ok(all.into_iter().find(|e| e.key() == Some(&key))),
+            Query::Key(key) => return Ok(all.into_iter().find(|e| holds_key(e, &key))),
             Query::Id(id) => id,
         };
         if let Some(i) = all.iter().position(|e| e.id == id) {
@@ -374,7 +379,9 @@ impl QueueDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("remove", &entry.path)(e)),
         }
-        sync_dir(&self.dir(entry.folder))?;
+        if let Some(parent) = parent {
+            sync_dir(parent)?;
+        }
         Ok(written)
     }
 
@@ -612,7 +619,7 @@ fn write_atomic(
         return Err(QueueError::BadId(name.to_string()));
     }
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let temp = dir.join(format!("{TEMP_PREFIX}{}.{n}.tmp", std::process::id()));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -652,6 +659,26 @@ fn link_new(temp: &Path, target: &Path) -> Result<(), QueueError> {
             }
             Err(e) => Err(io_err("inspect", target)(e)),
         },
+    }
+}
+
+/// Removes what a crash in the middle of [`write_atomic`] left behind. Only old ones: another
+/// process (the CLI next to the daemon) may be writing one right now. Best effort: a leftover is
+/// hidden and harmless, only untidy.
+fn remove_stale_temps(dir: &Path) {
+    const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+    let Ok(items) = fs::read_dir(dir) else {
+        return;
+    };
+    for item in items.flatten() {
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        let old = fs::symlink_metadata(item.path())
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE));
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") && old {
+            let _ = fs::remove_file(item.path());
+        }
     }
 }
 
