@@ -12,5 +12,6 @@ pub mod records;
 pub mod render;
 pub mod secret;
 pub mod store;
+pub mod watch;
 pub mod workspace;
 pub mod yaml;

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use crate::core::EmailAddress;
 
+pub mod queue;
 pub mod smtp;
 
 pub use smtp::{SmtpOptions, SmtpSender, SmtpSetupError};
