@@ -62,4 +62,75 @@ pub enum Command {
         /// Where to write them [default: $XDG_CONFIG_HOME/followup].
         dir: Option<PathBuf>,
     },
+    /// Run the daemon: queue, send or show each follow-up when it is due.
+    Run {
+        /// Show each due message, send nothing, change nothing (overrides `mode`).
+        #[arg(long)]
+        dry_run: bool,
+        /// Do what is due now, then exit (for cron, and for tests).
+        #[arg(long)]
+        once: bool,
+        /// With --once: act as if it were this time.
+        #[arg(long, value_name = "T", requires = "once")]
+        now: Option<String>,
+    },
+    /// What was sent, what waits for approval, what failed or is uncertain, and what is next.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// As of this time [default: now].
+        #[arg(long, value_name = "T")]
+        now: Option<String>,
+    },
+    /// The approval queue: list, show, approve or reject what waits.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// Back up, inspect and restore the state.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
+    /// Connect and authenticate to the SMTP server, to prove the settings.
+    CheckSmtp {
+        /// Also send a test message to this address.
+        #[arg(long, value_name = "ADDR")]
+        send_to: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// What waits for approval (and what was approved but not yet sent).
+    List,
+    /// Print one queued message.
+    Show {
+        /// The file name without `.eml`, a unique prefix of it, or the send key.
+        id: String,
+    },
+    /// Approve a message: the daemon sends it within seconds.
+    Approve {
+        id: String,
+        /// Send it even though it is past its step's limit (a late thank-you).
+        #[arg(long)]
+        late: bool,
+    },
+    /// Reject a message: it is never sent.
+    Reject { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Print the whole state as JSON (stop the daemon first for an exact copy).
+    Export,
+    /// Restore the state from an export (the daemon must be stopped).
+    Import {
+        /// The export file; `-` for standard input.
+        file: PathBuf,
+        /// Replace a state that already holds sends.
+        #[arg(long)]
+        replace: bool,
+    },
 }

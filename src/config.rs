@@ -59,6 +59,10 @@ pub struct SmtpConfig {
     pub security: Security,
     pub username: Option<String>,
     pub password: PasswordSource,
+    /// An extra root certificate (PEM) to trust: a home server's self-signed one.
+    pub ca_file: Option<PathBuf>,
+    /// How long one SMTP transaction may take [default: 2 minutes].
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The validated configuration; every path is absolute.
@@ -218,6 +222,8 @@ struct RawSmtp {
     username: Option<Text>,
     password_file: Option<PathText>,
     password_env: Option<EnvName>,
+    ca_file: Option<PathText>,
+    timeout: Option<Delay>,
 }
 
 #[derive(Default, Deserialize)]
@@ -510,6 +516,8 @@ fn smtp(
         security,
         username: raw.username.map(|Text(u)| u),
         password,
+        ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
+        timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
     }
 }
 

@@ -27,6 +27,10 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
 
 const KEY_HEADER: &str = "X-Followup-Key";
 const ATTACHMENT_HEADER: &str = "X-Followup-Attachment";
+/// A remark from followup to the user, shown in the queue file and never sent.
+const NOTE_HEADER: &str = "X-Followup-Note";
+/// Set by `followup queue approve --late`: the user wants it sent although it is past its limit.
+pub const LATE_HEADER: &str = "X-Followup-Approved-Late";
 
 /// A display name and an address. The name is folded to one line when the mailbox is made and
 /// again whenever it is written, so a hand-built mailbox cannot smuggle a line break either.
@@ -113,6 +117,8 @@ pub struct Outgoing {
     /// The whole thread, oldest first.
     pub references: Vec<String>,
     pub attachments: Vec<PathBuf>,
+    /// A remark for the user in the queue file (why it is there); never sent.
+    pub note: Option<String>,
 }
 
 impl Outgoing {
@@ -136,6 +142,7 @@ impl Outgoing {
             in_reply_to: None,
             references: Vec::new(),
             attachments: Vec::new(),
+            note: None,
         }
     }
 
@@ -209,6 +216,9 @@ impl Outgoing {
             header("References", &refs.join(" "));
         }
         header(KEY_HEADER, &self.key.to_string());
+        if let Some(note) = &self.note {
+            header(NOTE_HEADER, note);
+        }
         for path in &self.attachments {
             header(ATTACHMENT_HEADER, &path.to_string_lossy());
         }
@@ -400,6 +410,8 @@ pub fn content_type(path: &Path) -> ContentType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueFile {
     pub key: SendKey,
+    /// The user approved it past its step's limit (`queue approve --late`).
+    pub late: bool,
     /// As written in the file; [`QueueFile::into_outgoing`] checks it against the configured one.
     pub from: Option<Mailbox>,
     pub to: Mailbox,
@@ -434,6 +446,7 @@ impl QueueFile {
             in_reply_to: self.in_reply_to,
             references: self.references,
             attachments: self.attachments,
+            note: None,
         })
     }
 }
@@ -560,6 +573,7 @@ pub fn parse_eml(bytes: &[u8]) -> Result<QueueFile, EmlError> {
     let (_, message_id) = fields.message_id.ok_or(EmlError::Missing("Message-ID"))?;
     Ok(QueueFile {
         key,
+        late: fields.late,
         from,
         to,
         subject,
@@ -583,6 +597,7 @@ struct Fields {
     references: Vec<String>,
     references_seen: bool,
     attachments: Vec<PathBuf>,
+    late: bool,
 }
 
 impl Fields {
@@ -629,6 +644,11 @@ impl Fields {
                     }
                     self.references.push(id.to_string());
                 }
+                Ok(())
+            }
+            "x-followup-note" => Ok(()),
+            "x-followup-approved-late" => {
+                self.late = matches!(value.to_ascii_lowercase().as_str(), "yes" | "true");
                 Ok(())
             }
             "x-followup-attachment" | "x-followup-attachments" => {

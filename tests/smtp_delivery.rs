@@ -37,6 +37,8 @@ fn smtp_config(host: &str, port: u16, security: Security, user: Option<&str>) ->
         security,
         username: user.map(str::to_owned),
         password: PasswordSource::Env("UNUSED".into()),
+        ca_file: None,
+        timeout: None,
     }
 }
 

@@ -63,6 +63,8 @@ async fn one_log_line_per_attempt_without_the_password_or_the_body() {
         security: Security::Starttls,
         username: Some("me".into()),
         password: PasswordSource::Env("UNUSED".into()),
+        ca_file: None,
+        timeout: None,
     };
     let options = SmtpOptions {
         hello_name: Some("client.example.com".into()),

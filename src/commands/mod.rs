@@ -3,6 +3,10 @@
 mod init;
 mod plan;
 mod preview;
+mod queue;
+mod run;
+mod state;
+mod status;
 mod validate;
 
 use std::path::PathBuf;
@@ -13,6 +17,7 @@ use crate::cli::{Cli, Command};
 use crate::config;
 use crate::diagnostic::Diagnostics;
 use crate::workspace::Workspace;
+pub use run::smtp_sender;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -37,6 +42,13 @@ pub fn run(cli: Cli) -> Result<()> {
             recipient,
         } => preview::run(&load(&cli.config)?, &interview, step, recipient.as_deref()),
         Command::Init { dir } => init::run(dir),
+        Command::Run { dry_run, once, now } => {
+            run::run(&config_path(&cli.config)?, dry_run, once, now.as_deref())
+        }
+        Command::Status { json, now } => status::run(&load(&cli.config)?, json, now.as_deref()),
+        Command::Queue { action } => queue::run(&load(&cli.config)?, action),
+        Command::State { action } => state::run(&load(&cli.config)?, action),
+        Command::CheckSmtp { send_to } => run::check_smtp(&load(&cli.config)?, send_to.as_deref()),
     }
 }
 

@@ -261,7 +261,9 @@ impl SmtpSender {
             // A definite refusal leaves the session usable once reset; anything else may have
             // left it in an unknown state.
             Err(DeliveryError::Transient { .. } | DeliveryError::Permanent { .. })
-                if progress.stage >= Stage::MailFrom && !progress.abandoned && !conn.has_broken() =>
+                if progress.stage >= Stage::MailFrom
+                    && !progress.abandoned
+                    && !conn.has_broken() =>
             {
                 if let Ok(Ok(_)) = timeout(self.connect_timeout, conn.command(Rset)).await {
                     *slot = Some(conn);

@@ -1,0 +1,51 @@
+use std::io::Read;
+
+use anyhow::{Context, Result};
+
+use crate::cli::StateAction;
+use crate::store::{SledStore, StoreError, export, import};
+use crate::workspace::Workspace;
+
+/// `followup state export|import`.
+pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
+    let dir = &ws.config.state_dir;
+    match action {
+        StateAction::Export => match SledStore::open(dir) {
+            Ok(store) => println!("{}", export(&store)?),
+            Err(StoreError::Locked { .. }) => {
+                // The daemon holds the database: its snapshot is the latest copy.
+                let path = ws.snapshot_path();
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "the daemon holds the state and {} cannot be read",
+                        path.display()
+                    )
+                })?;
+                eprintln!(
+                    "the daemon is running: printing its latest snapshot, {}",
+                    path.display()
+                );
+                println!("{text}");
+            }
+            Err(e) => return Err(e.into()),
+        },
+        StateAction::Import { file, replace } => {
+            let mut json = String::new();
+            if file.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut json)?;
+            } else {
+                json = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+            }
+            let store = SledStore::open(dir)?;
+            let summary = import(&store, &json, replace)?;
+            let snapshot = export(&store)?;
+            crate::daemon::write_atomically(&ws.snapshot_path(), snapshot.as_bytes())?;
+            println!(
+                "imported {} sends and {} statuses (replaced {})",
+                summary.sends, summary.status_seen, summary.replaced_sends
+            );
+        }
+    }
+    Ok(())
+}

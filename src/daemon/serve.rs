@@ -1,0 +1,138 @@
+//! The long-running loop: tick, then sleep until the alarm, a file change, SIGHUP or shutdown.
+
+use chrono::Utc;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use super::{Alarm, Daemon, TickReport};
+use crate::delivery::Transport;
+use crate::shutdown::Shutdown;
+use crate::watch::{Change, WatchRoot, Watcher};
+
+impl<T: Transport> Daemon<T> {
+    /// Runs until SIGTERM or SIGINT: a send in flight finishes (bounded by the SMTP timeout),
+    /// nothing new starts, the state is flushed.
+    pub async fn serve(mut self, shutdown: Shutdown) -> std::io::Result<()> {
+        let (mut alarm, mut wakes) = Alarm::start()
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot start the scheduler: {e}")))?;
+        let (_watcher, mut changes) = match Watcher::start(&self.watch_roots()) {
+            Ok((watcher, changes)) => {
+                for w in watcher.warnings() {
+                    warn!("{w}; the minute tick will notice changes there");
+                }
+                (Some(watcher), Some(changes))
+            }
+            Err(e) => {
+                warn!(
+                    "cannot watch the files ({e}); changes are noticed at the minute tick and on SIGHUP"
+                );
+                (None, None)
+            }
+        };
+        let mut hangup = signal(SignalKind::hangup())?;
+        spawn_signal_handler(shutdown.clone())?;
+        self.shutdown = shutdown.clone();
+        let mut down = shutdown.clone();
+        info!(mode = ?self.mode, "followup is running");
+        loop {
+            let now = Utc::now();
+            match self.tick(now).await {
+                Ok(report) => {
+                    log_report(&report);
+                    alarm.set(report.next, now).await;
+                }
+                Err(e) => error!(
+                    "this round failed, nothing was sent for it: {e}; trying again at the next tick"
+                ),
+            }
+            if shutdown.is_triggered() {
+                break;
+            }
+            tokio::select! {
+                _ = down.wait() => break,
+                _ = wakes.recv() => {}
+                _ = hangup.recv() => {
+                    info!("SIGHUP: reloading");
+                    let _ = self.reload();
+                }
+                Some(changed) = recv(&mut changes) => {
+                    if changed.iter().any(|c| c != Change::Queue) {
+                        let _ = self.reload();
+                    }
+                }
+            }
+        }
+        info!("shutting down");
+        alarm.stop().await;
+        if let Some(transport) = &self.transport {
+            transport.shutdown().await;
+        }
+        if let Some(store) = &self.store
+            && let Err(e) = store.flush()
+        {
+            error!("cannot flush the state: {e}");
+        }
+        Ok(())
+    }
+
+    fn watch_roots(&self) -> Vec<WatchRoot> {
+        let c = &self.ws.config;
+        let mut roots = vec![
+            WatchRoot::config_file(&self.config_path),
+            WatchRoot::interviews(&c.interviews),
+            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Approved)),
+            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Pending)),
+            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Rejected)),
+        ];
+        if let Some(templates) = &c.templates {
+            roots.push(WatchRoot::templates(templates));
+        }
+        roots
+    }
+}
+
+async fn recv<T>(rx: &mut Option<tokio::sync::mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn spawn_signal_handler(shutdown: Shutdown) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM"),
+            _ = int.recv() => info!("SIGINT"),
+        }
+        shutdown.trigger();
+    });
+    Ok(())
+}
+
+pub(super) fn log_report(r: &TickReport) {
+    let busy = [
+        &r.queued,
+        &r.sent,
+        &r.deferred,
+        &r.failed,
+        &r.uncertain,
+        &r.shown,
+    ]
+    .iter()
+    .any(|v| !v.is_empty());
+    if busy {
+        info!(
+            queued = r.queued.len(),
+            sent = r.sent.len(),
+            deferred = r.deferred.len(),
+            failed = r.failed.len(),
+            uncertain = r.uncertain.len(),
+            shown = r.shown.len(),
+            next = ?r.next,
+            "round done"
+        );
+    }
+}
