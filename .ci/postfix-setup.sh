@@ -86,7 +86,9 @@ if [[ "$PORT" != "25" ]]; then
     postconf -M "${HOST}:${PORT}/inet=${HOST}:${PORT} inet n - n - - smtpd"
 fi
 
-[[ -f /etc/aliases ]] && newaliases
+if [[ -f /etc/aliases ]]; then
+    newaliases
+fi
 postfix check
 
 # --- start ---------------------------------------------------------------------------------------
