@@ -52,6 +52,8 @@ pub enum Behaviour {
     Stall(StallAt),
     /// Close every new connection at once, before the greeting.
     RefuseConnections,
+    /// 550 at RCPT for this one address (any case); everyone else is accepted.
+    RefuseRecipient(&'static str),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -357,6 +359,11 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                             reply(&mut io, "550 5.1.1 No such user").await
                         }
                         Behaviour::Stall(StallAt::Rcpt) => std::future::pending().await,
+                        Behaviour::RefuseRecipient(refused)
+                            if addr.eq_ignore_ascii_case(refused) =>
+                        {
+                            reply(&mut io, "550 5.1.1 No such user").await
+                        }
                         _ => {
                             state.rcpt.push(addr);
                             reply(&mut io, "250 2.1.5 Ok").await

@@ -1,0 +1,472 @@
+//! The daemon's tick against a real SMTP server on loopback, a real sled state and real files,
+//! in virtual time: each test drives `tick(now)` through days of the playbook in milliseconds.
+
+mod support;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use followup::core::{SendKey, SendState, Step};
+use followup::daemon::Daemon;
+use followup::delivery::SmtpSender;
+use followup::delivery::queue::Folder;
+use followup::store::{SendRecord, SledStore, Store};
+use followup::workspace::Workspace;
+use support::smtp_server::{Behaviour, FailAt, Received, ServerOptions, StallAt, TestSmtpServer};
+
+const JANE: &str = "jane@globex.example.com";
+const ZOE: &str = "zoe@globex.example.com";
+const ME: &str = "sam@example.org";
+
+/// Tue 2026-11-03 10:00-11:00 in New York, with Jane (primary) and Zoë.
+const RECORD: &str = "\
+company: Globex
+position: Backend Engineer
+start: 2026-11-03 10:00
+interviewers:
+  - name: Jane Roe
+    title: Engineering Manager
+    email: jane@globex.example.com
+    primary: true
+  - name: Zoë Müller
+    email: zoe@globex.example.com
+attachments: [portfolio.pdf]
+";
+
+struct World {
+    dir: tempfile::TempDir,
+    server: TestSmtpServer,
+}
+
+impl World {
+    async fn new(mode: &str) -> Self {
+        let server = TestSmtpServer::start(ServerOptions::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("interviews")).unwrap();
+        std::fs::write(root.join("interviews/globex.yaml"), RECORD).unwrap();
+        std::fs::write(root.join("interviews/portfolio.pdf"), b"%PDF-1.4 test\n").unwrap();
+        let config = format!(
+            "me:\n  name: Sam Seeker\n  email: {ME}\ntimezone: America/New_York\nmode: {mode}\n\
+             interviews: interviews\nstate_dir: state\n\
+             smtp:\n  host: 127.0.0.1\n  port: {}\n  security: plain\n  timeout: 2s\n",
+            server.port
+        );
+        std::fs::write(root.join("followup.yaml"), config).unwrap();
+        Self { dir, server }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn daemon(&self) -> Daemon<SmtpSender> {
+        let config = self.path("followup.yaml");
+        let ws = Workspace::load(&config).unwrap();
+        let mode = ws.config.mode;
+        let store: Box<dyn Store> = Box::new(SledStore::open(&ws.config.state_dir).unwrap());
+        let transport = followup::commands::smtp_sender(&ws.config).unwrap();
+        Daemon::new(&config, ws, Some(store), Some(transport), mode).unwrap()
+    }
+
+    fn to(&self, address: &str) -> Vec<Received> {
+        self.server
+            .received()
+            .into_iter()
+            .filter(|r| r.rcpt.iter().any(|a| a == address))
+            .collect()
+    }
+}
+
+fn at(local: &str) -> DateTime<Utc> {
+    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
+    chrono_tz::America::New_York
+        .from_local_datetime(&naive)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn text(r: &Received) -> String {
+    String::from_utf8_lossy(&r.data).into_owned()
+}
+
+fn header(r: &Received, name: &str) -> Option<String> {
+    let t = text(r);
+    let head = t
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n ", " ");
+    head.lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
+        .map(|l| l[name.len() + 1..].trim().to_string())
+}
+
+fn key(step: Step, who: &str) -> SendKey {
+    SendKey::new("globex", step, who)
+}
+
+/// Ticks at each instant the daemon asks for, until nothing is left or `until`.
+async fn run_until(d: &mut Daemon<SmtpSender>, from: DateTime<Utc>, until: DateTime<Utc>) {
+    let mut now = from;
+    for _ in 0..200 {
+        let report = d.tick(now).await.unwrap();
+        match report.next {
+            Some(next) if next <= until => now = next,
+            _ => return,
+        }
+    }
+    panic!("the daemon never settled");
+}
+
+fn record(d: &Daemon<SmtpSender>, k: &SendKey) -> SendRecord {
+    let state = &d.workspace().config.state_dir;
+    let snapshot: followup::store::Snapshot =
+        serde_json::from_str(&std::fs::read_to_string(state.join("state.json")).unwrap()).unwrap();
+    snapshot.sends.into_iter().find(|r| &r.key == k).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_mode_delivers_every_step_once_threaded_under_the_first_message() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    run_until(&mut d, at("2026-11-03 12:00"), at("2026-12-31 00:00")).await;
+
+    // The thank-yous: one each, with the attachment, RFC 2047 for the non-ASCII name.
+    let zoe = w.to(ZOE);
+    assert_eq!(zoe.len(), 1, "Zoë gets the thank-you only");
+    let to = header(&zoe[0], "To").unwrap();
+    assert!(to.contains("=?utf-8?"), "{to}");
+    assert!(
+        header(&zoe[0], "Content-Type")
+            .unwrap()
+            .starts_with("multipart/mixed")
+    );
+    assert!(text(&zoe[0]).contains("portfolio.pdf"));
+    assert!(header(&zoe[0], "X-Followup-Key").is_none());
+
+    // Jane: thank-you, status check, final check; each follow-up threads under the first.
+    let jane = w.to(JANE);
+    assert_eq!(jane.len(), 3, "thank_you, status_check, final_check");
+    let ids: Vec<String> = jane
+        .iter()
+        .map(|r| header(r, "Message-ID").unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|id| id.ends_with("@example.org>")),
+        "{ids:?}"
+    );
+    let first_subject = header(&jane[0], "Subject").unwrap();
+    for (i, r) in jane.iter().enumerate().skip(1) {
+        assert_eq!(header(r, "In-Reply-To").unwrap(), ids[i - 1]);
+        assert_eq!(header(r, "References").unwrap(), ids[..i].join(" "));
+        assert_eq!(
+            header(r, "Subject").unwrap(),
+            format!("Re: {first_subject}")
+        );
+        assert!(
+            header(r, "Content-Type")
+                .unwrap()
+                .starts_with("text/plain; charset=utf-8")
+        );
+        assert!(header(r, "Date").is_some());
+    }
+
+    // The call reminder and the close notice come to the user.
+    let mine = w.to(ME);
+    let subjects: Vec<_> = mine.iter().map(|r| header(r, "Subject").unwrap()).collect();
+    assert_eq!(mine.len(), 2, "{subjects:?}");
+    assert!(subjects[0].starts_with("Call Jane Roe"), "{subjects:?}");
+    assert!(record(&d, &key(Step::Close, ME)).state == SendState::Sent);
+    // One envelope recipient per message.
+    assert!(w.server.received().iter().all(|r| r.rcpt.len() == 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_that_runs_twice_sends_nothing_twice() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    let now = at("2026-11-03 13:00");
+    d.tick(now).await.unwrap();
+    d.tick(now).await.unwrap();
+    d.tick(now + TimeDelta::minutes(1)).await.unwrap();
+    drop(d);
+    // A new process on the same state.
+    let mut again = w.daemon();
+    again.recover(now).await.unwrap();
+    again.tick(now + TimeDelta::minutes(2)).await.unwrap();
+    assert_eq!(w.to(JANE).len(), 1);
+    assert_eq!(w.to(ZOE).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_failure_backs_off_from_five_minutes_doubling_then_succeeds_once() {
+    let w = World::new("send").await;
+    w.server.set_behaviour(Behaviour::TempFail(FailAt::Rcpt));
+    let mut d = w.daemon();
+    let start = at("2026-11-03 13:00");
+    let r = d.tick(start).await.unwrap();
+    assert_eq!(r.deferred.len(), 2);
+    let jane = key(Step::ThankYou, JANE);
+    assert_eq!(
+        record(&d, &jane).next_attempt,
+        Some(start + TimeDelta::minutes(5))
+    );
+    // Not before the retry is due.
+    d.tick(start + TimeDelta::minutes(4)).await.unwrap();
+    assert_eq!(record(&d, &jane).attempts, 1);
+    d.tick(start + TimeDelta::minutes(5)).await.unwrap();
+    let second = record(&d, &jane);
+    assert_eq!((second.attempts, second.state), (2, SendState::Deferred));
+    assert_eq!(second.next_attempt, Some(start + TimeDelta::minutes(15)));
+    w.server.set_behaviour(Behaviour::Accept);
+    d.tick(start + TimeDelta::minutes(15)).await.unwrap();
+    assert_eq!(record(&d, &jane).state, SendState::Sent);
+    let got = w.to(JANE);
+    assert_eq!(got.len(), 1);
+    // The retry sends the message recorded at the first attempt: same Message-ID.
+    assert_eq!(header(&got[0], "Message-ID"), record(&d, &jane).message_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thank_you_still_failing_at_its_hard_limit_fails_and_the_user_is_told() {
+    let w = World::new("send").await;
+    w.server.set_behaviour(Behaviour::TempFail(FailAt::Rcpt));
+    let mut d = w.daemon();
+    let start = at("2026-11-03 13:00");
+    let mut now = start;
+    while now < start + TimeDelta::hours(50) {
+        d.tick(now).await.unwrap();
+        now += TimeDelta::hours(2);
+    }
+    let jane = record(&d, &key(Step::ThankYou, JANE));
+    assert_eq!(jane.state, SendState::Failed, "{jane:?}");
+    assert!(jane.last_error.unwrap().contains("451"));
+    assert!(w.server.received().is_empty());
+    // Once the server accepts again, nothing that failed is resent on its own.
+    w.server.set_behaviour(Behaviour::Accept);
+    d.tick(now).await.unwrap();
+    assert!(w.to(JANE).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_fails_at_once_and_a_notice_goes_to_the_user() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    w.server
+        .set_behaviour(Behaviour::PermFail(FailAt::EndOfData));
+    let now = at("2026-11-03 13:00");
+    let r = d.tick(now).await.unwrap();
+    assert_eq!(r.failed.len(), 2, "{r:?}");
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, JANE)).state,
+        SendState::Failed
+    );
+    d.tick(now + TimeDelta::hours(1)).await.unwrap();
+    assert!(w.server.received().is_empty(), "never retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_after_the_body_is_uncertain_and_waits_for_the_user() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    w.server.set_behaviour(Behaviour::DropAfterBody);
+    let now = at("2026-11-03 13:00");
+    let r = d.tick(now).await.unwrap();
+    assert_eq!(r.uncertain.len(), 2, "{r:?}");
+    w.server.set_behaviour(Behaviour::Accept);
+    d.tick(now + TimeDelta::hours(1)).await.unwrap();
+    assert!(
+        w.to(JANE).is_empty(),
+        "an uncertain send is never resent by itself"
+    );
+    // It waits in pending/ with a note; approving it sends it with the same Message-ID.
+    let jane = key(Step::ThankYou, JANE);
+    let entry = d
+        .queue()
+        .find_in(&[Folder::Pending], &jane.to_string())
+        .unwrap()
+        .expect("queued for a decision");
+    assert!(
+        std::fs::read_to_string(&entry.path)
+            .unwrap()
+            .contains("X-Followup-Note: this may already")
+    );
+    d.queue().approve(&entry.id).unwrap();
+    d.tick(now + TimeDelta::hours(2)).await.unwrap();
+    let got = w.to(JANE);
+    assert_eq!(got.len(), 1);
+    assert_eq!(header(&got[0], "Message-ID"), record(&d, &jane).message_id);
+    assert_eq!(record(&d, &jane).state, SendState::Sent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stall_after_the_body_is_uncertain_after_the_timeout() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    w.server.set_behaviour(Behaviour::Stall(StallAt::AfterBody));
+    let r = d.tick(at("2026-11-03 13:00")).await.unwrap();
+    assert!(!r.uncertain.is_empty(), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_up_sends_again_what_never_left_and_holds_back_what_may_have() {
+    let w = World::new("send").await;
+    let now = at("2026-11-03 13:00");
+    {
+        let state = SledStore::open(w.path("state")).unwrap();
+        for (who, handed_over) in [(JANE, false), (ZOE, true)] {
+            let k = key(Step::ThankYou, who);
+            let mut r = SendRecord::new(k.clone(), SendState::Sending, now);
+            r.body_handed_over = handed_over;
+            r.message_id = Some(format!("<crash.{handed_over}@example.org>"));
+            r.rendered = None;
+            assert!(state.transition(&k, &[None], &r).unwrap());
+        }
+    }
+    let mut d = w.daemon();
+    let recovered = d.recover(now + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(recovered.uncertain, vec![key(Step::ThankYou, ZOE)]);
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, ZOE)).state,
+        SendState::Uncertain
+    );
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, JANE)).state,
+        SendState::Deferred
+    );
+    d.tick(now + TimeDelta::minutes(2)).await.unwrap();
+    assert!(w.to(ZOE).is_empty(), "never resent automatically");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approve_mode_sends_nothing_until_the_file_is_approved_then_exactly_the_edited_file() {
+    let w = World::new("approve").await;
+    let mut d = w.daemon();
+    let now = at("2026-11-03 13:00");
+    let r = d.tick(now).await.unwrap();
+    assert_eq!(r.queued.len(), 2);
+    assert!(w.to(JANE).is_empty() && w.to(ZOE).is_empty());
+    let pending = d.queue().scan(Folder::Pending).unwrap();
+    assert_eq!(pending.len(), 2);
+    let jane = pending.iter().find(|e| e.id.contains("jane")).unwrap();
+    let edited =
+        std::fs::read_to_string(&jane.path)
+            .unwrap()
+            .replacen("Subject: ", "Subject: [edited] ", 1)
+            + "\nP.S. An added line.\n";
+    std::fs::write(&jane.path, edited).unwrap();
+    std::fs::rename(
+        &jane.path,
+        d.queue()
+            .dir(Folder::Approved)
+            .join(jane.path.file_name().unwrap()),
+    )
+    .unwrap();
+    let zoe = pending.iter().find(|e| e.id.contains("zoe")).unwrap();
+    std::fs::remove_file(&zoe.path).unwrap();
+
+    d.tick(now + TimeDelta::minutes(1)).await.unwrap();
+    let got = w.to(JANE);
+    assert_eq!(got.len(), 1);
+    assert!(header(&got[0], "Subject").unwrap().starts_with("[edited] "));
+    assert!(text(&got[0]).contains("P.S. An added line."));
+    assert_eq!(d.queue().scan(Folder::Sent).unwrap().len(), 1);
+    assert!(w.to(ZOE).is_empty());
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, ZOE)).state,
+        SendState::Rejected
+    );
+    // A digest of what waited went to the user at most once.
+    assert!(w.to(ME).len() <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thank_you_approved_after_its_limit_waits_for_a_late_approval() {
+    let w = World::new("approve").await;
+    let mut d = w.daemon();
+    let now = at("2026-11-03 13:00");
+    d.tick(now).await.unwrap();
+    let entry = d
+        .queue()
+        .find_in(&[Folder::Pending], &key(Step::ThankYou, JANE).to_string())
+        .unwrap()
+        .unwrap();
+    d.queue().approve(&entry.id).unwrap();
+    let late = now + TimeDelta::days(4);
+    d.tick(late).await.unwrap();
+    assert!(w.to(JANE).is_empty());
+    assert!(
+        d.problems().values().any(|p| p.contains("--late")),
+        "{:?}",
+        d.problems()
+    );
+    // `queue approve --late` adds the header; then it goes.
+    let approved = d
+        .queue()
+        .find_in(&[Folder::Approved], &entry.id)
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(&approved.path).unwrap();
+    std::fs::write(
+        &approved.path,
+        format!("X-Followup-Approved-Late: yes\n{text}"),
+    )
+    .unwrap();
+    d.tick(late + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(w.to(JANE).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_edit_keeps_the_last_good_records_in_force() {
+    let w = World::new("send").await;
+    let mut d = w.daemon();
+    std::fs::write(w.path("interviews/globex.yaml"), "company: [broken\n").unwrap();
+    let err = d.reload().unwrap_err();
+    assert!(err.to_string().contains("globex.yaml:"), "{err}");
+    d.tick(at("2026-11-03 13:00")).await.unwrap();
+    assert_eq!(w.to(JANE).len(), 1, "the last good record still holds");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_an_interview_cancels_what_waits_and_keeps_what_was_sent() {
+    let w = World::new("approve").await;
+    let mut d = w.daemon();
+    let now = at("2026-11-03 13:00");
+    d.tick(now).await.unwrap();
+    let jane = d
+        .queue()
+        .find_in(&[Folder::Pending], &key(Step::ThankYou, JANE).to_string())
+        .unwrap()
+        .unwrap();
+    d.queue().approve(&jane.id).unwrap();
+    d.tick(now + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(w.to(JANE).len(), 1);
+    std::fs::remove_file(w.path("interviews/globex.yaml")).unwrap();
+    d.reload().unwrap();
+    d.tick(now + TimeDelta::minutes(2)).await.unwrap();
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, ZOE)).state,
+        SendState::Cancelled
+    );
+    assert_eq!(
+        record(&d, &key(Step::ThankYou, JANE)).state,
+        SendState::Sent
+    );
+    assert!(d.queue().scan(Folder::Pending).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_daemon_on_the_same_state_is_refused() {
+    let w = World::new("send").await;
+    let _first = w.daemon();
+    let second = SledStore::open(w.path("state"));
+    let err = second
+        .err()
+        .expect("the second open is refused")
+        .to_string();
+    assert!(err.contains("another followup"), "{err}");
+}
