@@ -7,6 +7,11 @@ use followup::cli::Cli;
 use followup::diagnostic::Diagnostics;
 
 fn main() -> ExitCode {
+    // Everything followup writes (state, queue files, snapshots) is for its user alone.
+    // SAFETY: umask only sets the process's file-creation mask; no threads exist yet.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_logging();
     match followup::commands::run(cli) {

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod smtp_server;
+pub mod world;
