@@ -322,26 +322,18 @@ pub enum StoreError {
     #[error("state directory {path}: {source}; check that it exists and is writable by this user")]
     Io {
         path: PathBuf,
-        #[source]
+        // In the message, not a `#[source]`, so error chains do not print it twice.
         source: std::io::Error,
     },
 
     #[error("state database {path}: {source}")]
-    Sled {
-        path: PathBuf,
-        #[source]
-        source: sled::Error,
-    },
+    Sled { path: PathBuf, source: sled::Error },
 
     #[error(
         "could not flush the state to disk in {path}: {source}; the last change may not survive \
          a restart, so nothing may be sent on it. Check free space and the disk"
     )]
-    Flush {
-        path: PathBuf,
-        #[source]
-        source: sled::Error,
-    },
+    Flush { path: PathBuf, source: sled::Error },
 
     #[error(
         "stored record `{key}` cannot be read: {detail}; export the state, fix or remove that \
