@@ -350,3 +350,56 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_never_opens_a_network_listener() {
+    let w = World::new("approve").await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_followup"))
+        .arg("--config")
+        .arg(w.path("followup.yaml"))
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Long enough for the scheduler, the watcher and the first round to be up.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let pid = child.id();
+    let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy().into_owned();
+            t.strip_prefix("socket:[")
+                .and_then(|s| s.strip_suffix(']'))
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut listening = Vec::new();
+    for table in ["tcp", "tcp6", "udp", "udp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // st 0A is LISTEN for TCP; any bound UDP socket of ours would be a listener too.
+            let is_listener = table.starts_with("udp") || cols.get(3) == Some(&"0A");
+            if is_listener
+                && cols
+                    .get(9)
+                    .is_some_and(|inode| sockets.iter().any(|s| s == inode))
+            {
+                listening.push(line.to_string());
+            }
+        }
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(listening.is_empty(), "listening sockets: {listening:?}");
+    assert!(status.success(), "exits 0 on SIGTERM: {status:?}");
+}
