@@ -16,6 +16,9 @@ use crate::store::Snapshot;
 /// read-only commands can see the state while the daemon holds the database's lock.
 pub const SNAPSHOT_FILE: &str = "state.json";
 
+/// Beside it, the queue files the daemon could not use and why, for `followup status`.
+pub const PROBLEMS_FILE: &str = "queue-problems.json";
+
 /// A consistent set of the user's files: nothing in it failed to validate.
 #[derive(Debug, Clone)]
 pub struct Workspace {

@@ -6,7 +6,7 @@ use crate::core::calendar::human;
 use crate::core::{SendState, plan};
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::store::Snapshot;
-use crate::workspace::{Workspace, parse_instant};
+use crate::workspace::{PROBLEMS_FILE, Workspace, parse_instant};
 
 #[derive(Serialize, Default)]
 struct Status {
@@ -63,6 +63,11 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
             }
         }
     }
+    let reported: Vec<String> = std::fs::read_to_string(ws.config.state_dir.join(PROBLEMS_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    status.problems.extend(reported);
     let queue = QueueDir::open(&ws.config.queue_dir)?;
     for (folder, rows) in [
         (Folder::Pending, &mut status.waiting_for_approval),
@@ -76,7 +81,12 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                     at: None,
                     note: Some(file.subject.clone()),
                 }),
-                (_, Some(d)) => status.problems.push(d.to_string()),
+                (_, Some(d)) => {
+                    let problem = d.to_string();
+                    if !status.problems.contains(&problem) {
+                        status.problems.push(problem);
+                    }
+                }
                 _ => {}
             }
         }

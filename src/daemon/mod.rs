@@ -28,7 +28,7 @@ use crate::diagnostic::Diagnostics;
 use crate::message::{Mailbox, Outgoing, parse_eml};
 use crate::shutdown::Shutdown;
 use crate::store::{SendRecord, Store, StoreError, export};
-use crate::workspace::{SNAPSHOT_FILE, Workspace};
+use crate::workspace::{PROBLEMS_FILE, SNAPSHOT_FILE, Workspace};
 
 /// How long a transient failure is retried before the send is given up as failed.
 pub const RETRY_LIFETIME: TimeDelta = TimeDelta::days(3);
@@ -364,8 +364,14 @@ impl<T: Transport> Daemon<T> {
                 break;
             }
             if let Some(problem) = self.send_approved(&entry, now, report).await? {
+                let file = entry.path.display().to_string();
+                let problem = if problem.starts_with(&file) {
+                    problem
+                } else {
+                    format!("{file}: {problem}")
+                };
                 if self.problems.get(&entry.path) != Some(&problem) {
-                    error!(file = %entry.path.display(), "{problem}");
+                    error!("{problem}");
                 }
                 still_problems.insert(entry.path.clone(), problem);
             }
@@ -607,6 +613,10 @@ impl<T: Transport> Daemon<T> {
         };
         let json = export(store.as_ref())?;
         let path = self.ws.config.state_dir.join(SNAPSHOT_FILE);
+        write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io { path, source })?;
+        let problems: Vec<&String> = self.problems.values().collect();
+        let path = self.ws.config.state_dir.join(PROBLEMS_FILE);
+        let json = serde_json::to_string_pretty(&problems).unwrap_or_default();
         write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io { path, source })
     }
 
