@@ -128,6 +128,8 @@ async fn deliver_and_check(env: &InteropEnv) -> Result<(), String> {
         security: Security::Plain,
         username: None,
         password: PasswordSource::Credentials,
+        ca_file: None,
+        timeout: None,
     };
     let options = SmtpOptions {
         hello_name: Some("client.followup.test".into()),
