@@ -746,6 +746,18 @@ async fn approve_mode_sends_only_what_the_user_approved_as_edited() {
     assert_eq!(mails_to(&smtp, ZOE).len(), 1);
     assert_eq!(mails_to(&smtp, ANA).len(), 1);
 
+    let digests = mails_to(&smtp, OWNER);
+    assert_eq!(
+        digests.len(),
+        1,
+        "one digest of what waits, not one per round"
+    );
+    assert!(
+        decode_words(digests[0].one("Subject")).contains("4 follow-up(s) wait for your approval"),
+        "{}",
+        digests[0].raw
+    );
+
     let status = home.status().await;
     let waiting = keys(&status["waiting_for_approval"]);
     assert!(waiting.is_empty(), "nothing waits: {status:#}");
@@ -1250,4 +1262,156 @@ async fn sigterm_during_a_send_exits_0_and_leaves_the_send_recoverable() {
         home.once_at(&at.to_rfc3339()).await;
         assert_eq!(mails_to(&smtp, ANA).len(), 1, "sent at the retry");
     }
+}
+
+/// Checks the aftermath of a send whose body went out without an answer: `uncertain`, never
+/// resent by itself, waiting in `pending/` with a note, the user told; approving it sends it with
+/// the same Message-ID.
+async fn check_uncertain_is_decided_by_the_user(home: &Home, smtp: &TestSmtpServer) {
+    let key = format!("/thank_you/{ANA}");
+    let sends = home.sends().await;
+    let (_, send) = sends
+        .iter()
+        .find(|(k, _)| k.ends_with(&key))
+        .unwrap_or_else(|| panic!("no send in {sends:#?}"));
+    assert_eq!(send["state"], "uncertain", "{send:#}");
+    let message_id = send["message_id"].as_str().unwrap().to_string();
+
+    let pending = home.file_to("pending", ANA);
+    let text = std::fs::read_to_string(&pending).unwrap();
+    assert!(
+        text.contains("X-Followup-Note:") && text.contains(&message_id),
+        "queued for a decision, with a note and the same Message-ID:\n{text}"
+    );
+    let notices: Vec<Mail> = mails_to(smtp, OWNER);
+    assert_eq!(notices.len(), 1, "the user is told once");
+    assert!(
+        decode_words(notices[0].one("Subject")).contains("not sure whether"),
+        "{}",
+        notices[0].raw
+    );
+
+    // Rounds later: still not resent by itself, no second notice.
+    home.ok(&["run", "--once"]).await;
+    assert!(
+        mails_to(smtp, ANA).is_empty(),
+        "an uncertain send is never resent by itself"
+    );
+    assert_eq!(mails_to(smtp, OWNER).len(), 1);
+
+    let id = pending.file_stem().unwrap().to_str().unwrap().to_string();
+    home.ok(&["queue", "approve", &id]).await;
+    home.ok(&["run", "--once"]).await;
+    let sent = mails_to(smtp, ANA);
+    assert_eq!(sent.len(), 1, "sent again once the user approved it");
+    assert_eq!(
+        sent[0].one("Message-ID"),
+        message_id,
+        "with the same Message-ID"
+    );
+}
+
+/// A daemon killed (SIGKILL) after it handed the body over leaves a send that the next start
+/// must treat as uncertain: never resent automatically.
+#[tokio::test(flavor = "multi_thread")]
+async fn send_killed_after_the_body_is_uncertain_at_the_next_start() {
+    let smtp = server(Behaviour::Stall(StallAt::AfterBody)).await;
+    let home = Home::new("send", smtp.port, "").with(
+        "initech.yaml",
+        &interview_ending_now("Initech", "Ana Lima", ANA),
+    );
+    let mut daemon = home.spawn("daemon");
+    poll("the DATA command", || {
+        smtp.saw_command("DATA").then_some(())
+    })
+    .await;
+    // The body follows DATA at once; give it a moment to be read before the crash.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.signal(libc::SIGKILL);
+    assert_eq!(daemon.exit_code().await, None, "killed by the signal");
+
+    let sends = home.sends().await;
+    let send = sends
+        .values()
+        .find(|s| s["key"]["recipient"] == ANA)
+        .unwrap_or_else(|| panic!("{sends:#?}"));
+    assert_eq!(send["state"], "sending", "{send:#}");
+    assert_eq!(send["body_handed_over"], true, "{send:#}");
+
+    smtp.set_behaviour(Behaviour::Accept);
+    let out = home.ok(&["run", "--once"]).await;
+    assert!(out.stderr.contains("uncertain"), "{}", out.stderr);
+    check_uncertain_is_decided_by_the_user(&home, &smtp).await;
+}
+
+/// SIGTERM while the server sits on the answer to the body: the daemon waits out the SMTP
+/// timeout, exits 0, and the send is uncertain (it may have been delivered), not lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_the_answer_to_the_body_is_pending_leaves_it_uncertain() {
+    let smtp = server(Behaviour::Stall(StallAt::AfterBody)).await;
+    let home = Home::new("send", smtp.port, "").with(
+        "initech.yaml",
+        &interview_ending_now("Initech", "Ana Lima", ANA),
+    );
+    let mut daemon = home.spawn("daemon");
+    poll("the DATA command", || {
+        smtp.saw_command("DATA").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The notice to the user after the timeout needs a server that answers.
+    daemon.signal(libc::SIGTERM);
+    smtp.set_behaviour(Behaviour::Accept);
+    assert_eq!(daemon.exit_code().await, Some(0), "{}", daemon.log());
+    assert!(mails_to(&smtp, ANA).is_empty());
+    check_uncertain_is_decided_by_the_user(&home, &smtp).await;
+}
+
+/// A 4xx or 5xx answer to the end of DATA is a definite "not delivered": the send is deferred or
+/// failed, not uncertain, and nothing waits in the queue for a decision.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusal_after_the_body_is_a_definite_answer_not_uncertain() {
+    for (behaviour, want) in [
+        (Behaviour::TempFail(FailAt::EndOfData), "deferred"),
+        (Behaviour::PermFail(FailAt::EndOfData), "failed"),
+    ] {
+        let smtp = server(behaviour).await;
+        let home = Home::new("send", smtp.port, "").with("initech.yaml", INITECH);
+        home.once_at(THANK_YOU_AT).await;
+        let sends = home.sends().await;
+        let send = &sends[&format!("initech/thank_you/{ANA}")];
+        assert_eq!(send["state"], want, "{behaviour:?}: {send:#}");
+        assert!(home.files("pending").is_empty(), "{behaviour:?}");
+        if want == "deferred" {
+            smtp.set_behaviour(Behaviour::Accept);
+            home.once_at("2026-11-03 13:06").await;
+            assert_eq!(mails_to(&smtp, ANA).len(), 1, "retried and sent");
+        }
+    }
+}
+
+/// `status` tells the user why an approved file is not being sent (here: a thank-you approved
+/// after its limit), instead of listing it as "about to be sent".
+#[tokio::test(flavor = "multi_thread")]
+async fn status_says_why_an_approved_file_is_not_sent() {
+    let smtp = server(Behaviour::Accept).await;
+    let home = Home::new("approve", smtp.port, "").with("initech.yaml", INITECH);
+    home.once_at(THANK_YOU_AT).await;
+    let file = home.file_to("pending", ANA);
+    move_to(&home, &file, "approved");
+    home.once_at("2026-11-05 12:00").await;
+    assert!(mails_to(&smtp, ANA).is_empty());
+
+    let status = home.status().await;
+    let text = status.to_string();
+    assert!(
+        text.contains("limit") || text.contains("--late"),
+        "status --json says nothing about why it is not sent: {status:#}"
+    );
+    let out = home.ok(&["status", "--now", "2026-11-05 12:01"]).await;
+    assert!(
+        out.stdout.contains("--late") || out.stdout.contains("limit"),
+        "status lists it as about to be sent:\n{}",
+        out.stdout
+    );
 }
