@@ -43,6 +43,214 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
     }
 }
 
+/// The same delivery, by the daemon itself: `followup run --once` in send mode renders the
+/// thank-you from a record on disk, sends it through Postfix, and records it as sent.
+#[test]
+fn daemon_delivers_through_postfix_to_a_maildir() {
+    let Some(env) = interop_env().unwrap_or_else(|e| panic!("{e}\nTo run it: {HOW_TO_RUN}")) else {
+        println!(
+            "skipped: FOLLOWUP_INTEROP is not set; to run this test against Postfix, {HOW_TO_RUN}"
+        );
+        return;
+    };
+    if let Err(e) = daemon_delivers_and_check(&env) {
+        panic!("Postfix interop through `followup run` failed: {e}");
+    }
+}
+
+fn daemon_delivers_and_check(env: &InteropEnv) -> Result<(), String> {
+    let home = tempfile::tempdir().map_err(|e| format!("cannot make a tempdir: {e}"))?;
+    let dir = home.path();
+    let write = |path: PathBuf, bytes: &[u8]| {
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    std::fs::create_dir(dir.join("interviews")).map_err(|e| e.to_string())?;
+    let attachment_bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    write(
+        dir.join("interviews").join(ATTACHMENT_NAME),
+        &attachment_bytes,
+    )?;
+    let config = format!(
+        "me:\n  name: {OWNER_NAME}\n  email: sam@example.org\ntimezone: Europe/Berlin\n\
+         interviews: interviews\nstate_dir: state\nmode: send\n\
+         smtp:\n  host: {}\n  port: {}\n  security: plain\n  timeout: 30s\n",
+        env.host, env.port
+    );
+    write(dir.join("followup.yaml"), config.as_bytes())?;
+    let record = format!(
+        "company: Acme Tools\nposition: Backend Engineer\nstart: 2026-11-03 14:00\n\
+         interviewers:\n  - name: {INTERVIEWER_NAME}\n    title: Head of Platform\n    \
+         email: {}\n    primary: true\nattachments:\n  - {ATTACHMENT_NAME}\n",
+        env.rcpt
+    );
+    write(dir.join("interviews/interop-acme.yaml"), record.as_bytes())?;
+
+    let followup = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_followup"))
+            .arg("--config")
+            .arg(dir.join("followup.yaml"))
+            .args(args)
+            .env_remove("FOLLOWUP_CONFIG")
+            .env("RUST_LOG", "info")
+            .output()
+            .map_err(|e| format!("cannot run followup: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!("followup {args:?} failed:\n{stderr}"));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // The interview ends at 15:00 in Berlin; the thank-you is due two hours later.
+    followup(&["run", "--once", "--now", "2026-11-03 17:00"])?;
+    let state: serde_json::Value = serde_json::from_str(&followup(&["state", "export"])?)
+        .map_err(|e| format!("`state export` is not JSON: {e}"))?;
+    let send = state["sends"]
+        .as_array()
+        .and_then(|sends| {
+            sends.iter().find(|s| {
+                s["key"]["interview"] == "interop-acme" && s["key"]["step"] == "thank_you"
+            })
+        })
+        .ok_or_else(|| format!("no thank-you in the state: {state:#}"))?;
+    if send["state"] != "sent" {
+        return Err(format!(
+            "the thank-you is not sent: {send:#}\nIs Postfix running? {HOW_TO_RUN}"
+        ));
+    }
+    let field = |name: &str| {
+        send[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the send has no {name}: {send:#}"))
+    };
+    let (message_id, subject, response) = (field("message_id")?, field("subject")?, field("note")?);
+
+    let (path, text) = wait_for_maildir_file(&env.maildir, &message_id, DELIVERY_WAIT)?;
+    println!("delivered to {}", path.display());
+    check_daemon_delivered(
+        &text,
+        env,
+        &message_id,
+        &subject,
+        &response,
+        &attachment_bytes,
+    )
+    .map_err(|e| format!("{e}\nin {}:\n{text}", path.display()))
+}
+
+/// Checks what Postfix wrote against what the daemon recorded as sent.
+fn check_daemon_delivered(
+    text: &str,
+    env: &InteropEnv,
+    message_id: &str,
+    subject: &str,
+    response: &str,
+    attachment: &[u8],
+) -> Result<(), String> {
+    let (headers, body) = split_message(text);
+    let one = |name: &str| {
+        let all: Vec<&str> = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        match all.as_slice() {
+            [one] => Ok(*one),
+            _ => Err(format!("{} {name} headers, wanted one", all.len())),
+        }
+    };
+    let expect = |ok: bool, what: String| if ok { Ok(()) } else { Err(what) };
+
+    expect(
+        one("Message-ID")? == message_id,
+        format!(
+            "Message-ID is {}, recorded {message_id}",
+            one("Message-ID")?
+        ),
+    )?;
+    expect(
+        message_id.trim_end_matches('>').ends_with("@example.org"),
+        format!("Message-ID {message_id} is not on the sender's domain"),
+    )?;
+    let got = decode_words(one("Subject")?);
+    expect(
+        got == subject,
+        format!("Subject is `{got}`, recorded `{subject}`"),
+    )?;
+    let date = one("Date")?;
+    DateTime::parse_from_rfc2822(date).map_err(|e| format!("Date `{date}`: {e}"))?;
+    for (name, wanted) in [
+        ("From", format!("{OWNER_NAME} <sam@example.org>")),
+        ("To", format!("{INTERVIEWER_NAME} <{}>", env.rcpt)),
+    ] {
+        let raw = one(name)?;
+        expect(
+            raw.is_ascii() && raw.to_ascii_lowercase().contains("=?utf-8?"),
+            format!("{name} `{raw}` does not carry its name as RFC 2047 words"),
+        )?;
+        let decoded = decode_words(raw).replace('"', "");
+        expect(
+            decoded == wanted,
+            format!("{name} decodes to `{decoded}`, wanted `{wanted}`"),
+        )?;
+    }
+    let delivered_to = one("Delivered-To")?;
+    expect(
+        delivered_to.eq_ignore_ascii_case(env.rcpt.as_str()),
+        format!("Delivered-To is {delivered_to}, sent to {}", env.rcpt),
+    )?;
+    expect(
+        !headers
+            .iter()
+            .any(|(n, _)| n.to_ascii_lowercase().starts_with("x-followup")),
+        "an internal X-Followup header went out".into(),
+    )?;
+    let queue_id = response.rsplit(' ').next().unwrap_or_default();
+    expect(
+        headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("Received") && v.contains("(Postfix)") && v.contains(queue_id)
+        }),
+        format!("no Received header by Postfix with queue id `{queue_id}` (from `{response}`)"),
+    )?;
+
+    let content_type = one("Content-Type")?;
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"'))
+        .filter(|_| content_type.starts_with("multipart/mixed"))
+        .ok_or_else(|| format!("Content-Type is `{content_type}`, not multipart/mixed"))?;
+    let parts = split_parts(body, boundary);
+    expect(
+        parts.len() == 2,
+        format!("{} MIME parts, wanted text and attachment", parts.len()),
+    )?;
+    let (text_headers, text_body) = split_message(parts[0]);
+    let text_type = header(&text_headers, "Content-Type").unwrap_or_default();
+    expect(
+        text_type.eq_ignore_ascii_case("text/plain; charset=utf-8"),
+        format!("the first part is `{text_type}`, not text/plain; charset=utf-8"),
+    )?;
+    let text = String::from_utf8(decode_part(&text_headers, text_body)?)
+        .map_err(|e| format!("the text is not UTF-8: {e}"))?;
+    let greeting = format!("Dear {INTERVIEWER_NAME},");
+    expect(
+        text.contains(&greeting) && text.contains(ATTACHMENT_NAME),
+        format!("the text lacks `{greeting}` or the attachment's name:\n{text}"),
+    )?;
+    let (file_headers, file_body) = split_message(parts[1]);
+    let disposition = header(&file_headers, "Content-Disposition").unwrap_or_default();
+    expect(
+        disposition.starts_with("attachment") && disposition.contains(ATTACHMENT_NAME),
+        format!("the second part's Content-Disposition is `{disposition}`"),
+    )?;
+    expect(
+        decode_part(&file_headers, file_body)? == attachment,
+        "the attachment's bytes differ from the file's".into(),
+    )
+}
+
 /// Where the test server is, from the environment.
 #[derive(Debug)]
 struct InteropEnv {
