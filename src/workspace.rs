@@ -53,6 +53,26 @@ impl Workspace {
         }
     }
 
+    /// Loads what can be loaded, for commands that must work while a record is broken
+    /// (`status`, `queue`, `state`): a broken config is still an error, but broken records and
+    /// templates are returned as warnings and left out.
+    pub fn load_lenient(config_path: &Path) -> Result<(Self, Vec<Diagnostic>), Diagnostics> {
+        let config = load_config(config_path)?;
+        let (interviews, mut problems) = load_interviews(&config.interviews, config.timezone);
+        let templates = Templates::load(config.templates.as_deref()).unwrap_or_else(|d| {
+            problems.extend(d.0);
+            Templates::builtin()
+        });
+        Ok((
+            Self {
+                config,
+                interviews,
+                templates,
+            },
+            problems,
+        ))
+    }
+
     pub fn interview(&self, id: &str) -> Option<&Interview> {
         self.interviews.iter().find(|iv| iv.id == id)
     }
@@ -65,24 +85,33 @@ impl Workspace {
     /// What the state says already happened, read from the daemon's snapshot; an absent
     /// snapshot means nothing happened yet.
     pub fn saved_history(&self) -> Result<History, Diagnostics> {
+        Ok(self
+            .saved_snapshot()?
+            .map(|s| s.history())
+            .unwrap_or_default())
+    }
+
+    /// The daemon's latest snapshot of the state, if it ever wrote one.
+    pub fn saved_snapshot(&self) -> Result<Option<Snapshot>, Diagnostics> {
         let path = self.snapshot_path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 let problem = Diagnostic::new(&path, format!("cannot read the state: {e}"));
                 return Err(Diagnostics(vec![problem]));
             }
         };
-        let snapshot: Snapshot = serde_json::from_str(&text).map_err(|e| {
+        serde_json::from_str(&text).map(Some).map_err(|e| {
             Diagnostics(vec![Diagnostic::at(
                 &path,
                 e.line(),
                 e.column(),
-                format!("the state snapshot is damaged ({e}); it is rewritten by the next `followup run`"),
+                format!(
+                    "the state snapshot is damaged ({e}); it is rewritten by the next `followup run`"
+                ),
             )])
-        })?;
-        Ok(snapshot.history())
+        })
     }
 }
 

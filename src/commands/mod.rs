@@ -45,15 +45,32 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run { dry_run, once, now } => {
             run::run(&config_path(&cli.config)?, dry_run, once, now.as_deref())
         }
-        Command::Status { json, now } => status::run(&load(&cli.config)?, json, now.as_deref()),
-        Command::Queue { action } => queue::run(&load(&cli.config)?, action),
-        Command::State { action } => state::run(&load(&cli.config)?, action),
+        Command::Status { json, now } => {
+            status::run(&load_lenient(&cli.config)?, json, now.as_deref())
+        }
+        Command::Queue { action } => queue::run(&load_lenient(&cli.config)?, action),
+        Command::State { action } => state::run(&load_lenient(&cli.config)?, action),
         Command::CheckSmtp { send_to } => run::check_smtp(&load(&cli.config)?, send_to.as_deref()),
     }
 }
 
 fn config_path(explicit: &Option<PathBuf>) -> Result<PathBuf> {
     Ok(config::locate(explicit.as_deref())?)
+}
+
+/// Loads the workspace, telling about broken records and templates without stopping on them.
+fn load_lenient(explicit: &Option<PathBuf>) -> Result<Workspace> {
+    let path = config_path(explicit)?;
+    let (ws, problems) = Workspace::load_lenient(&path)?;
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "warning: the records above were left out; `followup validate` lists every problem"
+        );
+    }
+    Ok(ws)
 }
 
 fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {

@@ -34,8 +34,9 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
             println!("# {} ({})\n{text}", entry.path.display(), entry.folder);
         }
         QueueAction::Approve { id, late } => {
-            if late {
-                mark_late(&queue, &id)?;
+            if late && mark_late(&queue, &id)? == Folder::Approved {
+                // Already approved: the header is all it needed.
+                return Ok(());
             }
             let to = queue.approve(&id)?;
             println!(
@@ -51,8 +52,8 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
     Ok(())
 }
 
-/// Adds the header that lets a message past its step's limit go out.
-fn mark_late(queue: &QueueDir, id: &str) -> Result<()> {
+/// Adds the header that lets a message past its step's limit go out; returns where it is.
+fn mark_late(queue: &QueueDir, id: &str) -> Result<Folder> {
     let Some(entry) = queue.find_in(&[Folder::Pending, Folder::Approved], id)? else {
         bail!("nothing waiting matches `{id}`; see `followup queue list`");
     };
@@ -62,13 +63,16 @@ fn mark_late(queue: &QueueDir, id: &str) -> Result<()> {
         l.to_ascii_lowercase()
             .starts_with(&LATE_HEADER.to_ascii_lowercase())
     }) {
-        return Ok(());
+        return Ok(entry.folder);
     }
     let marked = format!("{LATE_HEADER}: yes\n{text}");
     crate::daemon::write_atomically(&entry.path, marked.as_bytes())
         .with_context(|| format!("cannot write {}", entry.path.display()))?;
     if entry.folder == Folder::Approved {
-        println!("marked {} to be sent although late", entry.id);
+        println!(
+            "approved {} to be sent although late (the daemon sends it within seconds)",
+            entry.id
+        );
     }
-    Ok(())
+    Ok(entry.folder)
 }

@@ -21,7 +21,7 @@ pub use alarm::{Alarm, Wake};
 
 use crate::compose::compose;
 use crate::config::Mode;
-use crate::core::{ActionState, SendKey, SendState, Status, Step, plan};
+use crate::core::{ActionState, Channel, SendKey, SendState, Status, Step, plan};
 use crate::delivery::Transport;
 use crate::delivery::queue::{Entry, Folder, QueueDir};
 use crate::diagnostic::Diagnostics;
@@ -92,7 +92,10 @@ impl<T: Transport> Daemon<T> {
         transport: Option<T>,
         mode: Mode,
     ) -> Result<Self, DaemonError> {
-        let queue = QueueDir::open(&ws.config.queue_dir)?;
+        let queue = match mode {
+            Mode::DryRun => QueueDir::untouched(&ws.config.queue_dir),
+            _ => QueueDir::open(&ws.config.queue_dir)?,
+        };
         Ok(Self {
             config_path: config_path.to_path_buf(),
             ws,
@@ -315,32 +318,7 @@ impl<T: Transport> Daemon<T> {
     /// Earlier messages to the same person about the same interview, oldest first: what a
     /// follow-up threads under.
     fn thread_of(&self, key: &SendKey) -> Result<Vec<(String, String)>, DaemonError> {
-        if !key.step.channel().is_touch() || key.step.channel() != crate::core::Channel::Email {
-            return Ok(Vec::new());
-        }
-        let mut earlier: Vec<_> = self
-            .store()?
-            .all()?
-            .into_iter()
-            .filter(|r| {
-                r.key.interview == key.interview
-                    && r.key.recipient == key.recipient
-                    && r.key.step.channel() == crate::core::Channel::Email
-                    && matches!(r.state, SendState::Sent | SendState::Uncertain)
-            })
-            .filter_map(|r| {
-                Some((
-                    r.sent_at.unwrap_or(r.reserved_at),
-                    r.message_id?,
-                    r.subject?,
-                ))
-            })
-            .collect();
-        earlier.sort();
-        Ok(earlier
-            .into_iter()
-            .map(|(_, id, subject)| (id, subject))
-            .collect())
+        Ok(thread_in(&self.store()?.all()?, key))
     }
 
     /// Records when each interview was first seen in its current status.
@@ -543,7 +521,9 @@ impl<T: Transport> Daemon<T> {
     /// Dry-run: each due message printed once; no state, no queue, no connection.
     fn dry_run_tick(&mut self, now: DateTime<Utc>) -> Result<TickReport, DaemonError> {
         let mut report = TickReport::default();
-        let history = self.ws.saved_history().unwrap_or_default();
+        let saved = self.ws.saved_snapshot().unwrap_or_default();
+        let records = saved.as_ref().map(|s| s.sends.clone()).unwrap_or_default();
+        let history = saved.map(|s| s.history()).unwrap_or_default();
         let c = &self.ws.config;
         let actions = plan(&self.ws.interviews, &history, &c.policy, &c.owner, now);
         for a in actions
@@ -553,7 +533,7 @@ impl<T: Transport> Daemon<T> {
             if !self.shown.insert(a.key.clone()) {
                 continue;
             }
-            match compose(&self.ws, &a.key, &[], now) {
+            match compose(&self.ws, &a.key, &thread_in(&records, &a.key), now) {
                 Ok(message) => {
                     println!(
                         "# dry run: {} due {} ({})",
@@ -613,7 +593,8 @@ impl<T: Transport> Daemon<T> {
         };
         let json = export(store.as_ref())?;
         let path = self.ws.config.state_dir.join(SNAPSHOT_FILE);
-        write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io { path, source })?;
+        write_atomically(&path, json.as_bytes())
+            .map_err(|source| DaemonError::Io { path, source })?;
         let problems: Vec<&String> = self.problems.values().collect();
         let path = self.ws.config.state_dir.join(PROBLEMS_FILE);
         let json = serde_json::to_string_pretty(&problems).unwrap_or_default();
@@ -655,6 +636,36 @@ impl<T: Transport> Daemon<T> {
         self.queue.enqueue(&message, record.reserved_at)?;
         Ok(())
     }
+}
+
+/// The thread `key` follows up on, from the records: the earlier messages to the same person
+/// about the same interview (sent, or maybe sent), oldest first, as (Message-ID, subject).
+pub fn thread_in(records: &[SendRecord], key: &SendKey) -> Vec<(String, String)> {
+    if key.step.channel() != Channel::Email {
+        return Vec::new();
+    }
+    let mut earlier: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            r.key.interview == key.interview
+                && r.key.recipient == key.recipient
+                && r.key != *key
+                && r.key.step.channel() == Channel::Email
+                && matches!(r.state, SendState::Sent | SendState::Uncertain)
+        })
+        .filter_map(|r| {
+            Some((
+                r.sent_at.unwrap_or(r.reserved_at),
+                r.message_id.clone()?,
+                r.subject.clone()?,
+            ))
+        })
+        .collect();
+    earlier.sort();
+    earlier
+        .into_iter()
+        .map(|(_, id, subject)| (id, subject))
+        .collect()
 }
 
 /// Fills in what a record keeps of its message.

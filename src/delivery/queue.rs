@@ -203,6 +203,14 @@ impl QueueDir {
         Ok(queue)
     }
 
+    /// The queue at `root` without creating or touching anything: for dry-run, which must leave
+    /// the disk as it found it. Scans of folders that do not exist find nothing.
+    pub fn untouched(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
