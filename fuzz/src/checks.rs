@@ -1,0 +1,114 @@
+//! What every input must satisfy, whatever its bytes: shared by the fuzz targets and by the
+//! main crate's `tests/fuzz_regressions.rs` (included there with `#[path]`), so it depends on
+//! `followup` and `std` only.
+
+use std::path::Path;
+
+use followup::message::{Mailbox, parse_eml};
+
+/// Where the parsed records and config claim to live. Relative paths in the input resolve
+/// against its directory, which does not exist, so attachment checks find nothing there.
+pub const RECORDS_PATH: &str = "/nonexistent-followup-fuzz/interviews/fuzz.yaml";
+pub const CONFIG_PATH: &str = "/nonexistent-followup-fuzz/followup.yaml";
+
+/// Larger inputs are refused unread by `yaml::read` before the parsers see them.
+const MAX_YAML_BYTES: usize = followup::yaml::MAX_BYTES as usize;
+
+/// Text as the daemon would hand it to the YAML parsers: only UTF-8 within the size limit
+/// gets there (`yaml::read` refuses the rest).
+fn yaml_text(data: &[u8]) -> Option<&str> {
+    if data.len() > MAX_YAML_BYTES {
+        return None;
+    }
+    std::str::from_utf8(data).ok()
+}
+
+/// An interview file: parsing must return, never panic.
+pub fn records(data: &[u8]) {
+    if let Some(text) = yaml_text(data) {
+        let _ = followup::records::parse_interviews(
+            text,
+            Path::new(RECORDS_PATH),
+            chrono_tz::America::New_York,
+        );
+    }
+}
+
+/// The config file: parsing must return, never panic.
+pub fn config(data: &[u8]) {
+    if let Some(text) = yaml_text(data) {
+        let _ = followup::config::parse_config(text, Path::new(CONFIG_PATH));
+    }
+}
+
+fn assert_one_line(what: &str, value: &str) {
+    assert!(
+        !value.contains(['\r', '\n']),
+        "{what} holds a line break: {value:?}"
+    );
+}
+
+/// An approval-queue file: parsing must return, never panic; what it accepts has no line
+/// break in any header value, and written back with `to_eml` it reads the same.
+pub fn queue_file(data: &[u8]) {
+    let Ok(q) = parse_eml(data) else {
+        return;
+    };
+    assert_one_line("X-Followup-Key interview", &q.key.interview);
+    assert_one_line("X-Followup-Key recipient", &q.key.recipient);
+    assert_one_line("To name", &q.to.name);
+    assert_one_line("To address", q.to.email.as_str());
+    if let Some(from) = &q.from {
+        assert_one_line("From name", &from.name);
+        assert_one_line("From address", from.email.as_str());
+    }
+    assert_one_line("Subject", &q.subject);
+    assert_one_line("Message-ID", &q.message_id);
+    if let Some(parent) = &q.in_reply_to {
+        assert_one_line("In-Reply-To", parent);
+    }
+    for r in &q.references {
+        assert_one_line("References", r);
+    }
+    for a in &q.attachments {
+        assert_one_line("X-Followup-Attachment", &a.to_string_lossy());
+    }
+    assert!(!q.body.contains('\r'), "the body keeps a CR: {:?}", q.body);
+
+    // Round trip: the queue file as the daemon would write it again reads back the same.
+    let from = q.from.clone().unwrap_or_else(|| {
+        Mailbox::new(
+            "Fuzz Sender",
+            followup::core::EmailAddress::parse("fuzz@example.org").unwrap(),
+        )
+    });
+    let out = q
+        .clone()
+        .into_outgoing(
+            from,
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date"),
+        )
+        .expect("the file's own From is accepted");
+    let eml = out.to_eml();
+    let back = match parse_eml(eml.as_bytes()) {
+        Ok(back) => back,
+        Err(e) => panic!("to_eml of an accepted file does not parse again ({e}):\n{eml}"),
+    };
+    assert_eq!(back.key, q.key, "key changed in the round trip:\n{eml}");
+    assert_eq!(back.to, q.to, "To changed in the round trip:\n{eml}");
+    assert_eq!(
+        back.subject, q.subject,
+        "Subject changed in the round trip:\n{eml}"
+    );
+    assert_eq!(back.body, q.body, "body changed in the round trip:\n{eml}");
+    assert_eq!(back.message_id, q.message_id, "Message-ID changed:\n{eml}");
+    assert_eq!(
+        back.in_reply_to, q.in_reply_to,
+        "In-Reply-To changed:\n{eml}"
+    );
+    assert_eq!(back.references, q.references, "References changed:\n{eml}");
+    assert_eq!(
+        back.attachments, q.attachments,
+        "attachments changed:\n{eml}"
+    );
+}
