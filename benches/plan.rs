@@ -17,9 +17,14 @@ fn interviews(n: usize) -> Vec<Interview> {
     (0..n)
         .map(|i| {
             let tz = zones[i % zones.len()];
-            let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + TimeDelta::days((i % 60) as i64);
+            let day =
+                NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + TimeDelta::days((i % 60) as i64);
             let local = day.and_hms_opt(9 + (i % 8) as u32, 0, 0).unwrap();
-            let start = tz.from_local_datetime(&local).single().unwrap().with_timezone(&Utc);
+            let start = tz
+                .from_local_datetime(&local)
+                .single()
+                .unwrap()
+                .with_timezone(&Utc);
             let person = |name: String, email: String, primary| Interviewer {
                 name,
                 title: None,
@@ -43,7 +48,11 @@ fn interviews(n: usize) -> Vec<Interview> {
                 timezone: tz,
                 interviewers: people,
                 decision_by: (i % 3 == 0).then(|| day + TimeDelta::days(10)),
-                status: if i % 7 == 0 { Status::Rejected } else { Status::Waiting },
+                status: if i % 7 == 0 {
+                    Status::Rejected
+                } else {
+                    Status::Waiting
+                },
                 status_on: (i % 7 == 0).then(|| day + TimeDelta::days(5)),
                 notes: Default::default(),
                 attachments: vec![],
@@ -66,7 +75,15 @@ fn bench(c: &mut Criterion) {
     for n in [10, 100, 1000] {
         let records = interviews(n);
         c.bench_function(&format!("plan {n} interviews"), |b| {
-            b.iter(|| plan(black_box(&records), &History::default(), &policy, &owner, now))
+            b.iter(|| {
+                plan(
+                    black_box(&records),
+                    &History::default(),
+                    &policy,
+                    &owner,
+                    now,
+                )
+            })
         });
     }
 }

@@ -542,6 +542,14 @@ pub fn parse_eml(bytes: &[u8]) -> Result<QueueFile, EmlError> {
 
     let mut fields = Fields::default();
     for (line, name, value) in headers {
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(EmlError::Invalid {
+                line,
+                message: format!(
+                    "`{name}` holds a control character (a stray carriage return?); retype the line"
+                ),
+            });
+        }
         fields.take(line, &name, value)?;
     }
     let body = clean_body(&text[body_start..]);
@@ -1128,19 +1136,23 @@ mod tests {
             assert!(!hs.iter().any(|h| h.starts_with("Injected")));
         }
         // Read back, the folded name still looks like an address: refused, not obeyed.
+        // (The key, folded, is refused too, whichever is read first.)
         assert!(matches!(
             parse_eml(eml.as_bytes()),
-            Err(EmlError::Invalid { line: 2, .. })
+            Err(EmlError::Invalid { line: 2 | 7, .. })
         ));
-        // Without an address in it, the name comes back folded to one line, as do the others.
+        // Without an address in it, the name comes back folded to one line, as do the others;
+        // a key with a line break is refused outright (keys never hold spaces).
         m.to.name = "Jane\r\nX-Evil: 1".into();
         m.from.name = "Alex\nCc: Rivera".into();
+        assert!(parse_eml(m.to_eml().as_bytes()).is_err());
+        m.key.interview = "acme".into();
         let q = parse_eml(m.to_eml().as_bytes()).unwrap();
         assert_eq!(q.to.email.as_str(), "jane@example.com");
         assert_eq!(q.to.name, "Jane X-Evil: 1");
         assert_eq!(q.from.map(|f| f.name).as_deref(), Some("Alex Cc: Rivera"));
         assert_eq!(q.subject, "Hello Bcc: spy@example.org Injected body");
-        assert_eq!(q.key.interview, "acme Bcc: spy@example.org");
+        assert_eq!(q.key.interview, "acme");
         assert_eq!(q.body, m.body);
     }
 

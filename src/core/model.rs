@@ -219,11 +219,16 @@ impl FromStr for SendKey {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.splitn(3, '/');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some(i), Some(step), Some(r)) if !i.is_empty() && !r.is_empty() => {
+            (Some(i), Some(step), Some(r))
+                if !i.is_empty()
+                    && !r.is_empty()
+                    && !s.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
                 Ok(SendKey::new(i, step.parse()?, r))
             }
             _ => Err(format!(
-                "`{s}` is not a send key; expected interview/step/recipient"
+                "`{}` is not a send key; expected interview/step/recipient, with no spaces",
+                s.escape_debug()
             )),
         }
     }
