@@ -6,6 +6,8 @@
 //! With `FOLLOWUP_INTEROP=1` a missing variable or an unreachable server is a failure, never a
 //! skip, so CI cannot pass without having delivered a message.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use followup::core::{EmailAddress, Interview, Interviewer, Owner, SendKey, Statu
 use followup::delivery::{Envelope, SmtpOptions, SmtpSender};
 use followup::message::{Mailbox, Outgoing};
 use followup::render::{RenderContext, Templates, attachments_for};
+use support::mime::{base64, decode_words, quoted_printable};
 
 const HOW_TO_RUN: &str = "as root, `bash .ci/run` sets up Postfix and runs the suite; or run \
      `bash .ci/postfix-setup.sh` as root, then `FOLLOWUP_INTEROP=1 \
@@ -555,91 +558,6 @@ fn decode_part(headers: &[(String, String)], body: &str) -> Result<Vec<u8>, Stri
         "quoted-printable" => Ok(quoted_printable(body)),
         other => Err(format!("unexpected Content-Transfer-Encoding `{other}`")),
     }
-}
-
-/// Decodes the RFC 2047 words (`=?utf-8?b?...?=`, `=?utf-8?q?...?=`) of a header value; the
-/// whitespace between two adjacent words goes, as the RFC says.
-fn decode_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    let mut after_word = false;
-    while let Some(start) = rest.find("=?") {
-        let word = rest[start + 2..].splitn(3, '?').collect::<Vec<_>>();
-        let decoded = match word.as_slice() {
-            [charset, encoding, tail] if charset.eq_ignore_ascii_case("utf-8") => {
-                tail.find("?=").and_then(|end| {
-                    let text = &tail[..end];
-                    let bytes = match encoding.to_ascii_lowercase().as_str() {
-                        "b" => base64(text)?,
-                        "q" => quoted_printable(&text.replace('_', " ")),
-                        _ => return None,
-                    };
-                    let len = start + 2 + charset.len() + encoding.len() + 2 + end + 2;
-                    Some((String::from_utf8(bytes).ok()?, len))
-                })
-            }
-            _ => None,
-        };
-        let Some((text, len)) = decoded else {
-            out.push_str(&rest[..start + 2]);
-            rest = &rest[start + 2..];
-            after_word = false;
-            continue;
-        };
-        let between = &rest[..start];
-        if !(after_word && between.trim().is_empty()) {
-            out.push_str(between);
-        }
-        out.push_str(&text);
-        rest = &rest[len..];
-        after_word = true;
-    }
-    out.push_str(rest);
-    out
-}
-
-fn base64(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-fn quoted_printable(text: &str) -> Vec<u8> {
-    let text = text.replace("=\r\n", "").replace("=\n", "");
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 // --- the sample records --------------------------------------------------------------------------
