@@ -351,3 +351,46 @@ async fn a_second_daemon_on_the_same_state_is_refused() {
         .to_string();
     assert!(err.contains("another followup"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_approve_mode_reminders_to_the_user_need_no_approval() {
+    let w = World::new("approve").await;
+    let mut d = w.daemon();
+    let mut now = at("2026-11-03 13:00");
+    // The user approves everything that waits, every time the daemon wakes.
+    for _ in 0..100 {
+        let report = d.tick(now).await.unwrap();
+        for entry in d.queue().scan(Folder::Pending).unwrap() {
+            d.queue().approve(&entry.id).unwrap();
+        }
+        d.tick(now + TimeDelta::minutes(1)).await.unwrap();
+        match report.next {
+            Some(next) if next < at("2026-12-31 00:00") => now = next,
+            _ => break,
+        }
+    }
+    let sent = d.queue().scan(Folder::Sent).unwrap();
+    let steps: Vec<Step> = sent
+        .iter()
+        .filter_map(|e| e.key().map(|k| k.step))
+        .collect();
+    assert!(
+        !steps.contains(&Step::CallReminder) && !steps.contains(&Step::Close),
+        "{steps:?}"
+    );
+    let mine: Vec<_> = w
+        .to(ME)
+        .iter()
+        .filter_map(|r| header(r, "Subject"))
+        .filter(|s| !s.starts_with("followup:"))
+        .collect();
+    assert_eq!(
+        mine.len(),
+        2,
+        "the call reminder and the close notice: {mine:?}"
+    );
+    assert_eq!(
+        record(&d, &key(Step::CallReminder, JANE)).state,
+        SendState::Sent
+    );
+}

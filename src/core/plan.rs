@@ -184,7 +184,7 @@ pub fn plan(
         out: Vec::new(),
         seq: 0,
     };
-    planner.seed_touches();
+    planner.seed_touches(records);
     // Place interviews in id order, so the outcome never depends on the order files were read.
     let mut sorted: Vec<&Interview> = records.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
@@ -255,16 +255,26 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    /// Every touch the state already holds counts, from any interview, even a removed one.
-    fn seed_touches(&mut self) {
+    /// Every touch the state already holds counts, from any interview, even a removed one. A
+    /// message still on its way counts as going out now, since it may go any moment; except a
+    /// thank-you past its hard limit, which can only go out if the user overrides the limit,
+    /// and which would otherwise hold the person's cap for ever.
+    fn seed_touches(&mut self, records: &[Interview]) {
         for (key, past) in &self.history.sends {
             if !key.step.channel().is_touch() {
                 continue;
             }
+            let expired = key.step == Step::ThankYou
+                && records
+                    .iter()
+                    .find(|iv| iv.id == key.interview)
+                    .is_some_and(|iv| self.now > iv.end + self.policy.thank_you_limit);
             let at = if past.state.delivered() {
                 past.sent_at.unwrap_or(past.reserved_at)
-            } else if past.state.in_progress() {
+            } else if past.state.in_progress() && !expired {
                 past.reserved_at.max(self.now)
+            } else if past.state.in_progress() {
+                past.reserved_at
             } else {
                 continue;
             };

@@ -552,6 +552,22 @@ fn weekly_cap_counts_messages_waiting_for_approval() {
 }
 
 #[test]
+fn a_thank_you_left_unapproved_past_its_limit_stops_holding_the_cap() {
+    let iv = panel();
+    let mut history = History::default();
+    let queued = at("2026-11-03 13:00", New_York);
+    history.sends.insert(
+        SendKey::new("acme", Step::ThankYou, JANE),
+        PastSend::new(SendState::Queued, queued),
+    );
+    let now = at("2026-11-10 08:00", New_York);
+    let actions = plan_at(std::slice::from_ref(&iv), &history, now);
+    let check = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert_eq!(check.state, ActionState::Scheduled, "{}", check.reason);
+    assert_eq!(local_of(check), naive("2026-11-10 11:00"));
+}
+
+#[test]
 fn weekly_cap_counts_call_tasks() {
     let iv = interview(
         "globex",

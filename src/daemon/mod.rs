@@ -256,7 +256,12 @@ impl<T: Transport> Daemon<T> {
                 return Ok(());
             }
         };
-        match self.mode {
+        // A call reminder or a notice goes to the user alone: there is nothing to approve.
+        let mode = match (self.mode, key.step.channel()) {
+            (Mode::Approve, Channel::Call | Channel::Notice) => Mode::Send,
+            (mode, _) => mode,
+        };
+        match mode {
             Mode::Approve => {
                 // The file first, then the state: after a crash in between, the next tick finds
                 // the file (enqueue is idempotent per key) and records it.
