@@ -481,10 +481,10 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         if rng.chance(0.45) {
             rig.flip(&mut rng);
         }
-        // Two in five runs are marked for a kill (not all land: a run may finish first, or never
+        // Nearly half the runs are marked for a kill (not all land: a run may finish first, or never
         // connect); more once the run falls short of the minimum.
         let left = (expected_steps - steps as f64).max(1.0);
-        let chance = (0.4f64).max(2.0 * (MIN_KILLS.saturating_sub(rig.kills)) as f64 / left);
+        let chance = (0.45f64).max(4.0 * (MIN_KILLS.saturating_sub(rig.kills)) as f64 / left);
         rig.step(&mut rng, now, chance.min(1.0));
     }
     // Settle: a good server and no more kills, until every retry has had its chance.
