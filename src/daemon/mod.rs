@@ -171,9 +171,10 @@ impl<T: Transport> Daemon<T> {
                 next.state = SendState::Uncertain;
                 next.last_error =
                     Some("followup stopped after the message may have been handed over".into());
+                // The decision file before the state, as in `deliver`.
+                self.queue_for_decision(&next, &approved)?;
                 if self.transition(&key, SendState::Sending, &next)? {
                     warn!(key = %key, "uncertain: the previous run stopped mid-send");
-                    self.queue_for_decision(&next, &approved)?;
                     self.notify_problem(&next, now).await;
                     report.uncertain.push(key);
                 }

@@ -93,17 +93,19 @@ impl<T: Transport> Daemon<T> {
                 done.state
             }
         };
+        if state == SendState::Uncertain {
+            // The decision file first: a crash before the record says `uncertain` leaves it
+            // `sending` with the body mark, and start-up recovery queues it again (idempotent).
+            let approved =
+                super::keys_in(&self.queue.scan(crate::delivery::queue::Folder::Approved)?);
+            self.queue_for_decision(&done, &approved)?;
+        }
         // The body marker may or may not have been written; accept either as the prior state.
         let recorded = store.transition(&key, &[Some(SendState::Sending)], &done)?;
         if !recorded {
             error!(key = %key, "the outcome ({}) could not be recorded: the record changed", state.as_str());
         }
         if matches!(state, SendState::Failed | SendState::Uncertain) {
-            if state == SendState::Uncertain {
-                let approved =
-                    super::keys_in(&self.queue.scan(crate::delivery::queue::Folder::Approved)?);
-                self.queue_for_decision(&done, &approved)?;
-            }
             self.notify_problem(&done, now).await;
         }
         Ok(Some(state))

@@ -47,8 +47,13 @@ pub enum Behaviour {
     TempFail(FailAt),
     /// 550 at RCPT, 554 at the end of DATA.
     PermFail(FailAt),
-    /// Read the whole body, then close the socket without answering.
+    /// Read the whole body, then close the socket without answering (the message is lost).
     DropAfterBody,
+    /// Read the whole body and keep the message (it counts as received), then close the socket
+    /// without answering: the client cannot know it was delivered.
+    DeliverThenDrop,
+    /// Read the whole body and keep the message, then never answer the final `.`.
+    DeliverThenStall,
     Stall(StallAt),
     /// Close every new connection at once, before the greeting.
     RefuseConnections,
@@ -86,6 +91,37 @@ struct Shared {
     /// Every command line's verb, upper-cased, in order (`EHLO`, `STARTTLS`, `AUTH`, ...).
     commands: Mutex<Vec<String>>,
     connections: AtomicUsize,
+    /// Sessions between an accepted MAIL and the end of that transaction (answer, RSET, or the
+    /// session ending).
+    open_transactions: AtomicUsize,
+}
+
+/// Counts one session's open transaction in [`Shared::open_transactions`]; ends it on drop.
+struct Transaction<'a> {
+    shared: &'a Shared,
+    open: bool,
+}
+
+impl Transaction<'_> {
+    fn begin(&mut self) {
+        if !self.open {
+            self.open = true;
+            self.shared.open_transactions.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn end(&mut self) {
+        if self.open {
+            self.open = false;
+            self.shared.open_transactions.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 fn behaviour(shared: &Shared) -> Behaviour {
@@ -145,6 +181,11 @@ impl TestSmtpServer {
     /// TCP connections accepted so far (refused ones included).
     pub fn connection_count(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Sessions with a mail transaction under way right now (MAIL accepted, not yet answered).
+    pub fn open_transactions(&self) -> usize {
+        self.shared.open_transactions.load(Ordering::SeqCst)
     }
 
     /// The verbs of every command received, in order.
@@ -213,6 +254,7 @@ async fn accept_loop(
             continue;
         };
         shared.connections.fetch_add(1, Ordering::SeqCst);
+        let _ = socket.set_nodelay(true);
         let behaviour = *lock(&shared.behaviour);
         if behaviour == Behaviour::RefuseConnections {
             drop(socket);
@@ -247,6 +289,10 @@ struct State {
 
 async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
     let mut state = State::default();
+    let mut txn = Transaction {
+        shared,
+        open: false,
+    };
     let mut io: Io = if config.implicit_tls {
         let Some(acceptor) = &config.tls else { return };
         match acceptor.accept(socket).await {
@@ -283,6 +329,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             "EHLO" => {
                 state.greeted = true;
                 reset(&mut state);
+                txn.end();
                 let mut lines = vec![
                     "localhost".to_owned(),
                     "8BITMIME".into(),
@@ -300,6 +347,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             "HELO" => {
                 state.greeted = true;
                 reset(&mut state);
+                txn.end();
                 reply(&mut io, "250 localhost").await
             }
             "STARTTLS" if config.starttls && !state.tls => {
@@ -342,6 +390,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                 } else if let Some(addr) = path_arg(arg, "FROM:") {
                     reset(&mut state);
                     state.from = Some(addr);
+                    txn.begin();
                     reply(&mut io, "250 2.1.0 Ok").await
                 } else {
                     reply(&mut io, "501 5.5.4 Syntax: MAIL FROM:<address>").await
@@ -358,7 +407,11 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::PermFail(FailAt::Rcpt) => {
                             reply(&mut io, "550 5.1.1 No such user").await
                         }
-                        Behaviour::Stall(StallAt::Rcpt) => std::future::pending().await,
+                        Behaviour::Stall(StallAt::Rcpt) => {
+                            // A client that gives up closes a socket this session never reads.
+                            txn.end();
+                            std::future::pending().await
+                        }
                         Behaviour::RefuseRecipient(refused)
                             if addr.eq_ignore_ascii_case(refused) =>
                         {
@@ -389,26 +442,31 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                     match behaviour(shared) {
                         Behaviour::TempFail(FailAt::EndOfData) => {
                             reset(&mut state);
+                            txn.end();
                             reply(&mut io, "451 4.3.0 Local error in processing").await
                         }
                         Behaviour::PermFail(FailAt::EndOfData) => {
                             reset(&mut state);
+                            txn.end();
                             reply(&mut io, "554 5.7.1 Message rejected").await
                         }
                         Behaviour::DropAfterBody => return,
-                        Behaviour::Stall(StallAt::AfterBody) => std::future::pending().await,
+                        Behaviour::Stall(StallAt::AfterBody) => {
+                            txn.end();
+                            std::future::pending().await
+                        }
+                        Behaviour::DeliverThenDrop => {
+                            keep(shared, &mut state, data);
+                            return;
+                        }
+                        Behaviour::DeliverThenStall => {
+                            keep(shared, &mut state, data);
+                            txn.end();
+                            std::future::pending().await
+                        }
                         _ => {
-                            let n = {
-                                let mut received = lock(&shared.received);
-                                received.push(Received {
-                                    from: state.from.take().unwrap_or_default(),
-                                    rcpt: std::mem::take(&mut state.rcpt),
-                                    data,
-                                    tls: state.tls,
-                                    authenticated_as: state.user.clone(),
-                                });
-                                received.len()
-                            };
+                            let n = keep(shared, &mut state, data);
+                            txn.end();
                             reply(&mut io, &format!("250 2.0.0 Ok: queued as TEST{n}")).await
                         }
                     }
@@ -416,6 +474,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             }
             "RSET" => {
                 reset(&mut state);
+                txn.end();
                 reply(&mut io, "250 2.0.0 Ok").await
             }
             "NOOP" => reply(&mut io, "250 2.0.0 Ok").await,
@@ -430,6 +489,19 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             return;
         }
     }
+}
+
+/// Stores an accepted message; returns how many there are now.
+fn keep(shared: &Shared, state: &mut State, data: Vec<u8>) -> usize {
+    let mut received = lock(&shared.received);
+    received.push(Received {
+        from: state.from.take().unwrap_or_default(),
+        rcpt: std::mem::take(&mut state.rcpt),
+        data,
+        tls: state.tls,
+        authenticated_as: state.user.clone(),
+    });
+    received.len()
 }
 
 fn reset(state: &mut State) {
@@ -522,10 +594,10 @@ async fn read_line(io: &mut Io) -> Option<Vec<u8>> {
     }
 }
 
+/// One write per reply: a reply split over two writes waits out the client's delayed ACK.
 async fn reply(io: &mut Io, line: &str) -> std::io::Result<()> {
     let stream = io.get_mut();
-    stream.write_all(line.as_bytes()).await?;
-    stream.write_all(b"\r\n").await?;
+    stream.write_all(format!("{line}\r\n").as_bytes()).await?;
     stream.flush().await
 }
 
