@@ -394,3 +394,21 @@ async fn in_approve_mode_reminders_to_the_user_need_no_approval() {
         SendState::Sent
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_due_after_the_thank_yous_limit_is_not_sent_late() {
+    let w = World::new("send").await;
+    w.server.set_behaviour(Behaviour::TempFail(FailAt::Rcpt));
+    let mut d = w.daemon();
+    let start = at("2026-11-03 13:00");
+    d.tick(start).await.unwrap();
+    // The machine was off for three days.
+    w.server.set_behaviour(Behaviour::Accept);
+    let back = start + TimeDelta::days(3);
+    let r = d.tick(back).await.unwrap();
+    assert!(r.failed.contains(&key(Step::ThankYou, JANE)), "{r:?}");
+    assert!(w.to(JANE).is_empty(), "not sent after its limit");
+    let jane = record(&d, &key(Step::ThankYou, JANE));
+    assert!(jane.last_error.unwrap().contains("limit"));
+    assert_eq!(w.to(ME).len(), 2, "a notice for each of the two thank-yous");
+}

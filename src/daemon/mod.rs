@@ -304,6 +304,28 @@ impl<T: Transport> Daemon<T> {
         if record.next_attempt.is_some_and(|t| t > now) {
             return Ok(());
         }
+        let limit = self.hard_limit(&record);
+        if now > limit {
+            // The daemon was away past the step's limit: too late to send on its own.
+            let mut failed = record.clone();
+            failed.state = SendState::Failed;
+            failed.updated_at = now;
+            failed.last_error = Some(format!(
+                "still not delivered at the step's limit ({}); not sent late{}",
+                limit.format("%Y-%m-%d %H:%M UTC"),
+                record
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            ));
+            if self.transition(&record.key, SendState::Deferred, &failed)? {
+                error!(key = %record.key, "failed: past its limit while retrying");
+                report.failed.push(record.key.clone());
+                self.notify_problem(&failed, now).await;
+            }
+            return Ok(());
+        }
         let Some(message) = self.stored_message(&record, now) else {
             error!(key = %record.key, "the stored message cannot be read back; not retried");
             return Ok(());

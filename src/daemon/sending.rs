@@ -141,7 +141,7 @@ impl<T: Transport> Daemon<T> {
     }
 
     /// When a step stops being worth sending.
-    fn hard_limit(&self, record: &SendRecord) -> DateTime<Utc> {
+    pub(super) fn hard_limit(&self, record: &SendRecord) -> DateTime<Utc> {
         match (record.key.step, self.ws.interview(&record.key.interview)) {
             (Step::ThankYou, Some(iv)) => iv.end + self.ws.config.policy.thank_you_limit,
             _ => record.reserved_at + TimeDelta::days(3650),
