@@ -236,6 +236,8 @@ struct RawPolicy {
     close: Option<RawStep>,
     after_rejection: Option<RawStep>,
     cap: Option<RawCap>,
+    /// How long a send failing with temporary errors is retried.
+    retry_for: Option<Delay>,
 }
 
 #[derive(Deserialize)]
@@ -585,6 +587,9 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
             *target = step(target, r.delay, r.window, r.days);
         }
     }
+    if let Some(Delay(d)) = raw.retry_for {
+        p.retry_lifetime = d;
+    }
     if let Some(c) = raw.cap {
         let period = c.period.map_or(p.cap.period, |Delay(d)| d);
         if period <= TimeDelta::zero() {
@@ -712,7 +717,8 @@ mod tests {
              \x20 final_check: {{ delay: 8d, days: every day }}\n\
              \x20 close: {{ delay: 9d, window: \"09:30-12:00\" }}\n\
              \x20 after_rejection: {{ delay: 2d }}\n\
-             \x20 cap: {{ count: 2, period: 14d }}\n"
+             \x20 cap: {{ count: 2, period: 14d }}\n\
+             \x20 retry_for: 1d\n"
         );
         let p = parse(&text).unwrap().policy;
         let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
@@ -739,6 +745,7 @@ mod tests {
         );
         assert_eq!(p.after_rejection.delay, TimeDelta::days(2));
         assert_eq!((p.cap.count, p.cap.period), (2, TimeDelta::days(14)));
+        assert_eq!(p.retry_lifetime, TimeDelta::days(1));
         assert_eq!(p.holidays.len(), 2);
     }
 

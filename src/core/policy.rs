@@ -232,6 +232,8 @@ pub struct Policy {
     /// Delay after the rejection was recorded.
     pub after_rejection: StepPolicy,
     pub cap: Cap,
+    /// How long a send that keeps failing with temporary errors is retried before it fails.
+    pub retry_lifetime: TimeDelta,
     /// Dates (in the recipient's zone) on which nothing goes out.
     pub holidays: BTreeSet<NaiveDate>,
 }
@@ -259,6 +261,7 @@ impl Default for Policy {
                 count: 1,
                 period: TimeDelta::days(7),
             },
+            retry_lifetime: TimeDelta::days(3),
             holidays: BTreeSet::new(),
         }
     }

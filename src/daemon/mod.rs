@@ -30,8 +30,6 @@ use crate::shutdown::Shutdown;
 use crate::store::{SendRecord, Store, StoreError, export};
 use crate::workspace::{PROBLEMS_FILE, SNAPSHOT_FILE, Workspace};
 
-/// How long a transient failure is retried before the send is given up as failed.
-pub const RETRY_LIFETIME: TimeDelta = TimeDelta::days(3);
 /// The first retry waits this long; each next one twice as long, up to [`RETRY_MAX`].
 pub const RETRY_FIRST: TimeDelta = TimeDelta::minutes(5);
 pub const RETRY_MAX: TimeDelta = TimeDelta::hours(1);

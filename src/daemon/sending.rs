@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::{error, info, warn};
 
-use super::{Daemon, DaemonError, RETRY_FIRST, RETRY_LIFETIME, RETRY_MAX, TickReport};
+use super::{Daemon, DaemonError, RETRY_FIRST, RETRY_MAX, TickReport};
 use crate::core::{SendState, Step};
 use crate::delivery::{DeliveryError, Envelope, Transport};
 use crate::message::Outgoing;
@@ -129,7 +129,7 @@ impl<T: Transport> Daemon<T> {
         let next = now + wait;
         let limit = self
             .hard_limit(record)
-            .min(record.reserved_at + RETRY_LIFETIME);
+            .min(record.reserved_at + self.ws.config.policy.retry_lifetime);
         if next > limit {
             error!(key = %record.key, "failed: still failing after retrying until {limit}: {e}");
             record.state = SendState::Failed;
