@@ -550,7 +550,8 @@ pub fn parse_eml(bytes: &[u8]) -> Result<QueueFile, EmlError> {
                 ),
             });
         }
-        fields.take(line, &name, value)?;
+        // Runs of spaces and tabs read as one space, as `to_eml` writes them.
+        fields.take(line, &name, one_line(&value))?;
     }
     let body = clean_body(&text[body_start..]);
     if body.trim().is_empty() {
