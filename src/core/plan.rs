@@ -620,30 +620,15 @@ impl Planner<'_> {
             let step_policy = self.policy.step(c.step);
 
             if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_limit {
-                c.reasons.push(format!(
+                let why = format!(
                     "past its hard limit ({} after the interview): never sent automatically",
                     format_delay(self.policy.thank_you_limit)
-                ));
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
                 );
+                self.skip(iv, &mut c, why);
                 continue;
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
-                c.reasons.push("no time allowed within five years".into());
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
-                );
+                self.skip(iv, &mut c, "no time allowed within five years".into());
                 continue;
             }
 
@@ -680,16 +665,8 @@ impl Planner<'_> {
 
             let needs_address = c.step.channel() == Channel::Email;
             if needs_address && person.email.is_none() {
-                c.reasons
-                    .push(format!("{} has no e-mail address", person.name));
-                self.emit(
-                    iv,
-                    c.step,
-                    c.person,
-                    c.at,
-                    ActionState::Skipped,
-                    c.reasons.join("; "),
-                );
+                let why = format!("{} has no e-mail address", person.name);
+                self.skip(iv, &mut c, why);
             } else {
                 if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_target {
                     c.reasons.push(format!(
@@ -779,6 +756,13 @@ impl Planner<'_> {
             blocker.at + cap.period
         };
         Some((clear.max(at + TimeDelta::minutes(1)), blocker))
+    }
+
+    /// Reports a step that will not go out, with every reason that led there.
+    fn skip(&mut self, iv: &Interview, c: &mut Candidate, why: String) {
+        c.reasons.push(why);
+        let reason = c.reasons.join("; ");
+        self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, reason);
     }
 
     fn emit(
