@@ -68,7 +68,8 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     status.problems.extend(reported);
-    let queue = QueueDir::open(&ws.config.queue_dir)?;
+    // Reading only: a queue that does not exist yet is empty, and is not created.
+    let queue = QueueDir::untouched(&ws.config.queue_dir);
     for (folder, rows) in [
         (Folder::Pending, &mut status.waiting_for_approval),
         (Folder::Approved, &mut status.approved),
