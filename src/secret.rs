@@ -41,11 +41,10 @@ impl fmt::Display for Secret {
 /// Why the password could not be read. Names where it was looked for, never what it is.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("cannot read the SMTP password file {path}: {source}")]
+    #[error("cannot read the SMTP password file {path}: {cause}")]
     File {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the SMTP password file {0} is not valid UTF-8")]
     NotUtf8(PathBuf),
@@ -96,7 +95,7 @@ where
 fn read_file(path: &Path) -> Result<Secret, SecretError> {
     let bytes = std::fs::read(path).map_err(|source| SecretError::File {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     warn_if_shared(path);
     let mut text =

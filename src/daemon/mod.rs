@@ -41,10 +41,10 @@ pub const DIGEST_EVERY: TimeDelta = TimeDelta::hours(1);
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Queue(#[from] crate::delivery::queue::QueueError),
@@ -619,12 +619,17 @@ impl<T: Transport> Daemon<T> {
         };
         let json = export(store.as_ref())?;
         let path = self.ws.config.state_dir.join(SNAPSHOT_FILE);
-        write_atomically(&path, json.as_bytes())
-            .map_err(|source| DaemonError::Io { path, source })?;
+        write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io {
+            path,
+            cause: source,
+        })?;
         let problems: Vec<&String> = self.problems.values().collect();
         let path = self.ws.config.state_dir.join(PROBLEMS_FILE);
         let json = serde_json::to_string_pretty(&problems).unwrap_or_default();
-        write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io { path, source })
+        write_atomically(&path, json.as_bytes()).map_err(|source| DaemonError::Io {
+            path,
+            cause: source,
+        })
     }
 
     /// Queue files that cannot be used, with their problems.
@@ -648,8 +653,10 @@ impl<T: Transport> Daemon<T> {
                     .queue
                     .dir(Folder::Pending)
                     .join(entry.path.file_name().unwrap_or_default());
-                std::fs::rename(&entry.path, &to)
-                    .map_err(|source| DaemonError::Io { path: to, source })?;
+                std::fs::rename(&entry.path, &to).map_err(|source| DaemonError::Io {
+                    path: to,
+                    cause: source,
+                })?;
             }
             return Ok(());
         }

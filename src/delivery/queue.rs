@@ -138,11 +138,11 @@ pub struct Enqueued {
 /// Why a queue operation failed. Each names the file or id and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}: {cause}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        cause: io::Error,
     },
     #[error(
         "{} is not a directory (a link or a file?); the queue's folders must be real directories: move it away",
@@ -169,7 +169,7 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     move |source| QueueError::Io {
         action,
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -265,7 +265,12 @@ impl QueueDir {
     pub fn scan(&self, folder: Folder) -> Result<Vec<Entry>, QueueError> {
         let dir = self.dir(folder);
         let mut entries = Vec::new();
-        for item in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+        let listing = match fs::read_dir(&dir) {
+            // Only an untouched queue (dry-run, `status`) can lack a folder: it holds nothing.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(entries),
+            listing => listing.map_err(io_err("list", &dir))?,
+        };
+        for item in listing {
             let item = item.map_err(io_err("list", &dir))?;
             let raw = item.file_name();
             let lossy = raw.to_string_lossy();

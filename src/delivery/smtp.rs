@@ -62,11 +62,10 @@ pub enum SmtpSetupError {
     PlainNotLoopback(String),
     #[error("an SMTP username (`{0}`) is set but no password was found")]
     MissingPassword(String),
-    #[error("cannot read the extra root certificate {path}: {source}")]
+    #[error("cannot read the extra root certificate {path}: {cause}")]
     ReadRootCert {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the extra root certificate {path} is not a usable PEM certificate: {detail}")]
     InvalidRootCert { path: PathBuf, detail: String },
@@ -593,7 +592,7 @@ fn tls_parameters(
     if let Some(path) = extra_root {
         let pem = std::fs::read(path).map_err(|source| SmtpSetupError::ReadRootCert {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let cert = Certificate::from_pem(&pem).map_err(|e| SmtpSetupError::InvalidRootCert {
             path: path.to_path_buf(),

@@ -319,21 +319,21 @@ pub enum StoreError {
         supported: u32,
     },
 
-    #[error("state directory {path}: {source}; check that it exists and is writable by this user")]
+    #[error("state directory {path}: {cause}; check that it exists and is writable by this user")]
     Io {
         path: PathBuf,
-        // In the message, not a `#[source]`, so error chains do not print it twice.
-        source: std::io::Error,
+        // In the message, not a `source()`, so error chains do not print it twice.
+        cause: std::io::Error,
     },
 
-    #[error("state database {path}: {source}")]
-    Sled { path: PathBuf, source: sled::Error },
+    #[error("state database {path}: {cause}")]
+    Sled { path: PathBuf, cause: sled::Error },
 
     #[error(
-        "could not flush the state to disk in {path}: {source}; the last change may not survive \
+        "could not flush the state to disk in {path}: {cause}; the last change may not survive \
          a restart, so nothing may be sent on it. Check free space and the disk"
     )]
-    Flush { path: PathBuf, source: sled::Error },
+    Flush { path: PathBuf, cause: sled::Error },
 
     #[error(
         "stored record `{key}` cannot be read: {detail}; export the state, fix or remove that \

@@ -89,7 +89,7 @@ impl SledStore {
         let path = path.as_ref().to_path_buf();
         let io = |source| StoreError::Io {
             path: path.clone(),
-            source,
+            cause: source,
         };
         DirBuilder::new()
             .recursive(true)
@@ -198,7 +198,7 @@ impl SledStore {
             sled::Error::Corruption { .. } => self.corrupt(source.to_string()),
             source => StoreError::Sled {
                 path: self.path.clone(),
-                source,
+                cause: source,
             },
         }
     }
@@ -353,7 +353,7 @@ impl Store for SledStore {
             .map(drop)
             .map_err(|source| StoreError::Flush {
                 path: self.path.clone(),
-                source,
+                cause: source,
             })
     }
 
@@ -465,7 +465,7 @@ impl SledStore {
         };
         write().map_err(|source| StoreError::Io {
             path: dest.clone(),
-            source,
+            cause: source,
         })
     }
 
@@ -496,7 +496,10 @@ fn read_check(dir: &Path) -> Result<Option<Check>, StoreError> {
                 detail: format!("{CHECK_FILE} cannot be read: {e}"),
             }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Io { path, source }),
+        Err(source) => Err(StoreError::Io {
+            path,
+            cause: source,
+        }),
     }
 }
 
@@ -525,7 +528,7 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
     let io = |source| StoreError::Io {
         path: path.clone(),
-        source,
+        cause: source,
     };
     let file = OpenOptions::new()
         .create(true)
@@ -587,8 +590,14 @@ pub(super) fn open_error(path: &Path, e: sled::Error) -> StoreError {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
             StoreError::Locked { path }
         }
-        sled::Error::Io(source) => StoreError::Io { path, source },
-        source => StoreError::Sled { path, source },
+        sled::Error::Io(source) => StoreError::Io {
+            path,
+            cause: source,
+        },
+        source => StoreError::Sled {
+            path,
+            cause: source,
+        },
     }
 }
 
