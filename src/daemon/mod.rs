@@ -48,6 +48,8 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Queue(#[from] crate::delivery::queue::QueueError),
+    #[error("no state is open (dry-run mode never opens it)")]
+    NoState,
 }
 
 /// What one tick did, for logs and tests.
@@ -596,11 +598,7 @@ impl<T: Transport> Daemon<T> {
     }
 
     fn store(&self) -> Result<&dyn Store, DaemonError> {
-        self.store.as_deref().ok_or_else(|| {
-            DaemonError::Store(StoreError::InvalidImport {
-                detail: "no state is open in dry-run mode".into(),
-            })
-        })
+        self.store.as_deref().ok_or(DaemonError::NoState)
     }
 
     fn transition(
