@@ -58,7 +58,7 @@ impl<T: Transport> Daemon<T> {
             from: message.from.email.clone(),
             to: message.to.email.clone(),
         };
-        let store = self.store.as_deref().expect("a claim needs the store");
+        let store = self.store()?;
         let mut marked = claim.clone();
         marked.body_handed_over = true;
         let mark = || match store.transition(&key, &[Some(SendState::Sending)], &marked) {
