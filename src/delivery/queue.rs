@@ -787,7 +787,7 @@ mod tests {
         assert!(again.existed);
         assert_eq!(again.path, path);
         // A longer recipient with the same start is a different key.
-        let other = key("acme", "jane@example.com.au");
+        let other = key("acme", "jane@example.com.example");
         assert!(!holds_key(&q.scan(Folder::Pending).unwrap()[0], &other));
     }
 }
