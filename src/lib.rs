@@ -2,18 +2,12 @@
 
 pub mod cli;
 pub mod commands;
-pub mod compose;
-pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod delivery;
-pub mod diagnostic;
-pub mod message;
-pub mod records;
-pub mod render;
-pub mod secret;
+pub mod fsutil;
+pub mod input;
+pub mod mail;
+pub mod net;
 pub mod shutdown;
 pub mod store;
-pub mod watch;
-pub mod workspace;
-pub mod yaml;

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use followup::message::{Mailbox, parse_eml};
+use followup::delivery::queue::eml::{parse_eml, to_eml};
+use followup::mail::message::Mailbox;
 
 /// Where the parsed records and config claim to live. Relative paths in the input resolve
 /// against its directory, which does not exist, so attachment checks find nothing there.
@@ -12,7 +13,7 @@ pub const RECORDS_PATH: &str = "/nonexistent-followup-fuzz/interviews/fuzz.yaml"
 pub const CONFIG_PATH: &str = "/nonexistent-followup-fuzz/followup.yaml";
 
 /// Larger inputs are refused unread by `yaml::read` before the parsers see them.
-const MAX_YAML_BYTES: usize = followup::yaml::MAX_BYTES as usize;
+const MAX_YAML_BYTES: usize = followup::input::yaml::MAX_BYTES as usize;
 
 /// Text as the daemon would hand it to the YAML parsers: only UTF-8 within the size limit
 /// gets there (`yaml::read` refuses the rest).
@@ -26,7 +27,7 @@ fn yaml_text(data: &[u8]) -> Option<&str> {
 /// An interview file: parsing must return, never panic.
 pub fn records(data: &[u8]) {
     if let Some(text) = yaml_text(data) {
-        let _ = followup::records::parse_interviews(
+        let _ = followup::input::records::parse_interviews(
             text,
             Path::new(RECORDS_PATH),
             chrono_tz::America::New_York,
@@ -37,7 +38,7 @@ pub fn records(data: &[u8]) {
 /// The config file: parsing must return, never panic.
 pub fn config(data: &[u8]) {
     if let Some(text) = yaml_text(data) {
-        let _ = followup::config::parse_config(text, Path::new(CONFIG_PATH));
+        let _ = followup::input::config::parse_config(text, Path::new(CONFIG_PATH));
     }
 }
 
@@ -63,12 +64,12 @@ pub fn queue_file(data: &[u8]) {
         assert_one_line("From address", from.email.as_str());
     }
     assert_one_line("Subject", &q.subject);
-    assert_one_line("Message-ID", &q.message_id);
+    assert_one_line("Message-ID", q.message_id.as_str());
     if let Some(parent) = &q.in_reply_to {
-        assert_one_line("In-Reply-To", parent);
+        assert_one_line("In-Reply-To", parent.as_str());
     }
     for r in &q.references {
-        assert_one_line("References", r);
+        assert_one_line("References", r.as_str());
     }
     for a in &q.attachments {
         assert_one_line("X-Followup-Attachment", &a.to_string_lossy());
@@ -89,7 +90,7 @@ pub fn queue_file(data: &[u8]) {
             chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date"),
         )
         .expect("the file's own From is accepted");
-    let eml = out.to_eml();
+    let eml = to_eml(&q.key, &out, None);
     let back = match parse_eml(eml.as_bytes()) {
         Ok(back) => back,
         Err(e) => panic!("to_eml of an accepted file does not parse again ({e}):\n{eml}"),

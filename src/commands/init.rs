@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::config;
-use crate::render::BUILTIN;
+use crate::input::config;
+use crate::mail::render::BUILTIN;
 
 /// The shipped example config, which doubles as the commented starter.
 const STARTER_CONFIG: &str = include_str!("../../config/followup.yaml");

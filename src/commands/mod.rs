@@ -1,35 +1,40 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
+mod check_smtp;
 mod init;
 mod plan;
 mod preview;
 mod queue;
 mod run;
+mod simulate;
 mod state;
 mod status;
 mod validate;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
-use crate::config;
-use crate::diagnostic::Diagnostics;
-use crate::workspace::Workspace;
-pub use run::smtp_sender;
+use crate::delivery::smtp::{SmtpOptions, SmtpSender};
+use crate::input::config::{self, Config, Mode};
+use crate::input::diagnostic::Diagnostics;
+use crate::input::secret::read_password;
+use crate::input::workspace::{Workspace, parse_instant};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Validate => validate::run(&config_path(&cli.config)?),
-        Command::Plan { now, json } => plan::plan(&load(&cli.config)?, now.as_deref(), json),
+        Command::Plan { now, json } => plan::run(&load(&cli.config)?, now.as_deref(), json),
         Command::Simulate {
             from,
             until,
             fresh,
             json,
-        } => plan::simulate(
+        } => simulate::run(
             &load(&cli.config)?,
             from.as_deref(),
             until.as_deref(),
@@ -50,7 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Queue { action } => queue::run(&load_lenient(&cli.config)?, action),
         Command::State { action } => state::run(&load_lenient(&cli.config)?, action),
-        Command::CheckSmtp { send_to } => run::check_smtp(&load(&cli.config)?, send_to.as_deref()),
+        Command::CheckSmtp { send_to } => check_smtp::run(&load(&cli.config)?, send_to.as_deref()),
     }
 }
 
@@ -76,4 +81,35 @@ fn load_lenient(explicit: &Option<PathBuf>) -> Result<Workspace> {
 fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {
     let path = config_path(explicit)?;
     Workspace::load(&path).map_err(|d: Diagnostics| d.into())
+}
+
+/// The SMTP sender the config describes, with the password read now (never logged).
+pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
+    let smtp = config.smtp.as_ref().ok_or_else(|| {
+        anyhow!(
+            "{}: mode `{}` sends mail but there is no `smtp` section; add one, or use --dry-run",
+            config.path.display(),
+            match config.mode {
+                Mode::Send => "send",
+                _ => "approve",
+            }
+        )
+    })?;
+    let password = match &smtp.username {
+        Some(_) => read_password(&smtp.password, |name| std::env::var_os(name))?,
+        None => None,
+    };
+    let options = SmtpOptions {
+        hello_name: None,
+        extra_root_cert: smtp.ca_file.clone(),
+        transaction_timeout: smtp.timeout.unwrap_or(Duration::from_secs(120)),
+        ..SmtpOptions::default()
+    };
+    Ok(SmtpSender::new(smtp, password, options)?)
+}
+
+/// An instant given on the command line, in the config's zone unless it says otherwise.
+fn instant(ws: &Workspace, text: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    text.map(|t| parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg))
+        .transpose()
 }

@@ -1,18 +1,15 @@
-//! `plan` and `simulate`: the planner's view, for people and for scripts.
+//! `plan`: every follow-up with its state and reason, for people and for scripts.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, TimeDelta, Utc};
+use anyhow::Result;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::compose::compose;
+use super::instant;
 use crate::core::calendar::human;
-use crate::core::{
-    Action, ActionState, Channel, History, PastSend, SendKey, SendState, plan as make_plan,
-};
-use crate::workspace::{Workspace, parse_instant};
+use crate::core::{Action, Channel, History, plan as make_plan};
+use crate::input::workspace::Workspace;
+use crate::store::snapshot;
 
 /// One action of `plan --json`.
 #[derive(Serialize)]
@@ -50,9 +47,9 @@ impl<'a> PlanRow<'a> {
     }
 }
 
-pub fn plan(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
+pub fn run(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
     let now = instant(ws, now)?.unwrap_or_else(Utc::now);
-    let history = ws.saved_history()?;
+    let history = saved_history(ws)?;
     let c = &ws.config;
     let actions = make_plan(&ws.interviews, &history, &c.policy, &c.owner, now);
     if json {
@@ -79,154 +76,21 @@ pub fn plan(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// One event of `simulate --json`.
-#[derive(Serialize)]
-struct SimEvent {
-    at: DateTime<Utc>,
-    at_local: String,
-    interview: String,
-    step: String,
-    recipient: String,
-    to: Option<String>,
-    channel: &'static str,
-    subject: Option<String>,
-    event: &'static str,
-    reason: String,
-}
-
-/// The longest stretch `simulate` plays when no `--until` is given.
-const DEFAULT_SPAN_DAYS: i64 = 366;
-
-pub fn simulate(
-    ws: &Workspace,
-    from: Option<&str>,
-    until: Option<&str>,
-    fresh: bool,
-    json: bool,
-) -> Result<()> {
-    let from = instant(ws, from)?.unwrap_or_else(Utc::now);
-    let until = instant(ws, until)?.unwrap_or(from + TimeDelta::days(DEFAULT_SPAN_DAYS));
-    if until < from {
-        bail!("--until comes before --from");
-    }
-    let mut history = if fresh {
-        History::default()
-    } else {
-        ws.saved_history()?
-    };
-    let events = play(ws, &mut history, from, until)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&events)?);
-        return Ok(());
-    }
-    let tz = ws.config.timezone;
-    println!(
-        "Simulated from {} to {}, nobody answering:",
-        human(from, tz),
-        human(until, tz)
-    );
-    for e in &events {
-        println!();
-        let to = e.to.as_deref().unwrap_or("-");
-        println!(
-            "{}  {:<7}  {}/{}  to {to}",
-            e.at_local, e.event, e.interview, e.step
-        );
-        if let Some(subject) = &e.subject {
-            println!("    Subject: {subject}");
-        }
-        println!("    {}", e.reason);
-    }
-    let sent = events.iter().filter(|e| e.event == "sent").count();
-    println!("\n{sent} sent, {} skipped", events.len() - sent);
-    Ok(())
-}
-
-/// Runs the planner again and again, "sending" whatever is due at each step: the daemon's loop
-/// with a virtual clock.
-fn play(
-    ws: &Workspace,
-    history: &mut History,
-    from: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<SimEvent>> {
-    let c = &ws.config;
-    let mut events = Vec::new();
-    let mut reported: BTreeSet<SendKey> = history.sends.keys().cloned().collect();
-    let mut threads: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
-    let mut now = from;
-    loop {
-        let actions = make_plan(&ws.interviews, history, &c.policy, &c.owner, now);
-        for a in actions.iter().filter(|a| a.state == ActionState::Skipped) {
-            if a.due <= until && reported.insert(a.key.clone()) {
-                events.push(event(a, None, "skipped", c.timezone));
-            }
-        }
-        let Some(next) = actions
-            .iter()
-            .filter(|a| a.state.is_pending())
-            .map(|a| a.due)
-            .min()
-        else {
-            break;
-        };
-        if next > until {
-            break;
-        }
-        now = next.max(now);
-        for a in actions
-            .iter()
-            .filter(|a| a.state.is_pending() && a.due <= now)
-        {
-            let thread = threads
-                .entry((a.key.interview.clone(), a.key.recipient.clone()))
-                .or_default();
-            let message = compose(ws, &a.key, thread, now)
-                .with_context(|| format!("cannot render {}", a.key))?;
-            if a.channel == Channel::Email {
-                thread.push((message.message_id.clone(), message.subject.clone()));
-            }
-            history
-                .sends
-                .insert(a.key.clone(), PastSend::new(SendState::Sent, now));
-            reported.insert(a.key.clone());
-            let mut e = event(a, Some(message.subject), "sent", c.timezone);
-            e.at = now;
-            events.push(e);
-        }
-    }
-    events.sort_by(|a, b| (a.at, &a.interview, &a.step).cmp(&(b.at, &b.interview, &b.step)));
-    Ok(events)
-}
-
-fn event(a: &Action, subject: Option<String>, kind: &'static str, user: Tz) -> SimEvent {
-    SimEvent {
-        at: a.due,
-        at_local: when(a.due, a.timezone, user),
-        interview: a.key.interview.clone(),
-        step: a.key.step.to_string(),
-        recipient: a.key.recipient.clone(),
-        to: a.to.as_ref().map(|t| t.to_string()),
-        channel: a.channel.as_str(),
-        subject,
-        event: kind,
-        reason: a.reason.clone(),
-    }
-}
-
-fn instant(ws: &Workspace, text: Option<&str>) -> Result<Option<DateTime<Utc>>> {
-    text.map(|t| parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg))
-        .transpose()
-}
-
 /// The time in the recipient's zone, and in the user's when it differs.
-fn when(t: DateTime<Utc>, theirs: Tz, mine: Tz) -> String {
+pub(super) fn when(t: DateTime<Utc>, theirs: Tz, mine: Tz) -> String {
     let there = human(t, theirs);
     if theirs == mine {
         there
     } else {
         format!("{there} (yours: {})", human(t, mine))
     }
+}
+
+/// What the daemon's latest snapshot says already happened; nothing when it never ran.
+pub(super) fn saved_history(ws: &Workspace) -> Result<History> {
+    Ok(snapshot::load(&ws.config.state_dir)?
+        .map(|s| s.history())
+        .unwrap_or_default())
 }
 
 fn whom(a: &Action) -> String {

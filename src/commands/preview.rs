@@ -1,10 +1,9 @@
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
-use crate::compose::compose;
 use crate::core::{SendKey, Step};
-use crate::render::pairings;
-use crate::workspace::Workspace;
+use crate::input::workspace::Workspace;
+use crate::mail::compose::compose;
 
 /// Prints each message of one interview exactly as it would be handed to SMTP.
 pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>) -> Result<()> {
@@ -12,21 +11,14 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
         let ids: Vec<_> = ws.interviews.iter().map(|iv| iv.id.as_str()).collect();
         bail!("no interview `{id}`; the records hold: {}", ids.join(", "));
     };
-    let owner_key = ws.config.owner.email.key();
-    let keys: Vec<SendKey> = pairings(iv)
+    let keys: Vec<SendKey> = iv
+        .pairings()
         .into_iter()
         .filter(|(s, person)| {
             step.is_none_or(|want| *s == want)
                 && recipient.is_none_or(|r| person.key() == r.to_lowercase())
         })
-        .map(|(s, person)| {
-            let who = if s == Step::Close {
-                owner_key.clone()
-            } else {
-                person.key()
-            };
-            SendKey::new(id, s, &who)
-        })
+        .map(|(s, person)| SendKey::of(iv, s, person, &ws.config.owner))
         .collect();
     if keys.is_empty() {
         bail!("nothing matches: interview `{id}` has no such step or recipient");

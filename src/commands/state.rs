@@ -1,10 +1,12 @@
+//! `followup state export|import`: back up and restore the state.
+
 use std::io::Read;
 
 use anyhow::{Context, Result};
 
 use crate::cli::StateAction;
-use crate::store::{SledStore, StoreError, export, import};
-use crate::workspace::Workspace;
+use crate::input::workspace::Workspace;
+use crate::store::{SledStore, StoreError, export, import, snapshot};
 
 /// `followup state export|import`.
 pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
@@ -14,10 +16,10 @@ pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
             Ok(store) => println!("{}", export(&store)?),
             Err(StoreError::Locked { .. }) => {
                 // The daemon holds the database: its snapshot is the latest copy.
-                let path = ws.snapshot_path();
-                let text = std::fs::read_to_string(&path).with_context(|| {
+                let path = snapshot::path(dir);
+                let text = snapshot::load_text(dir)?.with_context(|| {
                     format!(
-                        "the daemon holds the state and {} cannot be read",
+                        "the daemon holds the state and has not written {} yet",
                         path.display()
                     )
                 })?;
@@ -39,8 +41,7 @@ pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
             }
             let store = SledStore::open(dir)?;
             let summary = import(&store, &json, replace)?;
-            let snapshot = export(&store)?;
-            crate::daemon::write_atomically(&ws.snapshot_path(), snapshot.as_bytes())?;
+            snapshot::save(dir, &store)?;
             println!(
                 "imported {} sends and {} statuses (replaced {})",
                 summary.sends, summary.status_seen, summary.replaced_sends

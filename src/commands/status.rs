@@ -2,11 +2,12 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::instant;
 use crate::core::calendar::human;
 use crate::core::{SendState, plan};
 use crate::delivery::queue::{Folder, QueueDir};
-use crate::store::Snapshot;
-use crate::workspace::{PROBLEMS_FILE, Workspace, parse_instant};
+use crate::input::workspace::Workspace;
+use crate::store::snapshot;
 
 #[derive(Serialize, Default)]
 struct Status {
@@ -32,13 +33,9 @@ struct Row {
 /// `followup status`: read from the daemon's snapshot and the queue directory, so it works
 /// while the daemon runs.
 pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
-    let now = match now {
-        Some(t) => parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg)?,
-        None => Utc::now(),
-    };
-    let snapshot: Option<Snapshot> = std::fs::read_to_string(ws.snapshot_path())
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let now = instant(ws, now)?.unwrap_or_else(Utc::now);
+    let state_dir = &ws.config.state_dir;
+    let snapshot = snapshot::load(state_dir)?;
     let mut status = Status::default();
     if let Some(snapshot) = &snapshot {
         for r in &snapshot.sends {
@@ -63,11 +60,7 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
             }
         }
     }
-    let reported: Vec<String> = std::fs::read_to_string(ws.config.state_dir.join(PROBLEMS_FILE))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    status.problems.extend(reported);
+    status.problems.extend(snapshot::load_problems(state_dir)?);
     // Reading only: a queue that does not exist yet is empty, and is not created.
     let queue = QueueDir::untouched(&ws.config.queue_dir);
     for (folder, rows) in [

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::workspace::Workspace;
+use crate::input::workspace::Workspace;
 
 /// Loads everything and says what was checked; the errors, all of them, go to `main`.
 pub fn run(config: &Path) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Local time done right: delays in calendar days, send windows and DST.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::policy::{Policy, Window};
@@ -80,11 +80,6 @@ pub fn next_in_window(t: DateTime<Utc>, window: &Window, tz: Tz, policy: &Policy
         }
     }
     t
-}
-
-/// The start of `window` on `date` in `tz`, as an instant (not yet moved onto a send day).
-pub fn window_start_on(date: NaiveDate, window: &Window, tz: Tz) -> DateTime<Utc> {
-    resolve_lenient(date.and_time(window.start), tz)
 }
 
 /// `Mon 2026-11-02 09:00 EST`: how people read times.

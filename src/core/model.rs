@@ -12,8 +12,22 @@ use serde::{Deserialize, Serialize};
 use super::address::EmailAddress;
 
 /// One step of the playbook. The order of the variants is the order of the sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Step {
     ThankYou,
     StatusCheck,
@@ -24,25 +38,20 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 6] = [
-        Step::ThankYou,
+    pub const ALL: &[Step] = <Step as strum::VariantArray>::VARIANTS;
+
+    /// The sequence that follows the thank-you while nobody answers, each step anchored on the
+    /// one before.
+    pub const SEQUENCE: [Step; 4] = [
         Step::StatusCheck,
         Step::CallReminder,
         Step::FinalCheck,
         Step::Close,
-        Step::AfterRejection,
     ];
 
     /// The name used in keys, templates and the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Step::ThankYou => "thank_you",
-            Step::StatusCheck => "status_check",
-            Step::CallReminder => "call_reminder",
-            Step::FinalCheck => "final_check",
-            Step::Close => "close",
-            Step::AfterRejection => "after_rejection",
-        }
+        self.into()
     }
 
     /// How the step reaches the person it is about.
@@ -52,6 +61,24 @@ impl Step {
             Step::Close => Channel::Notice,
             _ => Channel::Email,
         }
+    }
+
+    /// The step after this one in [`Step::SEQUENCE`].
+    pub fn next_in_sequence(self) -> Option<Step> {
+        let i = Step::SEQUENCE.iter().position(|s| *s == self)?;
+        Step::SEQUENCE.get(i + 1).copied()
+    }
+
+    /// Who the step is about: every interviewer gets their own thank-you; everything after it
+    /// concerns the primary interviewer alone.
+    pub fn is_for_every_interviewer(self) -> bool {
+        self == Step::ThankYou
+    }
+
+    /// The interview's attachments ride on the thank-you only, so the same CV is not sent again
+    /// with every follow-up.
+    pub fn carries_attachments(self) -> bool {
+        self == Step::ThankYou
     }
 }
 
@@ -65,7 +92,8 @@ impl FromStr for Step {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Step::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|step| step.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Step::ALL.iter().map(|s| s.as_str()).collect();
@@ -75,8 +103,21 @@ impl FromStr for Step {
 }
 
 /// How an action reaches its recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Channel {
     /// A message to an interviewer.
     Email,
@@ -88,22 +129,26 @@ pub enum Channel {
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Call => "call",
-            Channel::Notice => "notice",
-        }
+        self.into()
     }
 
     /// Whether the action counts as a touch of the person it is about.
     pub fn is_touch(self) -> bool {
         !matches!(self, Channel::Notice)
     }
+
+    /// Calls and notices go to the user's own address; only e-mail reaches the interviewer.
+    pub fn goes_to_the_user(self) -> bool {
+        !matches!(self, Channel::Email)
+    }
 }
 
 /// Where the interview stands, as the user records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     #[default]
     Waiting,
@@ -116,13 +161,31 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Waiting => "waiting",
-            Status::Replied => "replied",
-            Status::Rejected => "rejected",
-            Status::Offer => "offer",
-            Status::Withdrawn => "withdrawn",
-            Status::Closed => "closed",
+        self.into()
+    }
+
+    /// Whether this outcome ends the sequence for good: nothing more goes out but, after a
+    /// rejection, the gracious note.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Waiting | Status::Replied)
+    }
+
+    /// Why this outcome cancels `step`, or `None` when the step still goes out. A reply stops
+    /// the automatic checks (the thank-you still goes; a new decision date may plan one more
+    /// check, which the planner decides); a rejection leaves only the note after it; an offer, a
+    /// withdrawal or a closed interview stop everything.
+    pub fn cancels(self, step: Step) -> Option<String> {
+        match (self, step) {
+            (Status::Waiting, _) | (Status::Replied, Step::ThankYou | Step::AfterRejection) => None,
+            (Status::Replied, _) => Some("the employer replied: automatic checks stop".into()),
+            (Status::Rejected, Step::AfterRejection) => None,
+            (Status::Rejected, _) => {
+                Some("the interview ended in a rejection: only after_rejection remains".into())
+            }
+            (other, _) => Some(format!(
+                "the interview is {}: nothing more is sent",
+                other.as_str()
+            )),
         }
     }
 }
@@ -170,12 +233,41 @@ pub struct Interview {
 }
 
 impl Interview {
-    /// The interviewer marked `primary: true`, else the first listed.
-    pub fn primary(&self) -> &Interviewer {
+    /// Where the primary interviewer is in `interviewers`: the one marked `primary: true`, else
+    /// the first listed. The one definition of who the later steps go to.
+    pub fn primary_index(&self) -> usize {
         self.interviewers
             .iter()
-            .find(|i| i.primary)
-            .unwrap_or(&self.interviewers[0])
+            .position(|i| i.primary)
+            .unwrap_or(0)
+    }
+
+    /// The primary interviewer (see [`Interview::primary_index`]).
+    pub fn primary(&self) -> &Interviewer {
+        &self.interviewers[self.primary_index()]
+    }
+
+    /// Every (step, person it is about) the playbook can produce for this interview: a thank-you
+    /// to everyone met, every other step about the primary interviewer.
+    pub fn pairings(&self) -> Vec<(Step, &Interviewer)> {
+        let mut out: Vec<(Step, &Interviewer)> = Vec::new();
+        for &step in Step::ALL {
+            if step.is_for_every_interviewer() {
+                out.extend(self.interviewers.iter().map(|i| (step, i)));
+            } else if !self.interviewers.is_empty() {
+                out.push((step, self.primary()));
+            }
+        }
+        out
+    }
+
+    /// The files that go with `step` (see [`Step::carries_attachments`]).
+    pub fn attachments_for(&self, step: Step) -> &[PathBuf] {
+        if step.carries_attachments() {
+            &self.attachments
+        } else {
+            &[]
+        }
     }
 }
 
@@ -204,6 +296,24 @@ impl SendKey {
             interview: interview.to_string(),
             step,
             recipient: recipient.to_lowercase(),
+        }
+    }
+
+    /// The key of `step` of `iv` about `person`. The close notice touches nobody but the user,
+    /// so it is keyed by the user's address.
+    pub fn of(iv: &Interview, step: Step, person: &Interviewer, owner: &Owner) -> Self {
+        let recipient = match step {
+            Step::Close => owner.email.key(),
+            _ => person.key(),
+        };
+        Self::new(&iv.id, step, &recipient)
+    }
+
+    /// The interviewer of `iv` this key is about (the primary one for the close notice).
+    pub fn person<'a>(&self, iv: &'a Interview) -> Option<&'a Interviewer> {
+        match self.step {
+            Step::Close => Some(iv.primary()),
+            _ => iv.interviewers.iter().find(|p| p.key() == self.recipient),
         }
     }
 }

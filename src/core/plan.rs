@@ -18,8 +18,9 @@ use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step
 use super::policy::{Policy, format_delay};
 
 /// Where a send stands in the durable state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SendState {
     /// Known but not yet acted on; the planner treats it as not there.
     Planned,
@@ -47,19 +48,7 @@ pub enum SendState {
 
 impl SendState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SendState::Planned => "planned",
-            SendState::Queued => "queued",
-            SendState::Approved => "approved",
-            SendState::Sending => "sending",
-            SendState::Sent => "sent",
-            SendState::Failed => "failed",
-            SendState::Deferred => "deferred",
-            SendState::Uncertain => "uncertain",
-            SendState::Skipped => "skipped",
-            SendState::Cancelled => "cancelled",
-            SendState::Rejected => "rejected",
-        }
+        self.into()
     }
 
     /// Still on its way to the recipient: it holds a touch for the cap.
@@ -111,8 +100,9 @@ pub struct History {
 }
 
 /// What the plan says of an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ActionState {
     Scheduled,
     /// Moved later by the weekly cap, or waiting to retry after a transient error.
@@ -130,17 +120,7 @@ pub enum ActionState {
 
 impl ActionState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActionState::Scheduled => "scheduled",
-            ActionState::Deferred => "deferred",
-            ActionState::Queued => "queued",
-            ActionState::Sent => "sent",
-            ActionState::Skipped => "skipped",
-            ActionState::Cancelled => "cancelled",
-            ActionState::Failed => "failed",
-            ActionState::Uncertain => "uncertain",
-            ActionState::Rejected => "rejected",
-        }
+        self.into()
     }
 
     /// Something the daemon should act on once it is due.
@@ -260,15 +240,16 @@ impl Planner<'_> {
     /// thank-you past its hard limit, which can only go out if the user overrides the limit,
     /// and which would otherwise hold the person's cap for ever.
     fn seed_touches(&mut self, records: &[Interview]) {
+        let by_id: BTreeMap<&str, &Interview> =
+            records.iter().map(|iv| (iv.id.as_str(), iv)).collect();
         for (key, past) in &self.history.sends {
             if !key.step.channel().is_touch() {
                 continue;
             }
-            let expired = key.step == Step::ThankYou
-                && records
-                    .iter()
-                    .find(|iv| iv.id == key.interview)
-                    .is_some_and(|iv| self.now > iv.end + self.policy.thank_you_limit);
+            let expired = by_id
+                .get(key.interview.as_str())
+                .and_then(|iv| self.policy.send_limit(key.step, iv))
+                .is_some_and(|limit| self.now > limit);
             let at = if past.state.delivered() {
                 past.sent_at.unwrap_or(past.reserved_at)
             } else if past.state.in_progress() && !expired {
@@ -291,18 +272,14 @@ impl Planner<'_> {
 
     /// Lays out an interview's steps by its status.
     fn start(&mut self, index: usize, iv: &Interview) {
-        let primary = primary_index(iv);
-        let stopped = match iv.status {
-            Status::Waiting | Status::Replied => false,
-            Status::Rejected | Status::Offer | Status::Withdrawn | Status::Closed => true,
-        };
+        let primary = iv.primary_index();
         for person in 0..iv.interviewers.len() {
             let key = self.key(iv, Step::ThankYou, person);
             if self.report_past(iv, &key, Step::ThankYou, person).is_some() {
                 continue;
             }
-            if stopped {
-                self.cancel(iv, Step::ThankYou, person, iv.status);
+            if let Some(why) = iv.status.cancels(Step::ThankYou) {
+                self.cancel(iv, Step::ThankYou, person, why);
             } else {
                 let at = iv.end + self.policy.thank_you.delay;
                 let reason = format!(
@@ -316,14 +293,14 @@ impl Planner<'_> {
         match iv.status {
             Status::Waiting => self.start_sequence(index, iv, primary),
             Status::Replied => self.start_after_reply(index, iv, primary),
-            Status::Rejected => {
+            Status::Rejected | Status::Offer | Status::Withdrawn | Status::Closed => {
                 self.cancel_sequence(iv, primary);
-                self.start_after_rejection(index, iv, primary);
-            }
-            Status::Offer | Status::Withdrawn | Status::Closed => {
-                self.cancel_sequence(iv, primary);
-                let key = self.key(iv, Step::AfterRejection, primary);
-                self.report_past(iv, &key, Step::AfterRejection, primary);
+                if iv.status.cancels(Step::AfterRejection).is_none() {
+                    self.start_after_rejection(index, iv, primary);
+                } else {
+                    let key = self.key(iv, Step::AfterRejection, primary);
+                    self.report_past(iv, &key, Step::AfterRejection, primary);
+                }
             }
         }
     }
@@ -332,7 +309,7 @@ impl Planner<'_> {
     fn start_sequence(&mut self, index: usize, iv: &Interview, primary: usize) {
         let (first_at, first_reason) = self.status_check_base(iv);
         let mut anchor: Option<(DateTime<Utc>, Step)> = None;
-        for step in SEQUENCE {
+        for step in Step::SEQUENCE {
             let key = self.key(iv, step, primary);
             if let Some(at) = self.report_past(iv, &key, step, primary) {
                 anchor = Some((at, step));
@@ -355,7 +332,7 @@ impl Planner<'_> {
             .filter(|decision| *decision > replied_on)
             .map(|_| self.status_check_base(iv));
         let mut replanned = false;
-        for step in SEQUENCE {
+        for step in Step::SEQUENCE {
             let key = self.key(iv, step, primary);
             if self.report_past(iv, &key, step, primary).is_some() {
                 continue;
@@ -366,7 +343,11 @@ impl Planner<'_> {
                     self.push(index, iv, step, primary, *at, reason, false);
                     replanned = true;
                 }
-                _ => self.cancel(iv, step, primary, Status::Replied),
+                _ => {
+                    if let Some(why) = iv.status.cancels(step) {
+                        self.cancel(iv, step, primary, why);
+                    }
+                }
             }
         }
     }
@@ -399,10 +380,12 @@ impl Planner<'_> {
     }
 
     fn cancel_sequence(&mut self, iv: &Interview, primary: usize) {
-        for step in SEQUENCE {
+        for step in Step::SEQUENCE {
             let key = self.key(iv, step, primary);
-            if self.report_past(iv, &key, step, primary).is_none() {
-                self.cancel(iv, step, primary, iv.status);
+            if self.report_past(iv, &key, step, primary).is_none()
+                && let Some(why) = iv.status.cancels(step)
+            {
+                self.cancel(iv, step, primary, why);
             }
         }
     }
@@ -469,11 +452,7 @@ impl Planner<'_> {
     }
 
     fn key(&self, iv: &Interview, step: Step, person: usize) -> SendKey {
-        let recipient = match step {
-            Step::Close => self.owner.email.key(),
-            _ => iv.interviewers[person].key(),
-        };
-        SendKey::new(&iv.id, step, &recipient)
+        SendKey::of(iv, step, &iv.interviewers[person], self.owner)
     }
 
     /// Emits the action for a send the state already holds, returning the instant successors
@@ -554,14 +533,7 @@ impl Planner<'_> {
         Some(anchor)
     }
 
-    fn cancel(&mut self, iv: &Interview, step: Step, person: usize, status: Status) {
-        let reason = match status {
-            Status::Rejected => {
-                "the interview ended in a rejection: only after_rejection remains".to_string()
-            }
-            Status::Replied => "the employer replied: automatic checks stop".to_string(),
-            other => format!("the interview is {}: nothing more is sent", other.as_str()),
-        };
+    fn cancel(&mut self, iv: &Interview, step: Step, person: usize, reason: String) {
         let now = self.now;
         self.emit(iv, step, person, now, ActionState::Cancelled, reason);
     }
@@ -579,10 +551,7 @@ impl Planner<'_> {
     ) {
         let mut reasons = vec![reason];
         let at = if at < self.now {
-            reasons.push(format!(
-                "overdue since {}",
-                short(at, self.tz_of(step, Some(iv)))
-            ));
+            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, iv))));
             self.now
         } else {
             at
@@ -604,11 +573,11 @@ impl Planner<'_> {
             .push(Queued(Reverse((candidate.at, self.seq)), candidate));
     }
 
-    fn tz_of(&self, step: Step, iv: Option<&Interview>) -> Tz {
-        match (step, iv) {
-            (Step::Close, _) => self.owner.timezone,
-            (_, Some(iv)) => iv.timezone,
-            (_, None) => self.owner.timezone,
+    /// The zone the step's window is reckoned in: the recipient's.
+    fn tz_of(&self, step: Step, iv: &Interview) -> Tz {
+        match step.channel() {
+            Channel::Notice => self.owner.timezone,
+            Channel::Email | Channel::Call => iv.timezone,
         }
     }
 
@@ -616,10 +585,14 @@ impl Planner<'_> {
     fn run(&mut self, records: &[&Interview]) {
         while let Some(Queued(_, mut c)) = self.queue.pop() {
             let iv = records[c.interview];
-            let tz = self.tz_of(c.step, Some(iv));
+            let tz = self.tz_of(c.step, iv);
             let step_policy = self.policy.step(c.step);
 
-            if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_limit {
+            if self
+                .policy
+                .send_limit(c.step, iv)
+                .is_some_and(|limit| c.at > limit)
+            {
                 let why = format!(
                     "past its hard limit ({} after the interview): never sent automatically",
                     format_delay(self.policy.thank_you_limit)
@@ -668,7 +641,7 @@ impl Planner<'_> {
                 let why = format!("{} has no e-mail address", person.name);
                 self.skip(iv, &mut c, why);
             } else {
-                if c.step == Step::ThankYou && c.at > iv.end + self.policy.thank_you_target {
+                if c.step == Step::ThankYou && self.policy.thank_you_is_late(iv, c.at) {
                     c.reasons.push(format!(
                         "later than the {} target, still within the {} limit",
                         format_delay(self.policy.thank_you_target),
@@ -705,7 +678,7 @@ impl Planner<'_> {
         person: usize,
         mut anchor: DateTime<Utc>,
     ) {
-        while let Some(next) = next_in_sequence(step) {
+        while let Some(next) = step.next_in_sequence() {
             let key = self.key(iv, next, person);
             match self.report_past(iv, &key, next, person) {
                 Some(at) => (step, anchor) = (next, at),
@@ -775,26 +748,19 @@ impl Planner<'_> {
         reason: String,
     ) {
         let interviewer: &Interviewer = &iv.interviewers[person];
-        let (recipient_name, to, timezone) = match step {
-            Step::Close => (
-                self.owner.name.clone(),
-                Some(self.owner.email.clone()),
-                self.owner.timezone,
-            ),
-            Step::CallReminder => (
-                interviewer.name.clone(),
-                Some(self.owner.email.clone()),
-                iv.timezone,
-            ),
-            _ => (
-                interviewer.name.clone(),
-                interviewer.email.clone(),
-                iv.timezone,
-            ),
+        let channel = step.channel();
+        let to = if channel.goes_to_the_user() {
+            Some(self.owner.email.clone())
+        } else {
+            interviewer.email.clone()
+        };
+        let (recipient_name, timezone) = match channel {
+            Channel::Notice => (self.owner.name.clone(), self.owner.timezone),
+            Channel::Email | Channel::Call => (interviewer.name.clone(), iv.timezone),
         };
         self.out.push(Action {
             key: self.key(iv, step, person),
-            channel: step.channel(),
+            channel,
             recipient_name,
             to,
             timezone,
@@ -803,22 +769,6 @@ impl Planner<'_> {
             reason,
         });
     }
-}
-
-const SEQUENCE: [Step; 4] = [
-    Step::StatusCheck,
-    Step::CallReminder,
-    Step::FinalCheck,
-    Step::Close,
-];
-
-fn next_in_sequence(step: Step) -> Option<Step> {
-    let i = SEQUENCE.iter().position(|s| *s == step)?;
-    SEQUENCE.get(i + 1).copied()
-}
-
-fn primary_index(iv: &Interview) -> usize {
-    iv.interviewers.iter().position(|i| i.primary).unwrap_or(0)
 }
 
 fn note_suffix(note: Option<&str>) -> String {

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 
-use super::model::Step;
+use super::model::{Interview, Step};
 
 /// When in the recipient's week a step may go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +147,9 @@ impl fmt::Display for Weekdays {
     }
 }
 
+/// The longest delay a config may give: anything longer is a typo.
+pub const MAX_DELAY: TimeDelta = TimeDelta::days(3650);
+
 /// Parses a delay such as `2h`, `7d`, `90m` or `1d12h`.
 pub fn parse_delay(s: &str) -> Result<TimeDelta, String> {
     let t = s.trim();
@@ -177,7 +180,7 @@ pub fn parse_delay(s: &str) -> Result<TimeDelta, String> {
     if !digits.is_empty() {
         return Err(err());
     }
-    if total > TimeDelta::days(3650) {
+    if total > MAX_DELAY {
         return Err(format!("`{s}` is longer than ten years"));
     }
     Ok(total)
@@ -234,6 +237,12 @@ pub struct Policy {
     pub cap: Cap,
     /// How long a send that keeps failing with temporary errors is retried before it fails.
     pub retry_lifetime: TimeDelta,
+    /// The first retry after a temporary error waits this long, each next one twice as long, up
+    /// to `retry_max`.
+    pub retry_first: TimeDelta,
+    pub retry_max: TimeDelta,
+    /// At most one "waiting for approval" digest per this long.
+    pub digest_every: TimeDelta,
     /// Dates (in the recipient's zone) on which nothing goes out.
     pub holidays: BTreeSet<NaiveDate>,
 }
@@ -262,6 +271,9 @@ impl Default for Policy {
                 period: TimeDelta::days(7),
             },
             retry_lifetime: TimeDelta::days(3),
+            retry_first: TimeDelta::minutes(5),
+            retry_max: TimeDelta::hours(1),
+            digest_every: TimeDelta::hours(1),
             holidays: BTreeSet::new(),
         }
     }
@@ -277,6 +289,43 @@ impl Policy {
             Step::FinalCheck => &self.final_check,
             Step::Close => &self.close,
             Step::AfterRejection => &self.after_rejection,
+        }
+    }
+
+    /// After this, a thank-you is never sent automatically: it answers that day's meeting.
+    pub fn thank_you_deadline(&self, iv: &Interview) -> DateTime<Utc> {
+        iv.end + self.thank_you_limit
+    }
+
+    /// Whether a thank-you sent at `at` is later than the target (still within the limit).
+    pub fn thank_you_is_late(&self, iv: &Interview, at: DateTime<Utc>) -> bool {
+        at > iv.end + self.thank_you_target
+    }
+
+    /// When `step` of `iv` stops being worth sending, if ever: only the thank-you has a limit.
+    pub fn send_limit(&self, step: Step, iv: &Interview) -> Option<DateTime<Utc>> {
+        (step == Step::ThankYou).then(|| self.thank_you_deadline(iv))
+    }
+
+    /// How long to wait before the next try after `attempts` failed with a temporary error.
+    pub fn retry_delay(&self, attempts: u32) -> TimeDelta {
+        let doublings = attempts.saturating_sub(1).min(10);
+        (self.retry_first * 2i32.pow(doublings)).min(self.retry_max)
+    }
+
+    /// The last instant a send first reserved at `reserved_at` may still be retried: the retry
+    /// lifetime, and never past the step's limit (`None` for an interview no longer in the
+    /// records: only the lifetime applies).
+    pub fn retry_until(
+        &self,
+        step: Step,
+        iv: Option<&Interview>,
+        reserved_at: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let lifetime = reserved_at + self.retry_lifetime;
+        match iv.and_then(|iv| self.send_limit(step, iv)) {
+            Some(limit) => lifetime.min(limit),
+            None => lifetime,
         }
     }
 

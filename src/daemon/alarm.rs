@@ -1,5 +1,6 @@
 //! The alarm clock: tokio-cron-scheduler wakes the daemon at the next due instant and every
-//! minute. It decides nothing: each wake-up only makes the daemon look at the state again.
+//! minute (to catch up after a suspend or a clock jump). It decides nothing: each wake-up only
+//! makes the daemon look at the state again.
 
 use std::time::Duration;
 
@@ -8,24 +9,16 @@ use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use uuid::Uuid;
 
-/// Why the daemon woke up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// The next due instant came.
-    Due,
-    /// The minute tick: catches up after a suspend or a clock jump.
-    Tick,
-}
-
 pub struct Alarm {
     scheduler: JobScheduler,
-    wakes: mpsc::Sender<Wake>,
+    wakes: mpsc::Sender<()>,
     one_shot: Option<Uuid>,
 }
 
 impl Alarm {
-    /// Starts the scheduler with the minute tick (a cron job in UTC).
-    pub async fn start() -> Result<(Self, mpsc::Receiver<Wake>), JobSchedulerError> {
+    /// Starts the scheduler with the minute tick (a cron job in UTC). The receiver gets a
+    /// message at each wake-up.
+    pub async fn start() -> Result<(Self, mpsc::Receiver<()>), JobSchedulerError> {
         let (wakes, receiver) = mpsc::channel(8);
         let scheduler = JobScheduler::new().await?;
         let tick = wakes.clone();
@@ -33,7 +26,7 @@ impl Alarm {
             .add(Job::new_async("0 * * * * *", move |_, _| {
                 let tick = tick.clone();
                 Box::pin(async move {
-                    let _ = tick.try_send(Wake::Tick);
+                    let _ = tick.try_send(());
                 })
             })?)
             .await?;
@@ -60,17 +53,18 @@ impl Alarm {
         let job = Job::new_one_shot_async(delay, move |_, _| {
             let due = due.clone();
             Box::pin(async move {
-                let _ = due.try_send(Wake::Due);
+                let _ = due.try_send(());
             })
         });
-        match job {
-            Ok(job) => match self.scheduler.add(job).await {
-                Ok(id) => self.one_shot = Some(id),
-                Err(e) => {
-                    tracing::warn!("cannot set the alarm for {at}: {e}; the minute tick will do")
-                }
-            },
-            Err(e) => tracing::warn!("cannot set the alarm for {at}: {e}; the minute tick will do"),
+        let added = match job {
+            Ok(job) => self.scheduler.add(job).await,
+            Err(e) => Err(e),
+        };
+        match added {
+            Ok(id) => self.one_shot = Some(id),
+            Err(e) => {
+                tracing::warn!("cannot set the alarm for {at}: {e}; the minute tick will do")
+            }
         }
     }
 

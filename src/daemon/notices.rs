@@ -4,20 +4,22 @@
 use chrono::{DateTime, Utc};
 use tracing::{error, info};
 
-use super::{DIGEST_EVERY, Daemon, DaemonError};
+use super::DaemonError;
+use super::round::Round;
+use crate::core::SendState;
 use crate::core::calendar::human;
 use crate::delivery::queue::Folder;
 use crate::delivery::{Envelope, Transport, nothing_to_record};
-use crate::message::{Mailbox, Outgoing};
-use crate::render::Draft;
+use crate::mail::message::{Mailbox, Outgoing};
+use crate::mail::render::Draft;
 use crate::store::SendRecord;
 
-impl<T: Transport> Daemon<T> {
+impl<T: Transport> Round<'_, T> {
     /// Tells the user a send failed or may have gone out, and what to do.
-    pub(super) async fn notify_problem(&self, record: &SendRecord, now: DateTime<Utc>) {
+    pub(super) async fn notify_problem(&self, record: &SendRecord) {
         let error = record.last_error.as_deref().unwrap_or("unknown error");
         let (subject, advice) = match record.state {
-            crate::core::SendState::Uncertain => (
+            SendState::Uncertain => (
                 format!("followup: not sure whether {} went out", record.key),
                 "The connection ended after the message was handed over, so it may have been \
                  delivered. It will not be sent again by itself. It waits in the approval queue: \
@@ -34,15 +36,16 @@ impl<T: Transport> Daemon<T> {
             record.key,
             record.to.as_deref().unwrap_or("-")
         );
-        self.send_notice(subject, body, now).await;
+        self.send_notice(subject, body).await;
     }
 
-    /// In approve mode: at most one digest an hour of what waits in `pending/` and by when.
-    pub(super) async fn send_digest_if_due(&self, now: DateTime<Utc>) -> Result<(), DaemonError> {
-        if self.mode != crate::config::Mode::Approve {
+    /// In approve mode: at most one digest per the policy's interval of what waits in
+    /// `pending/` and by when.
+    pub(super) async fn send_digest_if_due(&self) -> Result<(), DaemonError> {
+        if !self.approve {
             return Ok(());
         }
-        let store = self.store()?;
+        let store = self.live.store.as_ref();
         let stamp = |name| -> Result<Option<DateTime<Utc>>, DaemonError> {
             Ok(store
                 .meta(name)?
@@ -52,10 +55,11 @@ impl<T: Transport> Daemon<T> {
         let (Some(queued), last) = (stamp("last_queued_at")?, stamp("last_digest_at")?) else {
             return Ok(());
         };
-        if last.is_some_and(|last| last >= queued || now - last < DIGEST_EVERY) {
+        let policy = &self.ws.config.policy;
+        if last.is_some_and(|last| last >= queued || self.now - last < policy.digest_every) {
             return Ok(());
         }
-        let waiting = self.queue.scan(Folder::Pending)?;
+        let waiting = self.live.queue.scan(Folder::Pending)?;
         if waiting.is_empty() {
             return Ok(());
         }
@@ -65,17 +69,16 @@ impl<T: Transport> Daemon<T> {
             waiting.len(),
             if waiting.len() == 1 { "" } else { "s" },
             if waiting.len() == 1 { "s" } else { "" },
-            self.queue.dir(Folder::Pending).display()
+            self.live.queue.dir(Folder::Pending).display()
         );
         for entry in &waiting {
             let by = entry
                 .key()
                 .and_then(|key| {
                     let iv = self.ws.interview(&key.interview)?;
-                    (key.step == crate::core::Step::ThankYou)
-                        .then(|| human(iv.end + self.ws.config.policy.thank_you_limit, tz))
+                    policy.send_limit(key.step, iv)
                 })
-                .map(|t| format!("approve by {t}"))
+                .map(|limit| format!("approve by {}", human(limit, tz)))
                 .unwrap_or_else(|| "no deadline".into());
             body.push_str(&format!("- {} ({by})\n", entry.id));
         }
@@ -87,20 +90,16 @@ impl<T: Transport> Daemon<T> {
             "followup: {} follow-up(s) wait for your approval",
             waiting.len()
         );
-        if self.send_notice(subject, body, now).await {
-            store.set_meta("last_digest_at", &now.to_rfc3339())?;
+        if self.send_notice(subject, body).await {
+            store.set_meta("last_digest_at", &self.now.to_rfc3339())?;
         }
         Ok(())
     }
 
     /// Sends a notice to the user's own address; `false` when it could not go out.
-    async fn send_notice(&self, subject: String, body: String, now: DateTime<Utc>) -> bool {
-        let Some(transport) = &self.transport else {
-            return false;
-        };
+    async fn send_notice(&self, subject: String, body: String) -> bool {
         let me = Mailbox::from(&self.ws.config.owner);
-        let key = crate::core::SendKey::new("followup", crate::core::Step::Close, &me.email.key());
-        let message = Outgoing::new(key, me.clone(), me.clone(), Draft { subject, body }, now);
+        let message = Outgoing::new(me.clone(), me.clone(), Draft { subject, body }, self.now);
         let raw = match message.to_lettre() {
             Ok(m) => m.formatted(),
             Err(e) => {
@@ -110,9 +109,13 @@ impl<T: Transport> Daemon<T> {
         };
         let envelope = Envelope {
             from: me.email.clone(),
-            to: me.email.clone(),
+            to: me.email,
         };
-        match transport.send(&envelope, &raw, &nothing_to_record).await {
+        let sent = self
+            .live
+            .transport
+            .send(&envelope, &raw, &nothing_to_record);
+        match sent.await {
             Ok(_) => {
                 info!(subject = %message.subject, "notice sent");
                 true

@@ -4,10 +4,11 @@ use chrono::Utc;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+use super::watch::{Change, WatchRoot, Watcher};
 use super::{Alarm, Daemon, TickReport};
 use crate::delivery::Transport;
+use crate::delivery::queue::Folder;
 use crate::shutdown::Shutdown;
-use crate::watch::{Change, WatchRoot, Watcher};
 
 impl<T: Transport> Daemon<T> {
     /// Runs until SIGTERM or SIGINT: a send in flight finishes (bounded by the SMTP timeout),
@@ -34,7 +35,7 @@ impl<T: Transport> Daemon<T> {
         spawn_signal_handler(shutdown.clone())?;
         self.shutdown = shutdown.clone();
         let mut down = shutdown.clone();
-        info!(mode = ?self.mode, "followup is running");
+        info!(mode = self.mode_name(), "followup is running");
         loop {
             let now = Utc::now();
             match self.tick(now).await {
@@ -65,13 +66,11 @@ impl<T: Transport> Daemon<T> {
         }
         info!("shutting down");
         alarm.stop().await;
-        if let Some(transport) = &self.transport {
-            transport.shutdown().await;
-        }
-        if let Some(store) = &self.store
-            && let Err(e) = store.flush()
-        {
-            error!("cannot flush the state: {e}");
+        if let Some(live) = self.live() {
+            live.transport.shutdown().await;
+            if let Err(e) = live.store.flush() {
+                error!("cannot flush the state: {e}");
+            }
         }
         Ok(())
     }
@@ -81,10 +80,12 @@ impl<T: Transport> Daemon<T> {
         let mut roots = vec![
             WatchRoot::config_file(&self.config_path),
             WatchRoot::interviews(&c.interviews),
-            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Approved)),
-            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Pending)),
-            WatchRoot::queue(&self.queue.dir(crate::delivery::queue::Folder::Rejected)),
         ];
+        if let Some(live) = self.live() {
+            for folder in [Folder::Approved, Folder::Pending, Folder::Rejected] {
+                roots.push(WatchRoot::queue(&live.queue.dir(folder)));
+            }
+        }
         if let Some(templates) = &c.templates {
             roots.push(WatchRoot::templates(templates));
         }

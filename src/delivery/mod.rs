@@ -106,18 +106,26 @@ impl DeliveryError {
     }
 }
 
-/// Something that delivers one raw RFC 5322 message to one recipient.
-///
-/// Runs just before the body goes out; an `Err` (the reason) stops the send there.
-pub type BeforeBody<'a> = dyn Fn() -> Result<(), String> + Send + Sync + 'a;
+/// Runs just before the body goes out; an `Err` stops the send there, with nothing handed over.
+pub type BeforeBody<'a> = dyn Fn() -> Result<(), MarkError> + Send + Sync + 'a;
+
+/// Why the caller could not record that the body is about to go out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkError {
+    #[error("the send was taken over by another process")]
+    TakenOver,
+    #[error("the state cannot be written: {0}")]
+    NotWritten(String),
+}
 
 /// A `before_body` that records nothing.
-pub fn nothing_to_record() -> Result<(), String> {
+pub fn nothing_to_record() -> Result<(), MarkError> {
     Ok(())
 }
 
-/// The daemon is generic over it, so tests and other back-ends (the approval queue, dry-run) can
-/// stand in for SMTP.
+/// Something that delivers one raw RFC 5322 message to one recipient.
+///
+/// The daemon is generic over it, so tests and other back-ends can stand in for SMTP.
 pub trait Transport: Send + Sync {
     /// Delivers `raw` (headers and body, CRLF line endings) to `envelope.to`.
     ///

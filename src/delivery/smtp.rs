@@ -5,7 +5,7 @@
 //! "ask the user". So the transaction is driven command by command on lettre's lower-level
 //! [`AsyncSmtpConnection`], and the moment the body and its final `.` are written is observed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,9 @@ use tokio::sync::Mutex;
 use tokio::time::timeout;
 
 use super::{BeforeBody, Delivered, DeliveryError, Envelope, Stage, Transport};
-use crate::config::{Security, SmtpConfig};
-use crate::secret::Secret;
+use crate::input::config::SmtpConfig;
+use crate::input::secret::Secret;
+use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 /// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
@@ -80,10 +81,9 @@ pub enum SmtpSetupError {
 pub struct SmtpSender {
     host: String,
     port: u16,
-    security: Security,
+    protection: Protection,
     login: Option<(String, Secret)>,
     hello: ClientId,
-    tls: Option<TlsParameters>,
     connect_timeout: Duration,
     transaction_timeout: Duration,
     connection: Mutex<Option<AsyncSmtpConnection>>,
@@ -94,9 +94,26 @@ impl std::fmt::Debug for SmtpSender {
         f.debug_struct("SmtpSender")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("security", &self.security)
+            .field("security", &self.protection.security())
             .field("username", &self.login.as_ref().map(|(u, _)| u))
             .finish_non_exhaustive()
+    }
+}
+
+/// The configured [`Security`], with what it needs to set TLS up.
+enum Protection {
+    Implicit(TlsParameters),
+    Starttls(TlsParameters),
+    Plain,
+}
+
+impl Protection {
+    fn security(&self) -> Security {
+        match self {
+            Protection::Implicit(_) => Security::Tls,
+            Protection::Starttls(_) => Security::Starttls,
+            Protection::Plain => Security::Plain,
+        }
     }
 }
 
@@ -119,7 +136,7 @@ impl SmtpSender {
         password: Option<Secret>,
         options: SmtpOptions,
     ) -> Result<Self, SmtpSetupError> {
-        if config.security == Security::Plain && !is_loopback_name(&config.host) {
+        if config.security == Security::Plain && !is_loopback_host(&config.host) {
             return Err(SmtpSetupError::PlainNotLoopback(config.host.clone()));
         }
         let login = match (&config.username, password) {
@@ -127,12 +144,11 @@ impl SmtpSender {
             (Some(user), None) => return Err(SmtpSetupError::MissingPassword(user.clone())),
             (None, _) => None,
         };
-        let tls = match config.security {
-            Security::Plain => None,
-            Security::Tls | Security::Starttls => Some(tls_parameters(
-                &config.host,
-                options.extra_root_cert.as_deref(),
-            )?),
+        let tls = || tls_parameters(&config.host, options.extra_root_cert.as_deref());
+        let protection = match config.security {
+            Security::Plain => Protection::Plain,
+            Security::Tls => Protection::Implicit(tls()?),
+            Security::Starttls => Protection::Starttls(tls()?),
         };
         let hello = match options.hello_name {
             Some(name) => ClientId::Domain(name),
@@ -141,10 +157,9 @@ impl SmtpSender {
         Ok(Self {
             host: config.host.clone(),
             port: config.port,
-            security: config.security,
+            protection,
             login,
             hello,
-            tls,
             connect_timeout: options.connect_timeout,
             transaction_timeout: options.transaction_timeout,
             connection: Mutex::new(None),
@@ -208,10 +223,10 @@ impl SmtpSender {
             "{}:{} ({}, {}{}): {}",
             self.host,
             self.port,
-            match self.security {
-                Security::Tls => "implicit TLS",
-                Security::Starttls => "STARTTLS",
-                Security::Plain => "no TLS, loopback",
+            match self.protection {
+                Protection::Implicit(_) => "implicit TLS",
+                Protection::Starttls(_) => "STARTTLS",
+                Protection::Plain => "no TLS, loopback",
             },
             if conn.is_encrypted() {
                 "encrypted"
@@ -277,9 +292,9 @@ impl SmtpSender {
     async fn open(&self, progress: &mut Progress) -> Result<AsyncSmtpConnection, DeliveryError> {
         progress.stage = Stage::Connect;
         let addrs = self.resolve().await?;
-        let implicit = match self.security {
-            Security::Tls => self.tls.clone(),
-            Security::Starttls | Security::Plain => None,
+        let implicit = match &self.protection {
+            Protection::Implicit(tls) => Some(tls.clone()),
+            Protection::Starttls(_) | Protection::Plain => None,
         };
         let connecting = AsyncSmtpConnection::connect_tokio1(
             addrs.as_slice(),
@@ -309,44 +324,38 @@ impl SmtpSender {
             }
         };
 
-        if self.security == Security::Starttls {
+        if let Protection::Starttls(tls) = &self.protection {
             progress.stage = Stage::Tls;
             if !conn.can_starttls() {
                 // Never fall back to plain text: the password and the mail would travel in clear.
                 let _ = timeout(self.connect_timeout, conn.quit()).await;
-                return Err(DeliveryError::Transient {
-                    stage: Stage::Tls,
-                    detail: format!(
+                return Err(refused(
+                    Stage::Tls,
+                    &format!(
                         "{} does not offer STARTTLS, which the configuration requires; \
                          nothing was sent",
                         self.host
                     ),
-                });
+                ));
             }
-            let Some(tls) = self.tls.clone() else {
-                return Err(DeliveryError::Transient {
-                    stage: Stage::Tls,
-                    detail: "TLS parameters missing".into(),
-                });
-            };
-            self.bounded(Stage::Tls, conn.starttls(tls, &self.hello))
+            self.bounded(Stage::Tls, conn.starttls(tls.clone(), &self.hello))
                 .await?;
         }
 
         if let Some((user, password)) = &self.login {
             progress.stage = Stage::Auth;
-            if !conn.is_encrypted() && self.security != Security::Plain {
-                return Err(DeliveryError::Transient {
-                    stage: Stage::Auth,
-                    detail: "refusing to send the password over an unencrypted connection".into(),
-                });
+            if !conn.is_encrypted() && !matches!(self.protection, Protection::Plain) {
+                return Err(refused(
+                    Stage::Auth,
+                    "refusing to send the password over an unencrypted connection",
+                ));
             }
             if conn.server_info().get_auth_mechanism(MECHANISMS).is_none() {
                 let _ = timeout(self.connect_timeout, conn.quit()).await;
-                return Err(DeliveryError::Transient {
-                    stage: Stage::Auth,
-                    detail: format!("{} offers neither AUTH PLAIN nor AUTH LOGIN", self.host),
-                });
+                return Err(refused(
+                    Stage::Auth,
+                    &format!("{} offers neither AUTH PLAIN nor AUTH LOGIN", self.host),
+                ));
             }
             let credentials = Credentials::new(user.clone(), password.expose().to_owned());
             self.bounded(Stage::Auth, conn.auth(MECHANISMS, &credentials))
@@ -358,14 +367,16 @@ impl SmtpSender {
     /// The addresses to connect to; for `plain`, only loopback ones, so a poisoned hosts file
     /// cannot send the session in clear across the network.
     async fn resolve(&self) -> Result<Vec<SocketAddr>, DeliveryError> {
-        let found = tokio::net::lookup_host((self.host.as_str(), self.port))
+        let found = tokio::net::lookup_host((bare_host(&self.host), self.port))
             .await
             .map_err(|e| DeliveryError::Transient {
                 stage: Stage::Connect,
                 detail: format!("cannot resolve {}: {e}", self.host),
             })?;
         let addrs: Vec<SocketAddr> = found
-            .filter(|a| self.security != Security::Plain || a.ip().is_loopback())
+            .filter(|a| {
+                !matches!(self.protection, Protection::Plain) || is_loopback_address(a.ip())
+            })
             .collect();
         if addrs.is_empty() {
             return Err(DeliveryError::Transient {
@@ -578,12 +589,6 @@ fn response_text(response: &Response) -> String {
         .to_owned()
 }
 
-/// `localhost` or a loopback IP literal: the only hosts `plain` may talk to.
-fn is_loopback_name(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 fn tls_parameters(
     host: &str,
     extra_root: Option<&std::path::Path>,
@@ -604,25 +609,4 @@ fn tls_parameters(
         host: host.to_owned(),
         detail: e.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_names_count_as_loopback() {
-        for ok in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1"] {
-            assert!(is_loopback_name(ok), "{ok}");
-        }
-        for bad in [
-            "example.com",
-            "192.0.2.1",
-            "localhost.example.com",
-            "::2",
-            "[::1]",
-        ] {
-            assert!(!is_loopback_name(bad), "{bad}");
-        }
-    }
 }

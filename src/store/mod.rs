@@ -6,6 +6,7 @@
 //! [`Store::transition`] is durable before it returns, because the caller is about to act on it.
 
 mod sled_store;
+pub mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::core::{History, PastSend, SendKey, SendState, Status};
+use crate::core::{Channel, History, MessageId, PastSend, SendKey, SendState, Status, ThreadRef};
 
 pub use sled_store::SledStore;
 
@@ -31,7 +32,7 @@ pub const EXPORT_FORMAT: &str = "followup-state";
 pub struct SendRecord {
     pub key: SendKey,
     pub state: SendState,
-    pub message_id: Option<String>,
+    pub message_id: Option<MessageId>,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -92,6 +93,40 @@ impl SendRecord {
             note,
         }
     }
+}
+
+/// The thread `key` follows up on: the earlier e-mails to the same person about the same
+/// interview that were sent (or may have been), oldest first. Only e-mail threads.
+pub fn thread_in<'r>(
+    records: impl IntoIterator<Item = &'r SendRecord>,
+    key: &SendKey,
+) -> Vec<ThreadRef> {
+    if key.step.channel() != Channel::Email {
+        return Vec::new();
+    }
+    let mut earlier: Vec<_> = records
+        .into_iter()
+        .filter(|r| {
+            r.key.interview == key.interview
+                && r.key.recipient == key.recipient
+                && r.key != *key
+                && r.key.step.channel() == Channel::Email
+                && matches!(r.state, SendState::Sent | SendState::Uncertain)
+        })
+        .filter_map(|r| {
+            let at = r.sent_at.unwrap_or(r.reserved_at);
+            let thread = ThreadRef {
+                message_id: r.message_id.clone()?,
+                subject: r.subject.clone()?,
+            };
+            Some((at, thread))
+        })
+        .collect();
+    earlier.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.message_id.cmp(&b.1.message_id))
+    });
+    earlier.into_iter().map(|(_, thread)| thread).collect()
 }
 
 /// When the state first saw an interview in a status.

@@ -350,7 +350,7 @@ fn export_then_import_round_trips() {
     let k = key("acme", Step::ThankYou);
     let mut rec = sending(&k, 1);
     rec.rendered = Some("Subject: Merci, Zoë\r\n\r\nBonjour — à bientôt\r\n".into());
-    rec.message_id = Some("<1@example.com>".into());
+    rec.message_id = Some("<1@example.com>".parse().unwrap());
     source.transition(&k, &[None], &rec).unwrap();
     source
         .note_status("acme", Status::Replied, at(6, 8))

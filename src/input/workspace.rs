@@ -1,23 +1,15 @@
 //! Everything the user wrote, loaded and checked together: config, records and templates.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::config::{Config, load_config};
+use crate::core::Interview;
 use crate::core::calendar::resolve_lenient;
-use crate::core::{History, Interview};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::records::load_interviews;
-use crate::render::Templates;
-use crate::store::Snapshot;
-
-/// The name of the copy of the state that the daemon keeps beside its database, so that
-/// read-only commands can see the state while the daemon holds the database's lock.
-pub const SNAPSHOT_FILE: &str = "state.json";
-
-/// Beside it, the queue files the daemon could not use and why, for `followup status`.
-pub const PROBLEMS_FILE: &str = "queue-problems.json";
+use crate::input::config::{Config, load_config};
+use crate::input::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::records::load_interviews;
+use crate::mail::render::Templates;
 
 /// A consistent set of the user's files: nothing in it failed to validate.
 #[derive(Debug, Clone)]
@@ -75,43 +67,6 @@ impl Workspace {
 
     pub fn interview(&self, id: &str) -> Option<&Interview> {
         self.interviews.iter().find(|iv| iv.id == id)
-    }
-
-    /// The snapshot file of the state directory.
-    pub fn snapshot_path(&self) -> PathBuf {
-        self.config.state_dir.join(SNAPSHOT_FILE)
-    }
-
-    /// What the state says already happened, read from the daemon's snapshot; an absent
-    /// snapshot means nothing happened yet.
-    pub fn saved_history(&self) -> Result<History, Diagnostics> {
-        Ok(self
-            .saved_snapshot()?
-            .map(|s| s.history())
-            .unwrap_or_default())
-    }
-
-    /// The daemon's latest snapshot of the state, if it ever wrote one.
-    pub fn saved_snapshot(&self) -> Result<Option<Snapshot>, Diagnostics> {
-        let path = self.snapshot_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                let problem = Diagnostic::new(&path, format!("cannot read the state: {e}"));
-                return Err(Diagnostics(vec![problem]));
-            }
-        };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            Diagnostics(vec![Diagnostic::at(
-                &path,
-                e.line(),
-                e.column(),
-                format!(
-                    "the state snapshot is damaged ({e}); it is rewritten by the next `followup run`"
-                ),
-            )])
-        })
     }
 }
 

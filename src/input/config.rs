@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveTime, TimeDelta};
@@ -15,8 +14,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::input::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::net::{Security, is_loopback_host};
 
 /// What happens to a message when it is due.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -29,18 +29,6 @@ pub enum Mode {
     Send,
     /// Shown, never sent; nothing changes.
     DryRun,
-}
-
-/// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Implicit TLS (port 465).
-    Tls,
-    /// STARTTLS, required (port 587).
-    Starttls,
-    /// No TLS: allowed only to a loopback host.
-    Plain,
 }
 
 /// Where the SMTP password comes from. The password itself is read only when connecting.
@@ -80,17 +68,6 @@ pub struct Config {
     pub queue_dir: PathBuf,
     pub smtp: Option<SmtpConfig>,
     pub policy: Policy,
-}
-
-impl Security {
-    /// The port this protection is normally served on.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Security::Tls => 465,
-            Security::Starttls => 587,
-            Security::Plain => 25,
-        }
-    }
 }
 
 /// Why the config file cannot be found. Problems inside the file are [`Diagnostics`].
@@ -393,18 +370,6 @@ impl<'de> Deserialize<'de> for EnvName {
     }
 }
 
-/// Whether a host is this machine, the only place a clear-text connection is acceptable.
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.eq_ignore_ascii_case("localhost.")
-        || match h.parse::<IpAddr>() {
-            Ok(IpAddr::V4(ip)) => ip.is_loopback(),
-            Ok(IpAddr::V6(ip)) => ip == Ipv6Addr::LOCALHOST,
-            Err(_) => false,
-        }
-}
-
 /// [`parse_config`] with the environment given, for the defaults of `state_dir` and `~/`.
 pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Diagnostics> {
     const WHAT: &str = "the configuration (at least `me:` and `timezone:`)";
@@ -488,7 +453,7 @@ fn smtp(
 ) -> SmtpConfig {
     let security = raw.security.unwrap_or(Security::Starttls);
     let host = raw.host.0;
-    if security == Security::Plain && !is_loopback(&host) {
+    if security == Security::Plain && !is_loopback_host(&host) {
         errors.push(at(
             &[Seg::Key("smtp"), Seg::Key("security")],
             format!(
@@ -514,7 +479,7 @@ fn smtp(
     };
     SmtpConfig {
         host,
-        port: raw.port.map_or(security.default_port(), |Port(p)| p),
+        port: raw.port.map_or(security.smtp_port(), |Port(p)| p),
         security,
         username: raw.username.map(|Text(u)| u),
         password,

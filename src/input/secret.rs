@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::PasswordSource;
+use crate::input::config::PasswordSource;
 
 /// The file systemd's `LoadCredential=` places the password in.
 pub const CREDENTIAL_NAME: &str = "smtp-password";

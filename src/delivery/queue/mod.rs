@@ -9,27 +9,26 @@
 //! folder), so a crash leaves either the old state or the new one, never a half-written message
 //! that the daemon could send.
 
+pub mod eml;
+
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
 use crate::core::SendKey;
-use crate::diagnostic::Diagnostic;
-use crate::message::{EmlError, MAX_EML_BYTES, Outgoing, QueueFile, parse_eml};
+use crate::fsutil::{self, Existing, FsError};
+use crate::input::diagnostic::Diagnostic;
+use crate::mail::message::Outgoing;
+use eml::{EmlError, MAX_EML_BYTES, QueueFile, parse_eml, to_eml};
 
 /// The longest a single name component (interview id, step, recipient) may be in a file name,
 /// so a whole name stays far below the 255-byte limit of common file systems.
 const MAX_COMPONENT: usize = 60;
-
-/// Temporary files are hidden (scans and the watcher skip them) and short whatever the final
-/// name, so a long name can never make the write fail after a message went out.
-const TEMP_PREFIX: &str = ".followup.";
 
 /// One folder of the queue. (Not called `Box`, which would shadow `std::boxed::Box`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,17 +41,14 @@ pub enum Folder {
     Sent,
     /// Rejected by the user or by `queue reject`; never sent.
     Rejected,
-    /// Previews written in dry-run mode; nothing there is ever sent.
-    DryRun,
 }
 
 impl Folder {
-    pub const ALL: [Folder; 5] = [
+    pub const ALL: [Folder; 4] = [
         Folder::Pending,
         Folder::Approved,
         Folder::Sent,
         Folder::Rejected,
-        Folder::DryRun,
     ];
 
     /// The directory name under the queue root.
@@ -62,7 +58,6 @@ impl Folder {
             Folder::Approved => "approved",
             Folder::Sent => "sent",
             Folder::Rejected => "rejected",
-            Folder::DryRun => "dry-run",
         }
     }
 }
@@ -138,12 +133,8 @@ pub struct Enqueued {
 /// Why a queue operation failed. Each names the file or id and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("cannot {action} {}: {cause}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        cause: io::Error,
-    },
+    #[error(transparent)]
+    Fs(FsError),
     #[error(
         "{} is not a directory (a link or a file?); the queue's folders must be real directories: move it away",
         .0.display()
@@ -166,10 +157,23 @@ pub enum QueueError {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> QueueError + 'a {
-    move |source| QueueError::Io {
-        action,
-        path: path.to_path_buf(),
-        cause: source,
+    move |cause| {
+        QueueError::Fs(FsError {
+            action,
+            path: path.to_path_buf(),
+            cause,
+        })
+    }
+}
+
+/// A taken name is [`QueueError::Exists`], which callers try the next name on.
+impl From<FsError> for QueueError {
+    fn from(e: FsError) -> Self {
+        if e.already_exists() {
+            QueueError::Exists(e.path)
+        } else {
+            QueueError::Fs(e)
+        }
     }
 }
 
@@ -183,13 +187,13 @@ impl QueueDir {
     /// Opens the queue, creating the root and every folder private to the user (0700): the
     /// messages name the people the user is talking to.
     pub fn open(root: &Path) -> Result<Self, QueueError> {
-        create_private_dir(root)?;
+        fsutil::create_private_dir(root)?;
         let queue = Self {
             root: root.to_path_buf(),
         };
         for folder in Folder::ALL {
             let dir = queue.dir(folder);
-            create_private_dir(&dir)?;
+            fsutil::create_private_dir(&dir)?;
             let meta = fs::symlink_metadata(&dir).map_err(io_err("inspect", &dir))?;
             if !meta.is_dir() {
                 return Err(QueueError::NotADirectory(dir));
@@ -198,7 +202,7 @@ impl QueueDir {
                 fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
                     .map_err(io_err("make private", &dir))?;
             }
-            remove_stale_temps(&dir);
+            fsutil::remove_stale_temps(&dir);
         }
         Ok(queue)
     }
@@ -220,33 +224,35 @@ impl QueueDir {
         self.root.join(folder.dir_name())
     }
 
-    /// Puts a due message in `pending/` for the user to approve, named so that `ls` lists the
-    /// queue in due order and says what each file is. At most one file per key lives in
-    /// `pending/` and `approved/`: if there is one already (even one the user broke while
-    /// editing), it is returned and nothing is written.
-    pub fn enqueue(&self, msg: &Outgoing, due: DateTime<Utc>) -> Result<Enqueued, QueueError> {
+    /// Puts the due message for `key` in `pending/` for the user to approve, with `note` (why it
+    /// is there) for the user, named so that `ls` lists the queue in due order and says what each
+    /// file is. At most one file per key lives in `pending/` and `approved/`: if there is one
+    /// already (even one the user broke while editing), it is returned and nothing is written.
+    pub fn enqueue(
+        &self,
+        key: &SendKey,
+        msg: &Outgoing,
+        note: Option<&str>,
+        due: DateTime<Utc>,
+    ) -> Result<Enqueued, QueueError> {
         for folder in [Folder::Pending, Folder::Approved] {
-            if let Some(entry) = self
-                .scan(folder)?
-                .into_iter()
-                .find(|e| holds_key(e, &msg.key))
-            {
+            if let Some(entry) = self.scan(folder)?.into_iter().find(|e| holds_key(e, key)) {
                 return Ok(Enqueued {
                     path: entry.path,
                     existed: true,
                 });
             }
         }
-        let stem = file_stem(&msg.key, due);
+        let stem = file_stem(key, due);
         let dir = self.dir(Folder::Pending);
-        let eml = msg.to_eml();
+        let eml = to_eml(key, msg, note);
         // A different key that sanitizes to the same name gets a numbered name, never the file.
         for n in 1..=9 {
             let name = match n {
                 1 => format!("{stem}.eml"),
                 n => format!("{stem}_{n}.eml"),
             };
-            match write_atomic(&dir, &name, eml.as_bytes(), false) {
+            match write_new(&dir, &name, eml.as_bytes()) {
                 Err(QueueError::Exists(_)) => continue,
                 Ok(path) => {
                     return Ok(Enqueued {
@@ -344,6 +350,11 @@ impl QueueDir {
         self.move_to(&entry, Folder::Approved)
     }
 
+    /// Puts an approved message back in `pending/`, for the user to decide again.
+    pub fn return_to_pending(&self, entry: &Entry) -> Result<PathBuf, QueueError> {
+        self.move_to(entry, Folder::Pending)
+    }
+
     /// Moves a pending or approved message to `rejected/`, so it is never sent. Works on files
     /// that do not parse too: rejecting is how a broken one is put aside.
     pub fn reject(&self, id: &str) -> Result<PathBuf, QueueError> {
@@ -377,7 +388,7 @@ impl QueueDir {
                 written = Some(path);
                 break;
             }
-            match write_atomic(&sent_dir, &candidate, final_eml.as_bytes(), false) {
+            match write_new(&sent_dir, &candidate, final_eml.as_bytes()) {
                 Err(QueueError::Exists(_)) => continue,
                 Ok(path) => {
                     written = Some(path);
@@ -393,20 +404,20 @@ impl QueueDir {
             Err(e) => return Err(io_err("remove", &entry.path)(e)),
         }
         if let Some(parent) = parent {
-            sync_dir(parent)?;
+            fsutil::sync_dir(parent)?;
         }
         Ok(written)
     }
 
-    /// Writes a preview into `dry-run/`, replacing an earlier preview of the same key and time.
-    pub fn write_dry_run(&self, msg: &Outgoing, due: DateTime<Utc>) -> Result<PathBuf, QueueError> {
-        let name = format!("{}.eml", file_stem(&msg.key, due));
-        write_atomic(
-            &self.dir(Folder::DryRun),
-            &name,
-            msg.to_eml().as_bytes(),
-            true,
-        )
+    /// Lets a pending or approved message go out although it is past its step's limit (a late
+    /// thank-you): adds the header that says so. Returns the folder it is in.
+    pub fn approve_late(&self, id: &str) -> Result<Folder, QueueError> {
+        let entry = self.expect(&[Folder::Pending, Folder::Approved], id)?;
+        let text = fs::read_to_string(&entry.path).map_err(io_err("read", &entry.path))?;
+        if let Some(marked) = eml::approved_late(&text) {
+            fsutil::replace_file(&entry.path, marked.as_bytes())?;
+        }
+        Ok(entry.folder)
     }
 
     /// Of the keys the state says are queued, those with no file left in `pending/` or
@@ -446,8 +457,8 @@ impl QueueDir {
             Err(e) => return Err(io_err("inspect", &target)(e)),
         }
         fs::rename(&entry.path, &target).map_err(io_err("move", &entry.path))?;
-        sync_dir(&self.dir(to))?;
-        sync_dir(&self.dir(entry.folder))?;
+        fsutil::sync_dir(&self.dir(to))?;
+        fsutil::sync_dir(&self.dir(entry.folder))?;
         Ok(target)
     }
 }
@@ -604,101 +615,13 @@ fn same_content(path: &Path, bytes: &[u8]) -> bool {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), QueueError> {
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
-            .mode(0o700)
-            .recursive(true)
-            .create(dir)
-            .map_err(io_err("create", dir)),
-        Err(e) => Err(io_err("create", dir)(e)),
-    }
-}
-
-/// Writes `dir/name` so that it appears whole or not at all: a dot-temp file (which scans and the
-/// watcher ignore), fsync, then a rename (`replace`) or a hard link that fails if the name is
-/// taken, then an fsync of the directory so the name survives a power cut.
-fn write_atomic(
-    dir: &Path,
-    name: &str,
-    bytes: &[u8],
-    replace: bool,
-) -> Result<PathBuf, QueueError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let target = dir.join(name);
+/// Writes `dir/name` whole, refusing a name that followup could not have written or that is
+/// taken.
+fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, QueueError> {
     if !valid_name(name) {
         return Err(QueueError::BadId(name.to_string()));
     }
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!("{TEMP_PREFIX}{}.{n}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)
-            .map_err(io_err("create", &temp))?;
-        file.write_all(bytes).map_err(io_err("write", &temp))?;
-        file.sync_all().map_err(io_err("write", &temp))?;
-        drop(file);
-        if replace {
-            fs::rename(&temp, &target).map_err(io_err("write", &target))
-        } else {
-            link_new(&temp, &target)
-        }
-    })();
-    // After a rename the temp name is gone; after a link (or a failure) it is removed here.
-    let _ = fs::remove_file(&temp);
-    result?;
-    sync_dir(dir)?;
-    Ok(target)
-}
-
-/// Gives `temp` the name `target` unless `target` exists. A hard link is atomic and never
-/// replaces; where the file system has no hard links, a checked rename does nearly as well.
-fn link_new(temp: &Path, target: &Path) -> Result<(), QueueError> {
-    match fs::hard_link(temp, target) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            Err(QueueError::Exists(target.to_path_buf()))
-        }
-        Err(_) => match fs::symlink_metadata(target) {
-            Ok(_) => Err(QueueError::Exists(target.to_path_buf())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::rename(temp, target).map_err(io_err("write", target))
-            }
-            Err(e) => Err(io_err("inspect", target)(e)),
-        },
-    }
-}
-
-/// Removes what a crash in the middle of [`write_atomic`] left behind. Only old ones: another
-/// process (the CLI next to the daemon) may be writing one right now. Best effort: a leftover is
-/// hidden and harmless, only untidy.
-fn remove_stale_temps(dir: &Path) {
-    const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
-    let Ok(items) = fs::read_dir(dir) else {
-        return;
-    };
-    for item in items.flatten() {
-        let name = item.file_name();
-        let name = name.to_string_lossy();
-        let old = fs::symlink_metadata(item.path())
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE));
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") && old {
-            let _ = fs::remove_file(item.path());
-        }
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync", dir))
+    Ok(fsutil::write_atomic(dir, name, bytes, Existing::Keep)?)
 }
 
 #[cfg(test)]
@@ -708,8 +631,8 @@ mod tests {
     use chrono::TimeZone;
 
     use crate::core::{EmailAddress, Step};
-    use crate::message::Mailbox;
-    use crate::render::Draft;
+    use crate::mail::message::Mailbox;
+    use crate::mail::render::Draft;
 
     fn key(interview: &str, to: &str) -> SendKey {
         SendKey::new(interview, Step::ThankYou, to)
@@ -718,7 +641,6 @@ mod tests {
     fn msg(k: SendKey) -> Outgoing {
         let to = EmailAddress::parse(&k.recipient).unwrap();
         Outgoing::new(
-            k,
             Mailbox::new(
                 "Alex Rivera",
                 EmailAddress::parse("alex@example.org").unwrap(),
@@ -780,10 +702,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let q = QueueDir::open(dir.path()).unwrap();
         let k = key("acme", "jane@example.com");
-        let path = q.enqueue(&msg(k.clone()), due()).unwrap().path;
+        let path = q.enqueue(&k, &msg(k.clone()), None, due()).unwrap().path;
         fs::write(&path, "not a message").unwrap();
         assert_eq!(q.missing(std::slice::from_ref(&k)).unwrap(), vec![]);
-        let again = q.enqueue(&msg(k.clone()), due()).unwrap();
+        let again = q.enqueue(&k, &msg(k.clone()), None, due()).unwrap();
         assert!(again.existed);
         assert_eq!(again.path, path);
         // A longer recipient with the same start is a different key.

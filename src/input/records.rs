@@ -15,8 +15,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::core::calendar::{LocalTimeError, resolve_strict};
 use crate::core::{Interview, Interviewer, Status};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::input::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
 
 const WHAT: &str = "one interview (a mapping with company, position, start, interviewers) \
                     or a list of them";

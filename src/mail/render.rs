@@ -14,28 +14,31 @@ use handlebars::{Handlebars, RenderErrorReason, Template};
 use serde_json::{Map, Value, json};
 
 use crate::core::{Interview, Interviewer, Owner, Step};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::diagnostic::{Diagnostic, Diagnostics};
 
 /// The templates built into the binary, so a config without a templates directory still works;
 /// `followup init` writes them out.
 pub const BUILTIN: [(Step, &str); 6] = [
-    (Step::ThankYou, include_str!("../templates/thank_you.hbs")),
+    (
+        Step::ThankYou,
+        include_str!("../../templates/thank_you.hbs"),
+    ),
     (
         Step::StatusCheck,
-        include_str!("../templates/status_check.hbs"),
+        include_str!("../../templates/status_check.hbs"),
     ),
     (
         Step::CallReminder,
-        include_str!("../templates/call_reminder.hbs"),
+        include_str!("../../templates/call_reminder.hbs"),
     ),
     (
         Step::FinalCheck,
-        include_str!("../templates/final_check.hbs"),
+        include_str!("../../templates/final_check.hbs"),
     ),
-    (Step::Close, include_str!("../templates/close.hbs")),
+    (Step::Close, include_str!("../../templates/close.hbs")),
     (
         Step::AfterRejection,
-        include_str!("../templates/after_rejection.hbs"),
+        include_str!("../../templates/after_rejection.hbs"),
     ),
 ];
 
@@ -168,7 +171,7 @@ impl Templates {
                 )]));
             }
         }
-        for step in Step::ALL {
+        for &step in Step::ALL {
             let file = dir.join(format!("{step}.hbs"));
             let bytes = match std::fs::read(&file) {
                 Ok(bytes) => bytes,
@@ -304,7 +307,7 @@ impl Templates {
     pub fn check(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for iv in records {
-            for (step, person) in pairings(iv) {
+            for (step, person) in iv.pairings() {
                 let ctx = RenderContext::new(iv, person, owner, step);
                 if let Err(e) = self.render(step, &ctx) {
                     let mut d = e.to_diagnostic();
@@ -316,36 +319,6 @@ impl Templates {
         out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
         out.dedup();
         out
-    }
-}
-
-/// Every (step, person touched) pairing the playbook can produce for an interview: a thank-you to
-/// everyone met, the rest about the primary interviewer.
-pub fn pairings(iv: &Interview) -> Vec<(Step, &Interviewer)> {
-    let mut out: Vec<(Step, &Interviewer)> = iv
-        .interviewers
-        .iter()
-        .map(|i| (Step::ThankYou, i))
-        .collect();
-    if iv.interviewers.is_empty() {
-        return out;
-    }
-    let primary = iv.primary();
-    out.extend(
-        Step::ALL
-            .into_iter()
-            .filter(|s| *s != Step::ThankYou)
-            .map(|s| (s, primary)),
-    );
-    out
-}
-
-/// The files that go with a step: the interview's attachments ride on the thank-you only, so the
-/// same CV is not sent again with every follow-up. The template sees exactly these names.
-pub fn attachments_for(iv: &Interview, step: Step) -> &[PathBuf] {
-    match step {
-        Step::ThankYou => &iv.attachments,
-        _ => &[],
     }
 }
 
@@ -406,23 +379,26 @@ impl RenderContext {
         for (k, v) in &iv.notes {
             insert_opt(&mut notes, k, Some(v));
         }
-        let attachments: Vec<Value> = attachments_for(iv, step)
+        let attachments: Vec<Value> = iv
+            .attachments_for(step)
             .iter()
             .filter_map(|p| p.file_name())
             .map(|n| Value::from(n.to_string_lossy().into_owned()))
             .collect();
-        let primary = iv.interviewers.iter().find(|i| i.primary).unwrap_or(person);
 
         let mut data = Map::new();
         data.insert("me".into(), me.into());
         data.insert("interview".into(), interview);
         data.insert("company".into(), one_line(&iv.company).into());
         data.insert("position".into(), one_line(&iv.position).into());
-        data.insert("interviewer".into(), person_value(person));
-        data.insert("primary".into(), person_value(primary));
+        data.insert("interviewer".into(), person_value(iv, person));
+        data.insert("primary".into(), person_value(iv, iv.primary()));
         data.insert(
             "interviewers".into(),
-            iv.interviewers.iter().map(person_value).collect(),
+            iv.interviewers
+                .iter()
+                .map(|p| person_value(iv, p))
+                .collect(),
         );
         if let Some(d) = iv.decision_by {
             data.insert("decision_by".into(), long_date(d).into());
@@ -463,13 +439,15 @@ impl fmt::Display for RenderContext {
     }
 }
 
-fn person_value(p: &Interviewer) -> Value {
+/// One interviewer as templates see them; `primary` says whether they are the interview's
+/// primary interviewer (the one marked, else the first).
+fn person_value(iv: &Interview, p: &Interviewer) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), one_line(&p.name).into());
     m.insert("first_name".into(), first_name(&p.name).into());
     insert_opt(&mut m, "title", p.title.as_deref());
     insert_opt(&mut m, "email", p.email.as_ref().map(|e| e.as_str()));
-    m.insert("primary".into(), p.primary.into());
+    m.insert("primary".into(), (p.key() == iv.primary().key()).into());
     m.into()
 }
 
@@ -566,13 +544,6 @@ fn leftover(text: &str) -> Option<String> {
         .nth(20)
         .map_or(text.len(), |(i, _)| at + i);
     Some(one_line(&text[start..end]))
-}
-
-/// Words as a reader counts them, for the length rule.
-pub fn word_count(text: &str) -> usize {
-    text.split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .count()
 }
 
 #[cfg(test)]
@@ -688,7 +659,7 @@ pub(crate) mod tests {
                 "{:?}",
                 t.check(std::slice::from_ref(&iv), &me)
             );
-            for step in Step::ALL {
+            for &step in Step::ALL {
                 let d = render(&t, &iv, &me, step).unwrap();
                 assert!(!d.subject.is_empty());
                 assert!(d.body.contains("Backend Engineer"), "{step}: {}", d.body);
@@ -732,10 +703,17 @@ pub(crate) mod tests {
         );
     }
 
+    /// Words as a reader counts them, for the length rule.
+    fn word_count(text: &str) -> usize {
+        text.split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .count()
+    }
+
     #[test]
     fn every_default_body_is_at_most_150_words() {
         let t = Templates::builtin();
-        for step in Step::ALL {
+        for &step in Step::ALL {
             let d = render(&t, &full(), &full_owner(), step).unwrap();
             let words = word_count(&d.body);
             assert!(words <= 150, "{step} has {words} words:\n{}", d.body);
@@ -940,13 +918,28 @@ pub(crate) mod tests {
     #[test]
     fn check_covers_every_pairing_the_playbook_makes() {
         let iv = bare();
-        let pairs: Vec<_> = pairings(&iv)
+        let pairs: Vec<_> = iv
+            .pairings()
             .into_iter()
             .map(|(s, p)| (s, p.name.clone()))
             .collect();
         assert_eq!(pairs.len(), 2 + 5);
         assert!(pairs.contains(&(Step::ThankYou, "Sam Lee".into())));
         assert!(pairs.contains(&(Step::FinalCheck, "Jane Doe".into())));
+    }
+
+    #[test]
+    fn primary_defaults_to_the_first_interviewer_in_every_template() {
+        let mut iv = bare();
+        for i in &mut iv.interviewers {
+            i.primary = false;
+        }
+        let second = &iv.interviewers[1];
+        let ctx = RenderContext::new(&iv, second, &owner(), Step::ThankYou);
+        let first = iv.interviewers[0].name.as_str();
+        assert_eq!(ctx.data()["primary"]["name"], first);
+        assert_eq!(ctx.data()["interviewer"]["primary"], false);
+        assert_eq!(ctx.data()["interviewers"][0]["primary"], true);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::core::EmailAddress;
 use crate::core::policy::parse_delay;
-use crate::diagnostic::Diagnostic;
+use crate::input::diagnostic::Diagnostic;
 
 /// Files larger than this are refused unread: no config or record comes close, and it bounds the
 /// time and memory that a hostile or corrupted file can cost.

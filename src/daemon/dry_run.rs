@@ -1,0 +1,61 @@
+//! Dry-run: each due message printed once, from the daemon's last snapshot of the state; no
+//! state opened, no queue touched, no connection made.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use tracing::error;
+
+use super::{DaemonError, TickReport};
+use crate::core::{SendKey, plan};
+use crate::delivery::queue::eml::to_eml;
+use crate::input::workspace::Workspace;
+use crate::mail::compose::compose;
+use crate::store::{Snapshot, snapshot, thread_in};
+
+/// What dry-run has shown already.
+#[derive(Debug, Default)]
+pub struct DryRun {
+    shown: BTreeSet<SendKey>,
+}
+
+impl DryRun {
+    /// Prints what is due at `now` and was not shown before.
+    pub(super) fn tick(
+        &mut self,
+        ws: &Workspace,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, DaemonError> {
+        let mut report = TickReport::default();
+        let saved = snapshot::load(&ws.config.state_dir)?;
+        let sends = saved.as_ref().map_or(&[][..], |s| &s.sends);
+        let history = saved.as_ref().map(Snapshot::history).unwrap_or_default();
+        let c = &ws.config;
+        let actions = plan(&ws.interviews, &history, &c.policy, &c.owner, now);
+        for a in actions.iter().filter(|a| a.state.is_pending()) {
+            if a.due > now {
+                if !self.shown.contains(&a.key) {
+                    report.wake_at(a.due);
+                }
+                continue;
+            }
+            if !self.shown.insert(a.key.clone()) {
+                continue;
+            }
+            match compose(ws, &a.key, &thread_in(sends, &a.key), now) {
+                Ok(message) => {
+                    println!(
+                        "# dry run: {} due {} ({})",
+                        a.key,
+                        a.due.to_rfc3339(),
+                        a.reason
+                    );
+                    println!("{}", to_eml(&a.key, &message, None));
+                    report.shown.push(a.key.clone());
+                }
+                Err(e) => error!(key = %a.key, "cannot render: {e}"),
+            }
+        }
+        Ok(report)
+    }
+}

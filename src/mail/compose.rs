@@ -1,0 +1,66 @@
+//! From a planned action to the message that would go out: one path for the daemon, `preview`
+//! and `simulate`, so what the user previews is what is sent.
+
+use chrono::{DateTime, Utc};
+
+use crate::core::{SendKey, ThreadRef};
+use crate::input::workspace::Workspace;
+use crate::mail::message::{Mailbox, Outgoing};
+use crate::mail::render::{RenderContext, RenderError};
+
+/// Why an action cannot become a message.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("interview `{0}` is not in the records")]
+    UnknownInterview(String),
+    #[error("`{recipient}` is not an interviewer of `{interview}`")]
+    UnknownRecipient {
+        interview: String,
+        recipient: String,
+    },
+    #[error("{0} has no e-mail address")]
+    NoAddress(String),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Renders the message for the send `key`. `earlier` holds the messages already sent to the
+/// same person for the same interview, oldest first: an e-mail follow-up threads under them.
+pub fn compose(
+    ws: &Workspace,
+    key: &SendKey,
+    earlier: &[ThreadRef],
+    now: DateTime<Utc>,
+) -> Result<Outgoing, ComposeError> {
+    let iv = ws
+        .interview(&key.interview)
+        .ok_or_else(|| ComposeError::UnknownInterview(key.interview.clone()))?;
+    let person = key
+        .person(iv)
+        .ok_or_else(|| ComposeError::UnknownRecipient {
+            interview: iv.id.clone(),
+            recipient: key.recipient.clone(),
+        })?;
+    let owner = &ws.config.owner;
+    let draft = ws
+        .templates
+        .render(key.step, &RenderContext::new(iv, person, owner, key.step))?;
+    let from = Mailbox::from(owner);
+    let to_the_user = key.step.channel().goes_to_the_user();
+    let to = if to_the_user {
+        from.clone()
+    } else {
+        let address = person
+            .email
+            .clone()
+            .ok_or_else(|| ComposeError::NoAddress(person.name.clone()))?;
+        Mailbox::new(&person.name, address)
+    };
+    let message =
+        Outgoing::new(from, to, draft, now).with_attachments(iv.attachments_for(key.step).to_vec());
+    Ok(if to_the_user {
+        message
+    } else {
+        message.threaded(earlier)
+    })
+}
