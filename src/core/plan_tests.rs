@@ -77,6 +77,11 @@ fn sent(at: DateTime<Utc>) -> PastSend {
 const JANE: &str = "jane@acme.example.com";
 const OMAR: &str = "omar@acme.example.com";
 
+/// An interview with one interviewer.
+fn solo(id: &str, start: &str, tz: Tz, name: &str, email: &str) -> Interview {
+    interview(id, start, tz, vec![person(name, email)])
+}
+
 /// Tue 2026-11-03 10:00-11:00 New York, Jane (primary) and Omar.
 fn panel() -> Interview {
     let mut jane = person("Jane Roe", JANE);
@@ -93,10 +98,25 @@ fn before(iv: &Interview) -> DateTime<Utc> {
     iv.start - TimeDelta::hours(1)
 }
 
+/// One interview planned before it starts, with nothing sent yet.
+fn plan_fresh(iv: &Interview) -> Vec<Action> {
+    plan_fresh_with(iv, &Policy::default())
+}
+
+fn plan_fresh_with(iv: &Interview, policy: &Policy) -> Vec<Action> {
+    plan(
+        std::slice::from_ref(iv),
+        &History::default(),
+        policy,
+        &owner(),
+        before(iv),
+    )
+}
+
 #[test]
 fn thank_you_goes_to_every_interviewer_two_hours_after_the_end() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     for who in [JANE, OMAR] {
         let a = find(&actions, "acme", Step::ThankYou, who);
         assert_eq!(a.state, ActionState::Scheduled);
@@ -109,7 +129,7 @@ fn thank_you_goes_to_every_interviewer_two_hours_after_the_end() {
 #[test]
 fn later_steps_go_to_the_primary_only() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     for step in [Step::StatusCheck, Step::CallReminder, Step::FinalCheck] {
         assert!(
             actions
@@ -132,14 +152,14 @@ fn primary_defaults_to_the_first_interviewer() {
         New_York,
         vec![person("Omar Diaz", OMAR), person("Jane Roe", JANE)],
     );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     find(&actions, "acme", Step::StatusCheck, OMAR);
 }
 
 #[test]
 fn status_check_comes_seven_days_after_the_end_without_a_decision_date() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::StatusCheck, JANE);
     assert_eq!(local_of(a), naive("2026-11-10 11:00"));
     assert_eq!(a.state, ActionState::Scheduled);
@@ -154,7 +174,7 @@ fn status_check_comes_seven_days_after_the_end_without_a_decision_date() {
 fn decision_date_pushes_the_status_check_to_two_days_after_it() {
     let mut iv = panel();
     iv.decision_by = NaiveDate::from_ymd_opt(2026, 11, 20);
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::StatusCheck, JANE);
     // Two days after Fri 20 November is Sunday: the working-hours window moves it to Monday.
     assert_eq!(local_of(a), naive("2026-11-23 09:00"));
@@ -170,7 +190,7 @@ fn decision_date_pushes_the_status_check_to_two_days_after_it() {
 fn status_check_is_never_before_the_decision_date() {
     let mut iv = panel();
     iv.decision_by = NaiveDate::from_ymd_opt(2026, 12, 1);
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::StatusCheck, JANE);
     assert!(local_of(a).date() > NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
 }
@@ -178,7 +198,7 @@ fn status_check_is_never_before_the_decision_date() {
 #[test]
 fn call_reminder_goes_to_the_user_seven_days_after_the_status_check() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::CallReminder, JANE);
     assert_eq!(a.channel, Channel::Call);
     assert_eq!(a.to.as_ref().unwrap().as_str(), "sam@example.org");
@@ -189,7 +209,7 @@ fn call_reminder_goes_to_the_user_seven_days_after_the_status_check() {
 #[test]
 fn final_check_comes_seven_days_after_the_previous_touch() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::FinalCheck, JANE);
     assert_eq!(local_of(a), naive("2026-11-24 11:00"));
     assert_eq!(a.to.as_ref().unwrap().key(), JANE);
@@ -198,7 +218,7 @@ fn final_check_comes_seven_days_after_the_previous_touch() {
 #[test]
 fn close_notice_goes_to_the_user_seven_days_after_the_final_check_and_ends_the_sequence() {
     let iv = panel();
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::Close, "sam@example.org");
     assert_eq!(a.channel, Channel::Notice);
     assert_eq!(local_of(a), naive("2026-12-01 11:00"));
@@ -259,13 +279,8 @@ fn a_sent_step_is_reported_and_never_planned_again() {
 #[test]
 fn friday_evening_interview_gets_its_thank_you_saturday_morning_within_24_hours() {
     // Ends Friday 19:00: 2 h later is 21:00, outside 08:00-20:00.
-    let iv = interview(
-        "late",
-        "2026-11-06 18:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let iv = solo("late", "2026-11-06 18:00", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "late", Step::ThankYou, JANE);
     assert_eq!(local_of(a), naive("2026-11-07 08:00"));
     assert_eq!(local_of(a).weekday(), Weekday::Sat);
@@ -281,26 +296,22 @@ fn friday_evening_interview_gets_its_thank_you_saturday_morning_within_24_hours(
 #[test]
 fn later_steps_go_out_in_working_hours_only() {
     // Ends Friday 19:00: seven days later is Friday 19:00, so the status check waits for Monday.
-    let iv = interview(
-        "late",
-        "2026-11-06 18:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let iv = solo("late", "2026-11-06 18:00", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "late", Step::StatusCheck, JANE);
     assert_eq!(local_of(a), naive("2026-11-16 09:00"));
 }
 
 #[test]
 fn send_window_is_reckoned_in_the_recipients_zone() {
-    let iv = interview(
+    let iv = solo(
         "tokyo",
         "2026-11-04 16:00",
         Tokyo,
-        vec![person("Aiko Sato", "aiko@example.com")],
+        "Aiko Sato",
+        "aiko@example.com",
     );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     for a in actions.iter().filter(|a| a.channel == Channel::Email) {
         let t = local(a.due, Tokyo);
         assert!(t.hour() >= 8 && t.hour() < 20, "{} at {t}", a.key);
@@ -347,7 +358,7 @@ fn replied_stops_the_automatic_checks() {
     let mut iv = panel();
     iv.status = Status::Replied;
     iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 5);
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     for step in [Step::StatusCheck, Step::CallReminder, Step::FinalCheck] {
         assert_eq!(
             find(&actions, "acme", step, JANE).state,
@@ -367,7 +378,7 @@ fn replied_with_a_new_decision_date_plans_the_status_check_from_it() {
     iv.status = Status::Replied;
     iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 5);
     iv.decision_by = NaiveDate::from_ymd_opt(2026, 11, 18);
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let a = find(&actions, "acme", Step::StatusCheck, JANE);
     assert_eq!(a.state, ActionState::Scheduled);
     assert_eq!(local_of(a), naive("2026-11-20 09:00"));
@@ -448,7 +459,7 @@ fn offer_withdrawn_and_closed_send_nothing_more() {
     for status in [Status::Offer, Status::Withdrawn, Status::Closed] {
         let mut iv = panel();
         iv.status = status;
-        let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+        let actions = plan_fresh(&iv);
         assert!(!actions.is_empty());
         for a in &actions {
             assert_eq!(a.state, ActionState::Cancelled, "{status:?}: {a:?}");
@@ -528,12 +539,7 @@ fn weekly_cap_compares_addresses_case_insensitively() {
 #[test]
 fn weekly_cap_counts_messages_waiting_for_approval() {
     let iv = panel();
-    let mut other = interview(
-        "globex",
-        "2026-11-03 15:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
+    let mut other = solo("globex", "2026-11-03 15:00", New_York, "Jane Roe", JANE);
     other.company = "Globex".into();
     let mut history = History::default();
     let queued = at("2026-11-03 13:00", New_York);
@@ -569,12 +575,7 @@ fn a_thank_you_left_unapproved_past_its_limit_stops_holding_the_cap() {
 
 #[test]
 fn weekly_cap_counts_call_tasks() {
-    let iv = interview(
-        "globex",
-        "2026-11-16 10:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
+    let iv = solo("globex", "2026-11-16 10:00", New_York, "Jane Roe", JANE);
     let mut history = History::default();
     let call = at("2026-11-17 09:00", New_York);
     history
@@ -595,12 +596,7 @@ fn weekly_cap_counts_call_tasks() {
 
 #[test]
 fn weekly_cap_still_counts_touches_of_a_removed_interview() {
-    let iv = interview(
-        "globex",
-        "2026-11-03 10:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
+    let iv = solo("globex", "2026-11-03 10:00", New_York, "Jane Roe", JANE);
     let mut history = History::default();
     history.sends.insert(
         SendKey::new("gone", Step::StatusCheck, JANE),
@@ -616,18 +612,8 @@ fn weekly_cap_still_counts_touches_of_a_removed_interview() {
 #[test]
 fn notices_to_the_user_are_not_capped() {
     // Two interviews ending together: both close notices reach the user on the same day.
-    let a = interview(
-        "a",
-        "2026-11-03 10:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
-    let b = interview(
-        "b",
-        "2026-11-03 10:00",
-        New_York,
-        vec![person("Omar Diaz", OMAR)],
-    );
+    let a = solo("a", "2026-11-03 10:00", New_York, "Jane Roe", JANE);
+    let b = solo("b", "2026-11-03 10:00", New_York, "Omar Diaz", OMAR);
     let actions = plan_at(&[a.clone(), b], &History::default(), before(&a));
     let closes: Vec<_> = actions
         .iter()
@@ -640,23 +626,12 @@ fn notices_to_the_user_are_not_capped() {
 
 #[test]
 fn holidays_move_sends_to_the_next_working_day() {
-    let iv = interview(
-        "dec",
-        "2026-12-15 10:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
+    let iv = solo("dec", "2026-12-15 10:00", New_York, "Jane Roe", JANE);
     let mut policy = Policy::default();
     policy
         .holidays
         .insert(NaiveDate::from_ymd_opt(2026, 12, 22).unwrap());
-    let actions = plan(
-        std::slice::from_ref(&iv),
-        &History::default(),
-        &policy,
-        &owner(),
-        before(&iv),
-    );
+    let actions = plan_fresh_with(&iv, &policy);
     let check = find(&actions, "dec", Step::StatusCheck, JANE);
     assert_eq!(local_of(check), naive("2026-12-23 09:00"));
     assert!(check.reason.contains("send window"), "{}", check.reason);
@@ -664,41 +639,19 @@ fn holidays_move_sends_to_the_next_working_day() {
 
 #[test]
 fn holidays_hold_back_a_thank_you_too() {
-    let iv = interview(
-        "dec",
-        "2026-12-24 16:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
+    let iv = solo("dec", "2026-12-24 16:00", New_York, "Jane Roe", JANE);
     let mut policy = Policy::default();
     policy
         .holidays
         .insert(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
-    let actions = plan(
-        std::slice::from_ref(&iv),
-        &History::default(),
-        &policy,
-        &owner(),
-        before(&iv),
-    );
+    let actions = plan_fresh_with(&iv, &policy);
     // Ends 17:00 on the 24th; 19:00 is in the window.
     assert_eq!(
         local_of(find(&actions, "dec", Step::ThankYou, JANE)),
         naive("2026-12-24 19:00")
     );
-    let late = interview(
-        "dec",
-        "2026-12-24 18:30",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
-    let actions = plan(
-        std::slice::from_ref(&late),
-        &History::default(),
-        &policy,
-        &owner(),
-        before(&late),
-    );
+    let late = solo("dec", "2026-12-24 18:30", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh_with(&late, &policy);
     // 21:30 on the 24th is too late, the 25th is a holiday: the 26th, within 48 hours.
     assert_eq!(
         local_of(find(&actions, "dec", Step::ThankYou, JANE)),
@@ -708,13 +661,8 @@ fn holidays_hold_back_a_thank_you_too() {
 
 #[test]
 fn new_york_dst_end_on_2026_11_01_keeps_the_intended_local_hour() {
-    let iv = interview(
-        "ny",
-        "2026-10-29 10:00",
-        New_York,
-        vec![person("Jane Roe", JANE)],
-    );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let iv = solo("ny", "2026-10-29 10:00", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh(&iv);
     let check = find(&actions, "ny", Step::StatusCheck, JANE);
     assert_eq!(local_of(check), naive("2026-11-05 11:00"));
     // 11:00 EDT was 15:00 UTC; 11:00 EST is 16:00 UTC.
@@ -728,13 +676,14 @@ fn new_york_dst_end_on_2026_11_01_keeps_the_intended_local_hour() {
 
 #[test]
 fn berlin_dst_end_on_2026_10_25_keeps_the_intended_local_hour() {
-    let iv = interview(
+    let iv = solo(
         "de",
         "2026-10-23 14:00",
         Berlin,
-        vec![person("Jana Berg", "jana@example.com")],
+        "Jana Berg",
+        "jana@example.com",
     );
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let thanks = find(&actions, "de", Step::ThankYou, "jana@example.com");
     assert_eq!(local_of(thanks), naive("2026-10-23 17:00"));
     let check = find(&actions, "de", Step::StatusCheck, "jana@example.com");
@@ -747,14 +696,9 @@ fn berlin_dst_end_on_2026_10_25_keeps_the_intended_local_hour() {
 
 #[test]
 fn interviewer_without_an_address_is_skipped_with_a_reason_but_can_still_be_called() {
-    let mut iv = interview(
-        "phone",
-        "2026-11-03 10:00",
-        New_York,
-        vec![person("Pat Lee", "")],
-    );
+    let mut iv = solo("phone", "2026-11-03 10:00", New_York, "Pat Lee", "");
     iv.interviewers[0].primary = true;
-    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), before(&iv));
+    let actions = plan_fresh(&iv);
     let thanks = find(&actions, "phone", Step::ThankYou, "pat lee");
     assert_eq!(thanks.state, ActionState::Skipped);
     assert!(

@@ -24,7 +24,8 @@ pub const QUIET: Duration = Duration::from_millis(200);
 /// The longest a report waits while events keep coming, so a busy directory still gets seen.
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
-/// Which of the user's inputs changed: the daemon reloads just that part.
+/// Which of the user's inputs changed. A change to the queue only needs a new round; any other
+/// makes the daemon reload the whole workspace, so what is in force always validated together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Change {
     Config,

@@ -512,30 +512,31 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         p.thank_you = step(&p.thank_you, t.delay, t.window, t.days);
         p.thank_you_target = t.target.map_or(p.thank_you_target, |Delay(d)| d);
         p.thank_you_limit = t.limit.map_or(p.thank_you_limit, |Delay(d)| d);
+        // Each pair must keep its order: delay <= target <= limit. The error points at the
+        // later key when the user wrote it, else at the earlier one.
         let fmt = crate::core::policy::format_delay;
-        if p.thank_you_target < p.thank_you.delay {
-            let k = if has_target { "target" } else { "delay" };
-            errors.push(at(
-                &key("thank_you", k),
-                format!(
-                    "the thank-you target ({}) is before its delay ({}): the target must be at \
-                     least the delay",
-                    fmt(p.thank_you_target),
-                    fmt(p.thank_you.delay)
-                ),
-            ));
-        }
-        if p.thank_you_limit < p.thank_you_target {
-            let k = if has_limit { "limit" } else { "target" };
-            errors.push(at(
-                &key("thank_you", k),
-                format!(
-                    "the thank-you limit ({}) is before its target ({}): the limit must be at \
-                     least the target",
-                    fmt(p.thank_you_limit),
-                    fmt(p.thank_you_target)
-                ),
-            ));
+        let pairs = [
+            (
+                ("delay", p.thank_you.delay, true),
+                ("target", p.thank_you_target, has_target),
+            ),
+            (
+                ("target", p.thank_you_target, has_target),
+                ("limit", p.thank_you_limit, has_limit),
+            ),
+        ];
+        for ((first, early, _), (second, late, written)) in pairs {
+            if late < early {
+                errors.push(at(
+                    &key("thank_you", if written { second } else { first }),
+                    format!(
+                        "the thank-you {second} ({}) is before its {first} ({}): the {second} \
+                         must be at least the {first}",
+                        fmt(late),
+                        fmt(early)
+                    ),
+                ));
+            }
         }
     }
     if let Some(s) = raw.status_check {
@@ -574,6 +575,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::diagnostic::assert_at;
     use std::collections::HashMap;
 
     const MINIMAL: &str =
@@ -592,15 +594,9 @@ mod tests {
         parse_config_with(text, Path::new("/etc/followup/followup.yaml"), &env)
     }
 
+    /// The only diagnostic of a failed parse.
     fn one_error(text: &str) -> Diagnostic {
-        let mut ds = parse(text).expect_err("expected an error").0;
-        assert_eq!(ds.len(), 1, "{ds:?}");
-        ds.remove(0)
-    }
-
-    fn assert_at(d: &Diagnostic, line: usize, needle: &str) {
-        assert_eq!(d.line, Some(line), "{d}");
-        assert!(d.message.contains(needle), "`{needle}` not in: {d}");
+        parse(text).expect_err("expected an error").only()
     }
 
     #[test]

@@ -62,3 +62,19 @@ impl fmt::Display for Diagnostics {
         Ok(())
     }
 }
+
+impl Diagnostics {
+    /// The one problem found, for tests that expect exactly one.
+    #[cfg(test)]
+    pub(crate) fn only(mut self) -> Diagnostic {
+        assert_eq!(self.0.len(), 1, "{self}");
+        self.0.remove(0)
+    }
+}
+
+/// Asserts that `d` is on `line` and says `needle`.
+#[cfg(test)]
+pub(crate) fn assert_at(d: &Diagnostic, line: usize, needle: &str) {
+    assert_eq!(d.line, Some(line), "{d}");
+    assert!(d.message.contains(needle), "`{needle}` not in: {d}");
+}

@@ -549,6 +549,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::diagnostic::assert_at;
     use chrono::{NaiveDate, TimeZone, Utc};
     use chrono_tz::Europe::Berlin;
 
@@ -568,15 +569,9 @@ interviewers:
     }
 
     /// The only diagnostic of a failed parse.
+    /// The only diagnostic of a failed parse.
     fn one_error(text: &str) -> Diagnostic {
-        let mut ds = parse(text).expect_err("expected an error").0;
-        assert_eq!(ds.len(), 1, "{ds:?}");
-        ds.remove(0)
-    }
-
-    fn assert_at(d: &Diagnostic, line: usize, needle: &str) {
-        assert_eq!(d.line, Some(line), "{d}");
-        assert!(d.message.contains(needle), "`{needle}` not in: {d}");
+        parse(text).expect_err("expected an error").only()
     }
 
     #[test]

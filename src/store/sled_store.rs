@@ -16,7 +16,7 @@
 //! result before it reports success.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -33,6 +33,7 @@ use super::{
     StoreError, check_key, is_reserved_meta,
 };
 use crate::core::{History, SendKey, SendState, Status};
+use crate::fsutil;
 
 /// sled's default page cache is 1 GiB; the state of one person's job search is kilobytes.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
@@ -450,22 +451,9 @@ impl SledStore {
             sends: self.sends.len(),
         };
         let bytes = encode(CHECK_FILE, &check)?;
-        let (tmp, dest) = (self.path.join("check.json.tmp"), self.path.join(CHECK_FILE));
-        let write = || -> io::Result<()> {
-            let mut file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &dest)?;
-            File::open(&self.path)?.sync_all()
-        };
-        write().map_err(|source| StoreError::Io {
-            path: dest.clone(),
-            cause: source,
+        fsutil::replace_file(&self.path.join(CHECK_FILE), &bytes).map_err(|e| StoreError::Io {
+            path: e.path,
+            cause: e.cause,
         })
     }
 

@@ -77,11 +77,10 @@ fn transition_refuses_an_interview_id_with_a_slash() {
     assert!(matches!(err, Err(StoreError::InvalidKey { .. })), "{err:?}");
 }
 
-#[test]
-fn racing_threads_on_one_key_have_exactly_one_winner() {
-    let (_dir, store) = fresh();
+/// Eight threads race to move `k` from `from` to a `sending` record of their own; the ids of
+/// those that won, and the store's record, are checked by the caller.
+fn race(store: SledStore, k: &SendKey, from: Option<SendState>) -> (Vec<u32>, SledStore) {
     let store = Arc::new(store);
-    let k = key("acme", Step::ThankYou);
     let threads = 8;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads as u32)
@@ -89,15 +88,26 @@ fn racing_threads_on_one_key_have_exactly_one_winner() {
             let (store, barrier, k) = (store.clone(), barrier.clone(), k.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                let won = store.transition(&k, &[None], &sending(&k, id)).unwrap();
-                won.then_some(id)
+                let won = store
+                    .transition(&k, &[from], &sending(&k, 100 + id))
+                    .unwrap();
+                won.then_some(100 + id)
             })
         })
         .collect();
-    let winners: Vec<u32> = handles
+    let winners = handles
         .into_iter()
         .filter_map(|h| h.join().unwrap())
         .collect();
+    let store = Arc::into_inner(store).expect("every thread has ended");
+    (winners, store)
+}
+
+#[test]
+fn racing_threads_on_one_key_have_exactly_one_winner() {
+    let (_dir, store) = fresh();
+    let k = key("acme", Step::ThankYou);
+    let (winners, store) = race(store, &k, None);
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     assert_eq!(store.get(&k).unwrap().unwrap().attempts, winners[0]);
 }
@@ -105,30 +115,11 @@ fn racing_threads_on_one_key_have_exactly_one_winner() {
 #[test]
 fn racing_threads_from_one_state_have_exactly_one_winner() {
     let (_dir, store) = fresh();
-    let store = Arc::new(store);
     let k = key("acme", Step::ThankYou);
     let mut deferred = sending(&k, 1);
     deferred.state = SendState::Deferred;
     store.transition(&k, &[None], &deferred).unwrap();
-    let threads = 8;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads as u32)
-        .map(|id| {
-            let (store, barrier, k) = (store.clone(), barrier.clone(), k.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let next = sending(&k, 100 + id);
-                let won = store
-                    .transition(&k, &[Some(SendState::Deferred)], &next)
-                    .unwrap();
-                won.then_some(100 + id)
-            })
-        })
-        .collect();
-    let winners: Vec<u32> = handles
-        .into_iter()
-        .filter_map(|h| h.join().unwrap())
-        .collect();
+    let (winners, store) = race(store, &k, Some(SendState::Deferred));
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     assert_eq!(store.get(&k).unwrap().unwrap().attempts, winners[0]);
 }
