@@ -610,3 +610,31 @@ fn tls_parameters(
         detail: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::config::PasswordSource;
+
+    fn plain_to(host: &str) -> SmtpConfig {
+        SmtpConfig {
+            host: host.into(),
+            port: 25,
+            security: Security::Plain,
+            username: None,
+            password: PasswordSource::Credentials,
+            ca_file: None,
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn plain_smtp_is_allowed_to_loopback_however_spelt_and_nowhere_else() {
+        for host in ["localhost", "localhost.", "127.0.0.1", "::1", "[::1]"] {
+            let sender = SmtpSender::new(&plain_to(host), None, SmtpOptions::default());
+            assert!(sender.is_ok(), "{host}: {:?}", sender.err());
+        }
+        let far = SmtpSender::new(&plain_to("mail.example.com"), None, SmtpOptions::default());
+        assert!(matches!(far, Err(SmtpSetupError::PlainNotLoopback(_))));
+    }
+}
