@@ -184,7 +184,7 @@ async fn a_lost_answer_after_the_body_is_uncertain_and_waits_for_the_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stall_after_the_body_is_uncertain_after_the_timeout() {
-    let w = World::globex("send").configure(|c| c.smtp.as_mut().unwrap().timeout = "1s".into());
+    let w = World::globex("send").with_smtp_timeout("1s");
     let mut d = w.daemon();
     w.server().set_behaviour(Behaviour::Stall(StallAt::AfterBody));
     // Only the first message meets the stall: the rest (the other thank-you, the notice) go

@@ -4,3 +4,6 @@ mod support;
 
 mod cli;
 mod daemon;
+mod daemon_cli;
+mod faults;
+mod hostile;

@@ -179,6 +179,13 @@ impl World {
         self
     }
 
+    /// The SMTP timeout, for a test that waits one out on purpose.
+    pub fn with_smtp_timeout(self, timeout: &str) -> World {
+        self.configure(|c| {
+            c.smtp.as_mut().expect("an smtp section").timeout = timeout.into();
+        })
+    }
+
     fn write_config(&self) {
         self.write_file("followup.yaml", self.config.yaml().as_bytes());
     }
