@@ -12,3 +12,4 @@ mod interop_postfix;
 mod queue_dir;
 mod smtp_delivery;
 mod smtp_logging;
+mod torture;
