@@ -14,7 +14,11 @@ fn home() -> World {
 
 /// Runs `validate` on one broken record and returns its stderr, checking exit 1.
 fn invalid(record: &str) -> String {
-    home().with("broken.yaml", record).run(&["validate"]).exit(1).stderr
+    home()
+        .with("broken.yaml", record)
+        .run(&["validate"])
+        .exit(1)
+        .stderr
 }
 
 fn assert_at(err: &str, line: usize, needle: &str) {
@@ -129,7 +133,10 @@ fn duplicate_ids_across_files_name_both_files() {
 fn validate_reports_every_error_not_just_the_first() {
     let err = home()
         .with("one.yaml", &RECORD.replace("interviewers:", "interviewrs:"))
-        .with("two.yaml", &RECORD.replace("zoe@globex.example.com", "nope"))
+        .with(
+            "two.yaml",
+            &RECORD.replace("zoe@globex.example.com", "nope"),
+        )
         .run(&["validate"])
         .exit(1)
         .stderr;
@@ -186,12 +193,10 @@ fn json(out: Output) -> Vec<Value> {
 
 #[test]
 fn plan_json_has_the_documented_fields_soonest_first() {
-    let out = home().with("globex.yaml", RECORD).run(&[
-        "plan",
-        "--now",
-        "2026-11-03 09:00",
-        "--json",
-    ]);
+    let out =
+        home()
+            .with("globex.yaml", RECORD)
+            .run(&["plan", "--now", "2026-11-03 09:00", "--json"]);
     let rows = json(out);
     assert_eq!(rows.len(), 6);
     for row in &rows {

@@ -20,7 +20,8 @@ async fn send_mode_delivers_every_step_once_threaded_under_the_first_message() {
     let to = zoe[0].header("To").unwrap();
     assert!(to.contains("=?utf-8?"), "{to}");
     assert!(
-        zoe[0].header("Content-Type")
+        zoe[0]
+            .header("Content-Type")
             .unwrap()
             .starts_with("multipart/mixed")
     );
@@ -42,10 +43,7 @@ async fn send_mode_delivers_every_step_once_threaded_under_the_first_message() {
     for (i, r) in jane.iter().enumerate().skip(1) {
         assert_eq!(r.header("In-Reply-To").unwrap(), ids[i - 1]);
         assert_eq!(r.header("References").unwrap(), ids[..i].join(" "));
-        assert_eq!(
-            r.header("Subject").unwrap(),
-            format!("Re: {first_subject}")
-        );
+        assert_eq!(r.header("Subject").unwrap(), format!("Re: {first_subject}"));
         assert!(
             r.header("Content-Type")
                 .unwrap()
@@ -186,7 +184,8 @@ async fn a_lost_answer_after_the_body_is_uncertain_and_waits_for_the_user() {
 async fn a_stall_after_the_body_is_uncertain_after_the_timeout() {
     let w = World::globex("send").with_smtp_timeout("1s");
     let mut d = w.daemon();
-    w.server().set_behaviour(Behaviour::Stall(StallAt::AfterBody));
+    w.server()
+        .set_behaviour(Behaviour::Stall(StallAt::AfterBody));
     // Only the first message meets the stall: the rest (the other thank-you, the notice) go
     // through, so the test waits out one timeout instead of four.
     let server = w.server();
@@ -339,10 +338,7 @@ async fn removing_an_interview_cancels_what_waits_and_keeps_what_was_sent() {
         w.record(&key(Step::ThankYou, ZOE)).state,
         SendState::Cancelled
     );
-    assert_eq!(
-        w.record(&key(Step::ThankYou, JANE)).state,
-        SendState::Sent
-    );
+    assert_eq!(w.record(&key(Step::ThankYou, JANE)).state, SendState::Sent);
     assert!(d.queue().scan(Folder::Pending).unwrap().is_empty());
 }
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::support::api::SendState;
 use crate::support::mail::Mail;
+use crate::support::runner::{Output, Running};
 use crate::support::smtp_server::{Behaviour, FailAt, ServerOptions, StallAt, TestSmtpServer};
 use crate::support::wait::{PATIENCE, wait_for};
 use crate::support::world::World;
@@ -49,7 +50,6 @@ interviewers:
 ";
 
 const ATTACHMENT: &[u8] = b"%PDF-1.4 not really a pdf \x00\x01\x02\xff";
-
 
 // --- the user's home ------------------------------------------------------------------------------
 
@@ -165,10 +165,7 @@ fn send_mode_sends_each_message_once_threaded_under_the_thank_you() {
     let check = &zoe[1];
     assert_eq!(check.one("In-Reply-To"), thank_you_id);
     assert!(check.one("References").contains(&thank_you_id));
-    assert_eq!(
-        check.subject(),
-        format!("Re: {thank_you_subject}")
-    );
+    assert_eq!(check.subject(), format!("Re: {thank_you_subject}"));
     assert!(check.raw.contains("text/plain; charset=utf-8"));
     assert!(
         !check.raw.contains("cv.pdf"),
@@ -259,7 +256,11 @@ fn approve_mode_sends_only_what_the_user_approved_as_edited() {
 
     let out = home.once_at(THANK_YOU_AT);
     assert!(out.stderr.contains("queued 4"), "{}", out.stderr);
-    assert_eq!(home.queue_files("pending").len(), 4, "one file per due message");
+    assert_eq!(
+        home.queue_files("pending").len(),
+        4,
+        "one file per due message"
+    );
     for who in [ZOE, OMAR, LEE, ANA] {
         assert!(
             smtp.mails_to(who).is_empty(),
@@ -299,10 +300,7 @@ fn approve_mode_sends_only_what_the_user_approved_as_edited() {
     assert!(out.stderr.contains("sent 2"), "{}", out.stderr);
     let to_zoe = smtp.mails_to(ZOE);
     assert_eq!(to_zoe.len(), 1);
-    assert_eq!(
-        to_zoe[0].subject(),
-        "Thanks for Tuesday, Zoë"
-    );
+    assert_eq!(to_zoe[0].subject(), "Thanks for Tuesday, Zoë");
     let text = to_zoe[0].text();
     assert!(text.contains("whiteboard session on sled"), "{text}");
     assert!(!text.contains("Learning more about the team"), "{text}");
@@ -311,13 +309,14 @@ fn approve_mode_sends_only_what_the_user_approved_as_edited() {
         "the approved thank-you keeps its attachment"
     );
     assert!(!to_zoe[0].raw.to_ascii_lowercase().contains("x-followup"));
-    assert_eq!(
-        smtp.mails_to(ANA).len(),
-        1,
-        "approved with `queue approve`"
-    );
+    assert_eq!(smtp.mails_to(ANA).len(), 1, "approved with `queue approve`");
     assert_eq!(home.queue_files("approved").len(), 0);
-    assert_eq!(home.queue_files("sent").len(), 2, "{:?}", home.queue_files("sent"));
+    assert_eq!(
+        home.queue_files("sent").len(),
+        2,
+        "{:?}",
+        home.queue_files("sent")
+    );
     home.queue_file_to("sent", ZOE);
     home.queue_file_to("sent", ANA);
 
@@ -336,7 +335,9 @@ fn approve_mode_sends_only_what_the_user_approved_as_edited() {
         "one digest of what waits, not one per round"
     );
     assert!(
-        digests[0].subject().contains("4 follow-up(s) wait for your approval"),
+        digests[0]
+            .subject()
+            .contains("4 follow-up(s) wait for your approval"),
         "{}",
         digests[0].raw
     );
@@ -454,8 +455,7 @@ fn dry_run_prints_due_messages_and_changes_nothing() {
     let before = tree(home.root());
 
     let due = due_at(&home, "status_check", ANA, "2026-11-03 13:05");
-    let out = home
-        .ok(&["run", "--once", "--dry-run", "--now", &due]);
+    let out = home.ok(&["run", "--once", "--dry-run", "--now", &due]);
     assert!(
         out.stdout
             .contains(&format!("# dry run: initech/status_check/{ANA}")),
@@ -497,8 +497,7 @@ fn dry_run_shows_a_follow_up_threaded_as_it_would_be_sent() {
     let subject = sent[0].subject();
 
     let due = due_at(&home, "status_check", ANA, THANK_YOU_AT);
-    let out = home
-        .ok(&["run", "--once", "--dry-run", "--now", &due]);
+    let out = home.ok(&["run", "--once", "--dry-run", "--now", &due]);
     assert!(
         out.stdout.contains("initech/status_check"),
         "{}",
@@ -534,10 +533,7 @@ fn dry_run_mode_connects_nowhere_and_creates_no_state_or_queue() {
     }
     assert!(out.stdout.contains("Dear Zoë Müller,"), "{}", out.stdout);
     assert_eq!(smtp.connection_count(), 0, "dry-run never connects");
-    assert!(
-        !home.path("state").exists(),
-        "no state dir, no sled db"
-    );
+    assert!(!home.path("state").exists(), "no state dir, no sled db");
     let after = tree(home.root());
     let appeared: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
     assert!(appeared.is_empty(), "dry-run created {appeared:?}");
@@ -545,19 +541,29 @@ fn dry_run_mode_connects_nowhere_and_creates_no_state_or_queue() {
 
 // --- 4. and 5. SMTP failures ----------------------------------------------------------------------
 
+/// The round at the thank-you's time against a server that refuses: nothing arrives, the log's
+/// summary says `summary` (`deferred 2`), and `status --json` lists the sends under `list`.
+fn refused_first_round(home: &World, summary: &str, list: &str) -> (Output, Vec<Value>) {
+    let out = home.once_at(THANK_YOU_AT);
+    assert!(out.stderr.contains(summary), "{}", out.stderr);
+    assert!(home.server().received().is_empty());
+    let status = status_json(home);
+    let rows = status[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {status:#}"))
+        .clone();
+    (out, rows)
+}
+
 /// A 4xx defers the send (shown as retrying); the retry after the backoff sends it once.
 #[test]
 fn temporary_failure_is_retried_after_the_backoff_and_sent_once() {
     let home = home("send", Behaviour::TempFail(FailAt::Rcpt)).with("globex.yaml", GLOBEX);
     let smtp = home.server();
 
-    let out = home.once_at(THANK_YOU_AT);
-    assert!(out.stderr.contains("deferred 2"), "{}", out.stderr);
-    assert!(smtp.received().is_empty());
-    let status = status_json(&home);
-    let deferred = status["deferred"].as_array().unwrap();
-    assert_eq!(deferred.len(), 2, "{status:#}");
-    for row in deferred {
+    let (_, deferred) = refused_first_round(&home, "deferred 2", "deferred");
+    assert_eq!(deferred.len(), 2, "{deferred:#?}");
+    for row in &deferred {
         assert_eq!(
             row["at"], "2026-11-03T18:05:00Z",
             "retried in 5 minutes: {row}"
@@ -605,12 +611,8 @@ fn permanent_failure_fails_at_once_is_shown_and_notifies_the_user() {
     let home = home("send", Behaviour::PermFail(FailAt::Rcpt)).with("initech.yaml", INITECH);
     let smtp = home.server();
 
-    let out = home.once_at(THANK_YOU_AT);
-    assert!(out.stderr.contains("failed 1"), "{}", out.stderr);
-    assert!(smtp.received().is_empty());
-    let status = status_json(&home);
-    let failed = status["failed"].as_array().unwrap();
-    assert_eq!(failed.len(), 1, "{status:#}");
+    let (out, failed) = refused_first_round(&home, "failed 1", "failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
     assert_eq!(failed[0]["key"], format!("initech/thank_you/{ANA}"));
     assert!(
         failed[0]["note"]
@@ -672,7 +674,7 @@ fn broken_record_edit_keeps_the_last_good_version_and_the_daemon_running() {
     let home = home("send", Behaviour::Accept).with("globex.yaml", &good);
     let smtp = home.server();
     let mut daemon = home.spawn("daemon");
-    wait_for("the thank-you", PATIENCE, || (!smtp.received().is_empty()));
+    wait_for("the thank-you", PATIENCE, || !smtp.received().is_empty());
     assert_eq!(smtp.mails_to(ZOE).len(), 1);
 
     // A YAML syntax error on line 2 (`status` and `state export` refuse to load such records,
@@ -684,10 +686,9 @@ fn broken_record_edit_keeps_the_last_good_version_and_the_daemon_running() {
     );
     assert_ne!(broken, good);
     home.write("globex.yaml", &broken);
-    let log = daemon
-        .wait_log("the error about the broken record", |l| {
-            l.contains("the last good version stays in force")
-        });
+    let log = daemon.wait_log("the error about the broken record", |l| {
+        l.contains("the last good version stays in force")
+    });
     assert!(
         log.lines().any(|l| l.contains("ERROR")
             && (l.contains("globex.yaml:2:") || l.contains("globex.yaml:3:"))),
@@ -696,10 +697,9 @@ fn broken_record_edit_keeps_the_last_good_version_and_the_daemon_running() {
     assert!(daemon.running(), "the daemon keeps running:\n{log}");
     // Give a tick the chance to act on the broken version, then check it did not.
     home.write("initech.yaml", "company: [still broken\n");
-    daemon
-        .wait_log("the second error", |l| {
-            l.matches("the last good version stays in force").count() >= 2
-        });
+    daemon.wait_log("the second error", |l| {
+        l.matches("the last good version stays in force").count() >= 2
+    });
     std::fs::remove_file(home.path("interviews/initech.yaml")).unwrap();
     let sends = home.snapshot().sends;
     assert_eq!(
@@ -723,7 +723,9 @@ fn broken_record_edit_keeps_the_last_good_version_and_the_daemon_running() {
         "initech.yaml",
         &interview_ending_now("Initech", "Ana Lima", ANA),
     );
-    wait_for("the new interview's thank-you", PATIENCE, || (!smtp.mails_to(ANA).is_empty()));
+    wait_for("the new interview's thank-you", PATIENCE, || {
+        !smtp.mails_to(ANA).is_empty()
+    });
     assert_eq!(smtp.mails_to(ZOE).len(), 1, "the first is not sent again");
     assert_eq!(smtp.received().len(), 2, "{}", daemon.log());
 
@@ -740,10 +742,9 @@ fn second_daemon_on_the_same_state_refuses_to_start() {
     let home = home("send", Behaviour::Accept).with("globex.yaml", GLOBEX);
     let smtp = home.server();
     let mut first = home.spawn("first");
-    first
-        .wait_log("the first daemon to start", |l| {
-            l.contains("followup is running")
-        });
+    first.wait_log("the first daemon to start", |l| {
+        l.contains("followup is running")
+    });
 
     let second = home.run(&["run"]);
     assert_ne!(second.code, Some(0), "the second daemon must not run");
@@ -751,13 +752,7 @@ fn second_daemon_on_the_same_state_refuses_to_start() {
     let err = second.stderr.to_lowercase();
     assert!(
         err.contains("state")
-            && err.contains(
-                &home
-                    .path("state")
-                    .display()
-                    .to_string()
-                    .to_lowercase()
-            ),
+            && err.contains(&home.path("state").display().to_string().to_lowercase()),
         "names the state directory: {}",
         second.stderr
     );
@@ -773,23 +768,30 @@ fn second_daemon_on_the_same_state_refuses_to_start() {
         "initech.yaml",
         &interview_ending_now("Initech", "Ana Lima", ANA),
     );
-    wait_for("the first daemon to send", PATIENCE, || (!smtp.mails_to(ANA).is_empty()));
+    wait_for("the first daemon to send", PATIENCE, || {
+        !smtp.mails_to(ANA).is_empty()
+    });
     first.signal(libc::SIGTERM);
     assert_eq!(first.exit_code(), Some(0), "{}", first.log());
+}
+
+/// `followup run` on a home whose one interview (Initech, with Ana) has its thank-you due now,
+/// sending to a server that behaves so, with this SMTP timeout.
+fn running_with_a_thank_you_due(behaviour: Behaviour, timeout: &str) -> (World, Running) {
+    let home = home("send", behaviour).with_smtp_timeout(timeout).with(
+        "initech.yaml",
+        &interview_ending_now("Initech", "Ana Lima", ANA),
+    );
+    let daemon = home.spawn("daemon");
+    (home, daemon)
 }
 
 /// SIGTERM while a send is stuck: the process waits for the transaction to end (bounded by the
 /// SMTP timeout), exits 0, and the state says the send must be retried or decided, never lost.
 #[test]
 fn sigterm_during_a_send_exits_0_and_leaves_the_send_recoverable() {
-    let home = home("send", Behaviour::Stall(StallAt::Rcpt))
-        .with_smtp_timeout("1s")
-        .with(
-        "initech.yaml",
-        &interview_ending_now("Initech", "Ana Lima", ANA),
-    );
+    let (home, mut daemon) = running_with_a_thank_you_due(Behaviour::Stall(StallAt::Rcpt), "1s");
     let smtp = home.server();
-    let mut daemon = home.spawn("daemon");
     wait_for("the stalled RCPT", PATIENCE, || smtp.saw_command("RCPT"));
     daemon.signal(libc::SIGTERM);
     assert_eq!(daemon.exit_code(), Some(0), "{}", daemon.log());
@@ -870,12 +872,9 @@ fn check_uncertain_is_decided_by_the_user(home: &World, smtp: &TestSmtpServer) {
 /// must treat as uncertain: never resent automatically.
 #[test]
 fn send_killed_after_the_body_is_uncertain_at_the_next_start() {
-    let home = home("send", Behaviour::Stall(StallAt::AfterBody)).with(
-        "initech.yaml",
-        &interview_ending_now("Initech", "Ana Lima", ANA),
-    );
+    let (home, mut daemon) =
+        running_with_a_thank_you_due(Behaviour::Stall(StallAt::AfterBody), "2s");
     let smtp = home.server();
-    let mut daemon = home.spawn("daemon");
     // The server has read the body (and the daemon marked it handed over before writing it).
     wait_for("the body, then silence", PATIENCE, || smtp.stalls() > 0);
     daemon.signal(libc::SIGKILL);
@@ -899,14 +898,9 @@ fn send_killed_after_the_body_is_uncertain_at_the_next_start() {
 /// timeout, exits 0, and the send is uncertain (it may have been delivered), not lost.
 #[test]
 fn sigterm_while_the_answer_to_the_body_is_pending_leaves_it_uncertain() {
-    let home = home("send", Behaviour::Stall(StallAt::AfterBody))
-        .with_smtp_timeout("1s")
-        .with(
-        "initech.yaml",
-        &interview_ending_now("Initech", "Ana Lima", ANA),
-    );
+    let (home, mut daemon) =
+        running_with_a_thank_you_due(Behaviour::Stall(StallAt::AfterBody), "1s");
     let smtp = home.server();
-    let mut daemon = home.spawn("daemon");
     wait_for("the body, then silence", PATIENCE, || smtp.stalls() > 0);
     // The notice to the user after the timeout needs a server that answers.
     daemon.signal(libc::SIGTERM);

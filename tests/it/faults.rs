@@ -29,9 +29,16 @@ impl Mount {
     /// Mounts a tmpfs of `size` on `at`; `None` (the test skips) where that is not possible.
     fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
         TMPFS.check(|| {
-            std::fs::create_dir_all(at).map_err(|e| format!("cannot make {}: {e}", at.display()))?;
+            std::fs::create_dir_all(at)
+                .map_err(|e| format!("cannot make {}: {e}", at.display()))?;
             let mounted = Command::new("mount")
-                .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0700"),
+                    "tmpfs",
+                ])
                 .arg(at)
                 .status()
                 .is_ok_and(|s| s.success());
@@ -112,7 +119,10 @@ fn a_read_only_state_directory_is_a_clear_error_and_nothing_is_sent() {
     };
     drop(SledStore::open(w.path("state")).unwrap());
     mount.remount_read_only();
-    let err = w.run(&["run", "--once", "--now", "2026-11-03 13:00"]).exit(1).stderr;
+    let err = w
+        .run(&["run", "--once", "--now", "2026-11-03 13:00"])
+        .exit(1)
+        .stderr;
     assert!(err.contains("state"), "{err}");
     assert_eq!(w.server().connection_count(), 0);
 }
@@ -131,7 +141,10 @@ async fn a_corrupt_database_is_a_fatal_error_naming_the_path_and_the_way_back_an
             std::fs::write(&path, b"this is not a sled database").unwrap();
         }
     }
-    let err = w.run(&["run", "--once", "--now", "2026-11-03 14:00"]).exit(1).stderr;
+    let err = w
+        .run(&["run", "--once", "--now", "2026-11-03 14:00"])
+        .exit(1)
+        .stderr;
     assert!(
         err.contains(&w.path("state").display().to_string()),
         "names the path: {err}"

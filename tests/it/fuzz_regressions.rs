@@ -9,8 +9,8 @@ mod checks;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use chrono::{TimeZone, Utc};
 use crate::support::api::{Draft, EmailAddress, Mailbox, Outgoing, SendKey, Step};
+use chrono::{TimeZone, Utc};
 
 /// What a fuzz target asserts about one input: it panics if the input breaks a rule.
 type Check = fn(&[u8]);

@@ -277,10 +277,7 @@ async fn a_queue_file_edited_to_add_a_recipient_is_refused() {
     std::fs::write(&target, text).unwrap();
     d.tick(at("2026-11-03 13:10")).await.unwrap();
     assert_eq!(w.to(JANE).len(), 1);
-    assert_eq!(
-        w.record(&key(Step::ThankYou, JANE)).state,
-        SendState::Sent
-    );
+    assert_eq!(w.record(&key(Step::ThankYou, JANE)).state, SendState::Sent);
 }
 
 #[tokio::test(flavor = "multi_thread")]

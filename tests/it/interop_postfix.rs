@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 
 use crate::support::api::{
     EmailAddress, Envelope, Interview, Interviewer, Mailbox, Outgoing, Owner, PasswordSource,
-    RenderContext, SendKey, Security, SmtpConfig, SmtpOptions, SmtpSender, Status, Step,
-    Templates, attachments_for,
+    RenderContext, Security, SendKey, SmtpConfig, SmtpOptions, SmtpSender, Status, Step, Templates,
+    attachments_for,
 };
 use crate::support::gate::Gate;
 use crate::support::mail::Mail;
@@ -197,25 +197,42 @@ fn check_delivered(env: &InteropEnv, sent: &Sent) {
     println!("delivered to {}", path.display());
     let within = |what: String| format!("{what}\nin {}:\n{}", path.display(), mail.raw);
 
-    assert_eq!(mail.one("Message-ID"), sent.message_id, "{}", within("Message-ID".into()));
-    assert!(
-        sent.message_id.trim_end_matches('>').ends_with("@example.org"),
+    assert_eq!(
+        mail.one("Message-ID"),
+        sent.message_id,
         "{}",
-        within(format!("Message-ID {} is not on the sender's domain", sent.message_id))
+        within("Message-ID".into())
+    );
+    assert!(
+        sent.message_id
+            .trim_end_matches('>')
+            .ends_with("@example.org"),
+        "{}",
+        within(format!(
+            "Message-ID {} is not on the sender's domain",
+            sent.message_id
+        ))
     );
     assert_eq!(mail.subject(), sent.subject, "{}", within("Subject".into()));
     let date = mail.one("Date");
     let date = DateTime::parse_from_rfc2822(&date)
         .unwrap_or_else(|e| panic!("{}", within(format!("Date `{date}` is not RFC 2822: {e}"))));
     if let Some(sent_at) = sent.date {
-        assert_eq!(date.timestamp(), sent_at.timestamp(), "{}", within("Date".into()));
+        assert_eq!(
+            date.timestamp(),
+            sent_at.timestamp(),
+            "{}",
+            within("Date".into())
+        );
     }
     for (name, wanted) in [("From", &sent.from), ("To", &sent.to)] {
         let raw = mail.one(name);
         assert!(
             raw.is_ascii() && raw.to_ascii_lowercase().contains("=?utf-8?"),
             "{}",
-            within(format!("{name} `{raw}` does not carry its name as RFC 2047 words"))
+            within(format!(
+                "{name} `{raw}` does not carry its name as RFC 2047 words"
+            ))
         );
         assert_eq!(&mail.mailbox(name), wanted, "{}", within(name.into()));
     }
@@ -223,7 +240,10 @@ fn check_delivered(env: &InteropEnv, sent: &Sent) {
     assert!(
         delivered_to.eq_ignore_ascii_case(env.rcpt.as_str()),
         "{}",
-        within(format!("Delivered-To is {delivered_to}, sent to {}", env.rcpt))
+        within(format!(
+            "Delivered-To is {delivered_to}, sent to {}",
+            env.rcpt
+        ))
     );
     assert!(
         !mail.raw.to_ascii_lowercase().contains("x-followup"),
@@ -249,7 +269,12 @@ fn check_delivered(env: &InteropEnv, sent: &Sent) {
         within(format!("Content-Type is `{content_type}`"))
     );
     let parts = mail.parts();
-    assert_eq!(parts.len(), 2, "{}", within("wanted text and attachment".into()));
+    assert_eq!(
+        parts.len(),
+        2,
+        "{}",
+        within("wanted text and attachment".into())
+    );
     let text_type = parts[0].header("Content-Type").unwrap_or_default();
     assert!(
         text_type.eq_ignore_ascii_case("text/plain; charset=utf-8"),
@@ -262,16 +287,25 @@ fn check_delivered(env: &InteropEnv, sent: &Sent) {
     assert!(
         text.contains(&greeting) && text.contains(ATTACHMENT_NAME),
         "{}",
-        within(format!("the text lacks `{greeting}` or the attachment's name"))
+        within(format!(
+            "the text lacks `{greeting}` or the attachment's name"
+        ))
     );
     let disposition = parts[1].header("Content-Disposition").unwrap_or_default();
     assert!(
         disposition.starts_with("attachment") && disposition.contains(ATTACHMENT_NAME),
         "{}",
-        within(format!("the second part's Content-Disposition is `{disposition}`"))
+        within(format!(
+            "the second part's Content-Disposition is `{disposition}`"
+        ))
     );
     let file_type = parts[1].header("Content-Type").unwrap_or_default();
-    assert_eq!(file_type, "application/pdf", "{}", within("the attachment's type".into()));
+    assert_eq!(
+        file_type,
+        "application/pdf",
+        "{}",
+        within("the attachment's type".into())
+    );
     assert!(
         parts[1].bytes() == attachment_bytes(),
         "{}",

@@ -7,8 +7,8 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::support::api::{
-    Draft, EmailAddress, EmlError, EntryError, Folder, MAX_EML_BYTES, Mailbox, Outgoing,
-    QueueDir, QueueError, SendKey, Step,
+    Draft, EmailAddress, EmlError, EntryError, Folder, MAX_EML_BYTES, Mailbox, Outgoing, QueueDir,
+    QueueError, SendKey, Step,
 };
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {

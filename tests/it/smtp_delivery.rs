@@ -355,7 +355,9 @@ async fn a_dead_pooled_connection_is_replaced_transparently() {
 
     sender.send(&envelope(), RAW).await.unwrap();
     server.drop_connections();
-    wait_for("the server to close the session", PATIENCE, || server.sessions() == 0);
+    wait_for("the server to close the session", PATIENCE, || {
+        server.sessions() == 0
+    });
     sender.send(&envelope(), RAW).await.unwrap();
 
     assert_eq!(server.received().len(), 2);
@@ -381,9 +383,7 @@ async fn check_connects_authenticates_and_quits() {
 #[tokio::test]
 async fn the_sender_works_through_the_transport_trait() {
     async fn deliver(transport: &impl Transport) -> Result<(), DeliveryError> {
-        transport
-            .send(&envelope(), RAW, &nothing_to_record)
-            .await?;
+        transport.send(&envelope(), RAW, &nothing_to_record).await?;
         transport.shutdown().await;
         Ok(())
     }

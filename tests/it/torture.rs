@@ -437,7 +437,9 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     } else {
         (SHORT, "short (FOLLOWUP_TORTURE=1 runs the full one)")
     };
-    println!("torture: seed {seed} (FOLLOWUP_TORTURE_SEED={seed} replays it), scale {scale}, {size}");
+    println!(
+        "torture: seed {seed} (FOLLOWUP_TORTURE_SEED={seed} replays it), scale {scale}, {size}"
+    );
     let mut rng = Rng::new(seed);
 
     let world = World::serving("send").with_smtp_timeout("1s");
@@ -541,7 +543,8 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         match by_id.get(&id) {
             Some(record) => *deliveries.entry(record.key.to_string()).or_default() += 1,
             None if r.rcpt == [ME]
-                && r.header("Subject").is_some_and(|s| s.starts_with("followup:")) =>
+                && r.header("Subject")
+                    .is_some_and(|s| s.starts_with("followup:")) =>
             {
                 notices += 1
             }
@@ -677,7 +680,10 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         );
     }
     if std::env::var_os("FOLLOWUP_TORTURE_KEEP").is_some() {
-        println!("torture: workspace kept in {}", rig.world.dir.keep().display());
+        println!(
+            "torture: workspace kept in {}",
+            rig.world.dir.keep().display()
+        );
     }
 }
 

@@ -19,9 +19,7 @@ pub struct Followup {
 /// `followup` with no `--config`.
 pub fn followup() -> Followup {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_followup"));
-    cmd.env_clear()
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null());
+    cmd.env_clear().env("RUST_LOG", "info").stdin(Stdio::null());
     Followup {
         cmd,
         shown: "followup".into(),
@@ -131,10 +129,7 @@ impl Output {
     #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "`{}` printed no JSON ({e}):\n{}",
-                self.command, self.stdout
-            )
+            panic!("`{}` printed no JSON ({e}):\n{}", self.command, self.stdout)
         })
     }
 }
@@ -186,7 +181,11 @@ impl Running {
     /// Waits for it to exit, at most [`PATIENCE`]; its exit code (`None` if killed by a signal).
     #[track_caller]
     pub fn exit_code(&mut self) -> Option<i32> {
-        let what = format!("`{}` to exit; its log: {}", self.command, self.log.display());
+        let what = format!(
+            "`{}` to exit; its log: {}",
+            self.command,
+            self.log.display()
+        );
         wait_for(&what, PATIENCE, || self.try_exit()).code()
     }
 

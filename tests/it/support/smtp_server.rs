@@ -5,15 +5,14 @@
 //! PLAIN/LOGIN, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT), records what it accepts,
 //! and misbehaves on demand: tests flip [`Behaviour`] at any time, also between two sends.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::runtime::Runtime;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -60,8 +59,6 @@ pub enum Behaviour {
     Stall(StallAt),
     /// Close every new connection at once, before the greeting.
     RefuseConnections,
-    /// 550 at RCPT for this one address (any case); everyone else is accepted.
-    RefuseRecipient(&'static str),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -151,7 +148,9 @@ impl TestSmtpServer {
     /// Binds `127.0.0.1:0` and serves until dropped.
     pub fn start(opts: ServerOptions) -> TestSmtpServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind test SMTP server");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let port = listener.local_addr().expect("local addr").port();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -184,10 +183,6 @@ impl TestSmtpServer {
             behaviour,
             ..ServerOptions::default()
         })
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// Every message accepted so far.
@@ -463,11 +458,6 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                             // A client that gives up closes a socket this session never reads.
                             txn.end();
                             stall(shared).await
-                        }
-                        Behaviour::RefuseRecipient(refused)
-                            if addr.eq_ignore_ascii_case(refused) =>
-                        {
-                            reply(&mut io, "550 5.1.1 No such user").await
                         }
                         _ => {
                             state.rcpt.push(addr);

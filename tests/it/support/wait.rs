@@ -33,16 +33,17 @@ impl<T> Holds for Option<T> {
 /// Checks `condition` until it holds and returns what it gave; fails the test, saying what it
 /// waited for, once `deadline` has passed.
 #[track_caller]
-pub fn wait_for<C: Holds>(what: &str, deadline: Duration, mut condition: impl FnMut() -> C) -> C::Value {
-    let started = Instant::now();
+pub fn wait_for<C: Holds>(
+    what: &str,
+    deadline: Duration,
+    mut condition: impl FnMut() -> C,
+) -> C::Value {
+    let waiting = Waiting::new(what, deadline);
     loop {
-        if let Some(value) = condition().holds() {
-            return value;
+        match condition().holds() {
+            Some(value) => return value,
+            None => waiting.give_up_if_late(),
         }
-        assert!(
-            started.elapsed() < deadline,
-            "gave up waiting for {what} after {deadline:?}"
-        );
         std::thread::sleep(POLL);
     }
 }
@@ -54,19 +55,44 @@ pub fn wait_for_async<C: Holds>(
     deadline: Duration,
     mut condition: impl FnMut() -> C,
 ) -> impl Future<Output = C::Value> {
-    let what = what.to_owned();
-    let caller = std::panic::Location::caller();
+    let waiting = Waiting::new(what, deadline);
     async move {
-        let started = Instant::now();
         loop {
-            if let Some(value) = condition().holds() {
-                return value;
+            match condition().holds() {
+                Some(value) => return value,
+                None => waiting.give_up_if_late(),
             }
-            assert!(
-                started.elapsed() < deadline,
-                "gave up waiting for {what} after {deadline:?} (at {caller})"
-            );
             tokio::time::sleep(POLL).await;
         }
+    }
+}
+
+/// One wait: what for, since when, how long at most, and where the test asked for it.
+struct Waiting {
+    what: String,
+    deadline: Duration,
+    started: Instant,
+    caller: &'static std::panic::Location<'static>,
+}
+
+impl Waiting {
+    #[track_caller]
+    fn new(what: &str, deadline: Duration) -> Waiting {
+        Waiting {
+            what: what.to_owned(),
+            deadline,
+            started: Instant::now(),
+            caller: std::panic::Location::caller(),
+        }
+    }
+
+    fn give_up_if_late(&self) {
+        assert!(
+            self.started.elapsed() < self.deadline,
+            "gave up waiting for {} after {:?} (the wait at {})",
+            self.what,
+            self.deadline,
+            self.caller
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use super::api::{SendKey, SendRecord, SledStore, Snapshot, SmtpSender, Step, Store};
+use super::api::{SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store};
 use super::mail::Mail;
 use super::runner::{Followup, Output, Running, followup};
 use super::smtp_server::{ServerOptions, TestSmtpServer};
@@ -318,7 +318,9 @@ impl World {
 
     /// Moves a queue file into another folder, as the user would; its new path.
     pub fn move_to(&self, file: &Path, folder: &str) -> PathBuf {
-        let to = self.queue(folder).join(file.file_name().expect("a file name"));
+        let to = self
+            .queue(folder)
+            .join(file.file_name().expect("a file name"));
         std::fs::rename(file, &to).expect("move a queue file");
         to
     }
