@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Postfix as a loopback-only MTA that delivers mail for one local test domain into the
 # Maildir of one local user, and relays nothing anywhere. Used by the interop test
-# (tests/interop_postfix.rs); safe to run again on a machine where it already ran.
+# (tests/it/interop_postfix.rs); safe to run again on a machine where it already ran.
 #
 # Needs root and Debian (apt-get). Reads, with these defaults:
 #   FOLLOWUP_INTEROP_SMTP     127.0.0.1:25                  where Postfix listens (127.0.0.1 only)

@@ -1,5 +1,5 @@
 //! What every input must satisfy, whatever its bytes: shared by the fuzz targets and by the
-//! main crate's `tests/fuzz_regressions.rs` (included there with `#[path]`), so it depends on
+//! main crate's `tests/it/fuzz_regressions.rs` (included there with `#[path]`), so it depends on
 //! `followup` and `std` only.
 
 use std::path::Path;

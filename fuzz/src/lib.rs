@@ -1,4 +1,4 @@
 //! The fuzz targets' shared checks. `checks.rs` is also compiled into the main crate's
-//! `tests/fuzz_regressions.rs`, so the fuzzer and `cargo test` assert the same things.
+//! `tests/it/fuzz_regressions.rs`, so the fuzzer and `cargo test` assert the same things.
 
 pub mod checks;

@@ -1,81 +1,24 @@
 //! The real binary on real files in a temp dir: exit codes, messages with file and line, JSON.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-const CONFIG: &str = "\
-me:
-  name: Sam Seeker
-  email: sam@example.org
-timezone: America/New_York
-interviews: interviews
-state_dir: state
-";
+use crate::support::runner::{Output, followup};
+use crate::support::world::{RECORD, World};
 
-const GOOD: &str = "\
-company: Globex
-position: Backend Engineer
-start: 2026-11-03 10:00
-interviewers:
-  - name: Jane Roe
-    title: Engineering Manager
-    email: jane@globex.example.com
-    primary: true
-  - name: Omar Diaz
-    email: omar@globex.example.com
-";
-
-struct Setup {
-    dir: tempfile::TempDir,
-}
-
-impl Setup {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("interviews")).unwrap();
-        std::fs::write(dir.path().join("followup.yaml"), CONFIG).unwrap();
-        Self { dir }
-    }
-
-    fn with(self, name: &str, text: &str) -> Self {
-        std::fs::write(self.dir.path().join("interviews").join(name), text).unwrap();
-        self
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("followup.yaml")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        followup(&self.config(), args)
-    }
-}
-
-fn followup(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("FOLLOWUP_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// A home with the attachment [`RECORD`] names and no record yet.
+fn home() -> World {
+    World::empty().with_portfolio()
 }
 
 /// Runs `validate` on one broken record and returns its stderr, checking exit 1.
 fn invalid(record: &str) -> String {
-    let setup = Setup::new().with("broken.yaml", record);
-    let out = setup.run(&["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
+    home()
+        .with("broken.yaml", record)
+        .run(&["validate"])
+        .exit(1)
+        .stderr
 }
 
 fn assert_at(err: &str, line: usize, needle: &str) {
@@ -88,16 +31,14 @@ fn assert_at(err: &str, line: usize, needle: &str) {
 
 #[test]
 fn good_records_validate_with_exit_0() {
-    let out = Setup::new().with("globex.yaml", GOOD).run(&["validate"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 interviews, 2 interviewers"));
+    let out = home().with("globex.yaml", RECORD).ok(&["validate"]);
+    assert!(out.stdout.contains("ok (1 interviews, 2 interviewers"));
 }
 
 #[test]
 fn shipped_example_config_validates() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/followup.yaml");
-    let out = followup(&example, &["validate"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    followup().config(&example).arg("validate").succeeds();
 }
 
 #[test]
@@ -113,13 +54,13 @@ fn yaml_syntax_error_names_file_line_and_column() {
 
 #[test]
 fn type_error_names_its_line() {
-    let err = invalid(&GOOD.replace("    primary: true", "    primary: sometimes"));
+    let err = invalid(&RECORD.replace("    primary: true", "    primary: sometimes"));
     assert_at(&err, 8, "primary");
 }
 
 #[test]
 fn unknown_field_is_rejected_with_the_field_named() {
-    let err = invalid(&GOOD.replace("interviewers:", "interviewrs:"));
+    let err = invalid(&RECORD.replace("interviewers:", "interviewrs:"));
     assert_at(&err, 4, "interviewrs");
     assert!(
         err.contains("interviewers"),
@@ -129,28 +70,28 @@ fn unknown_field_is_rejected_with_the_field_named() {
 
 #[test]
 fn duplicate_key_is_rejected_at_the_second_key() {
-    let err = invalid(&format!("{GOOD}company: Initech\n"));
-    assert_at(&err, 11, "company");
+    let err = invalid(&format!("{RECORD}company: Initech\n"));
+    assert_at(&err, 12, "company");
 }
 
 #[test]
 fn invalid_address_is_rejected_at_its_line() {
-    let err = invalid(&GOOD.replace("omar@globex.example.com", "omar-at-globex"));
-    assert_at(&err, 10, "omar-at-globex");
+    let err = invalid(&RECORD.replace("zoe@globex.example.com", "zoe-at-globex"));
+    assert_at(&err, 10, "zoe-at-globex");
 }
 
 #[test]
 fn display_name_in_an_address_is_rejected() {
-    let err = invalid(&GOOD.replace(
-        "email: omar@globex.example.com",
-        "email: \"Omar <omar@globex.example.com>\"",
+    let err = invalid(&RECORD.replace(
+        "email: zoe@globex.example.com",
+        "email: \"Zoe <zoe@globex.example.com>\"",
     ));
     assert_at(&err, 10, "bare address");
 }
 
 #[test]
 fn unknown_time_zone_is_rejected_at_its_line() {
-    let err = invalid(&GOOD.replace(
+    let err = invalid(&RECORD.replace(
         "start: 2026-11-03 10:00",
         "start: 2026-11-03 10:00\ntimezone: Europe/Berln",
     ));
@@ -159,13 +100,13 @@ fn unknown_time_zone_is_rejected_at_its_line() {
 
 #[test]
 fn start_in_a_dst_gap_is_rejected() {
-    let err = invalid(&GOOD.replace("2026-11-03 10:00", "2026-03-08 02:30"));
+    let err = invalid(&RECORD.replace("2026-11-03 10:00", "2026-03-08 02:30"));
     assert_at(&err, 3, "does not exist");
 }
 
 #[test]
 fn start_in_a_dst_fold_is_rejected() {
-    let err = invalid(&GOOD.replace("2026-11-03 10:00", "2026-11-01 01:30"));
+    let err = invalid(&RECORD.replace("2026-11-03 10:00", "2026-11-01 01:30"));
     assert_at(&err, 3, "twice");
 }
 
@@ -179,23 +120,26 @@ fn interview_with_no_interviewer_is_rejected() {
 
 #[test]
 fn duplicate_ids_across_files_name_both_files() {
-    let setup = Setup::new()
-        .with("a.yaml", &format!("id: same\n{GOOD}"))
-        .with("b.yaml", &format!("id: same\n{GOOD}"));
-    let out = setup.run(&["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1));
+    let err = home()
+        .with("a.yaml", &format!("id: same\n{RECORD}"))
+        .with("b.yaml", &format!("id: same\n{RECORD}"))
+        .run(&["validate"])
+        .exit(1)
+        .stderr;
     assert!(err.contains("b.yaml:1:") && err.contains("a.yaml"), "{err}");
 }
 
 #[test]
 fn validate_reports_every_error_not_just_the_first() {
-    let setup = Setup::new()
-        .with("one.yaml", &GOOD.replace("interviewers:", "interviewrs:"))
-        .with("two.yaml", &GOOD.replace("omar@globex.example.com", "nope"));
-    let out = setup.run(&["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1));
+    let err = home()
+        .with("one.yaml", &RECORD.replace("interviewers:", "interviewrs:"))
+        .with(
+            "two.yaml",
+            &RECORD.replace("zoe@globex.example.com", "nope"),
+        )
+        .run(&["validate"])
+        .exit(1)
+        .stderr;
     assert!(
         err.contains("one.yaml:4:") && err.contains("two.yaml:10:"),
         "{err}"
@@ -205,33 +149,25 @@ fn validate_reports_every_error_not_just_the_first() {
 
 #[test]
 fn broken_template_is_reported_with_file_and_line() {
-    let setup = Setup::new().with("globex.yaml", GOOD);
-    let templates = setup.dir.path().join("templates");
-    std::fs::create_dir(&templates).unwrap();
-    std::fs::write(
-        templates.join("thank_you.hbs"),
-        "Subject: Hi\n\nDear {{interviewer.nmae}},\n",
-    )
-    .unwrap();
-    let config = format!("{CONFIG}templates: templates\n");
-    std::fs::write(setup.config(), config).unwrap();
-    let out = setup.run(&["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let w = home()
+        .with("globex.yaml", RECORD)
+        .configure(|c| c.extra.push_str("templates: templates\n"));
+    w.write_file(
+        "templates/thank_you.hbs",
+        b"Subject: Hi\n\nDear {{interviewer.nmae}},\n",
+    );
+    let err = w.run(&["validate"]).exit(1).stderr;
     assert!(err.contains("thank_you.hbs"), "{err}");
 }
 
 #[test]
 fn bad_config_is_reported_with_its_line() {
-    let setup = Setup::new().with("globex.yaml", GOOD);
-    std::fs::write(
-        setup.config(),
-        CONFIG.replace("America/New_York", "Mars/Olympus"),
-    )
-    .unwrap();
-    let out = setup.run(&["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1));
+    let err = home()
+        .with("globex.yaml", RECORD)
+        .configure(|c| c.timezone = "Mars/Olympus".into())
+        .run(&["validate"])
+        .exit(1)
+        .stderr;
     assert!(
         err.contains("followup.yaml:4:") && err.contains("Mars/Olympus"),
         "{err}"
@@ -240,43 +176,28 @@ fn bad_config_is_reported_with_its_line() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Setup::new().run(&["plan", "--bogus"]);
-    assert_eq!(out.status.code(), Some(2));
+    home().run(&["plan", "--bogus"]).exit(2);
 }
 
 #[test]
 fn every_command_has_help() {
     for cmd in ["validate", "plan", "simulate", "preview", "init"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_followup"))
-            .args([cmd, "--help"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{cmd}");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage"),
-            "{cmd}"
-        );
+        let out = followup().args([cmd, "--help"]).succeeds();
+        assert!(out.stdout.contains("Usage"), "{cmd}");
     }
 }
 
-fn json(out: &Output) -> Vec<Value> {
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+fn json(out: Output) -> Vec<Value> {
+    out.success().json().as_array().unwrap().clone()
 }
 
 #[test]
 fn plan_json_has_the_documented_fields_soonest_first() {
-    let out = Setup::new().with("globex.yaml", GOOD).run(&[
-        "plan",
-        "--now",
-        "2026-11-03 09:00",
-        "--json",
-    ]);
-    let rows = json(&out);
+    let out =
+        home()
+            .with("globex.yaml", RECORD)
+            .run(&["plan", "--now", "2026-11-03 09:00", "--json"]);
+    let rows = json(out);
     assert_eq!(rows.len(), 6);
     for row in &rows {
         for field in [
@@ -311,14 +232,14 @@ fn plan_json_has_the_documented_fields_soonest_first() {
 
 #[test]
 fn simulate_json_plays_the_whole_sequence_in_time_order() {
-    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+    let out = home().with("globex.yaml", RECORD).run(&[
         "simulate",
         "--from",
         "2026-11-03 09:00",
         "--fresh",
         "--json",
     ]);
-    let events = json(&out);
+    let events = json(out);
     let steps: Vec<_> = events.iter().map(|e| e["step"].as_str().unwrap()).collect();
     assert_eq!(
         steps,
@@ -356,7 +277,7 @@ fn simulate_json_plays_the_whole_sequence_in_time_order() {
 
 #[test]
 fn simulate_until_stops_early() {
-    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+    let out = home().with("globex.yaml", RECORD).run(&[
         "simulate",
         "--from",
         "2026-11-03 09:00",
@@ -364,12 +285,12 @@ fn simulate_until_stops_early() {
         "2026-11-05",
         "--json",
     ]);
-    assert_eq!(json(&out).len(), 2);
+    assert_eq!(json(out).len(), 2);
 }
 
 #[test]
 fn preview_prints_the_rfc5322_text_that_would_go_out() {
-    let out = Setup::new().with("globex.yaml", GOOD).run(&[
+    let out = home().with("globex.yaml", RECORD).ok(&[
         "preview",
         "globex",
         "--step",
@@ -377,8 +298,7 @@ fn preview_prints_the_rfc5322_text_that_would_go_out() {
         "--recipient",
         "JANE@globex.example.com",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = out.stdout;
     for header in [
         "Message-ID: <",
         "Date: ",
@@ -389,38 +309,32 @@ fn preview_prints_the_rfc5322_text_that_would_go_out() {
     ] {
         assert!(text.contains(header), "{header} missing:\n{text}");
     }
-    assert!(!text.contains("omar@"), "only the one recipient:\n{text}");
+    assert!(!text.contains("zoe@"), "only the one recipient:\n{text}");
 }
 
 #[test]
 fn preview_of_an_unknown_interview_is_an_error() {
-    let out = Setup::new()
-        .with("globex.yaml", GOOD)
-        .run(&["preview", "nope"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no interview `nope`"));
+    let out = home()
+        .with("globex.yaml", RECORD)
+        .run(&["preview", "nope"])
+        .exit(1);
+    assert!(out.stderr.contains("no interview `nope`"));
 }
 
 #[test]
 fn init_writes_a_starter_that_validates_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("fu");
-    let run_init = || {
-        Command::new(env!("CARGO_BIN_EXE_followup"))
-            .arg("init")
-            .arg(&target)
-            .output()
-            .unwrap()
-    };
-    let out = run_init();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let run_init = || followup().arg("init").arg(&target).output();
+    run_init().success();
     assert!(target.join("templates/thank_you.hbs").exists());
-    let out = followup(&target.join("followup.yaml"), &["validate"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    followup()
+        .config(&target.join("followup.yaml"))
+        .arg("validate")
+        .succeeds();
     let before = std::fs::read_to_string(target.join("followup.yaml")).unwrap();
-    let again = run_init();
-    assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("refusing to overwrite"));
+    let again = run_init().exit(1);
+    assert!(again.stderr.contains("refusing to overwrite"));
     assert_eq!(
         before,
         std::fs::read_to_string(target.join("followup.yaml")).unwrap()

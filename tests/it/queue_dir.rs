@@ -6,10 +6,10 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use followup::core::{EmailAddress, SendKey, Step};
-use followup::delivery::queue::{EntryError, Folder, QueueDir, QueueError};
-use followup::message::{EmlError, MAX_EML_BYTES, Mailbox, Outgoing};
-use followup::render::Draft;
+use crate::support::api::{
+    Draft, EmailAddress, EmlError, EntryError, Folder, MAX_EML_BYTES, Mailbox, Outgoing, QueueDir,
+    QueueError, SendKey, Step,
+};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()

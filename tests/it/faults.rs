@@ -5,42 +5,49 @@
 //! elsewhere unless `FOLLOWUP_FAULTS=1` (set by `.ci/run`), which makes a missing capability a
 //! failure instead.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use followup::core::SendState;
-use followup::store::{SledStore, Store};
-use support::world::*;
+use crate::support::api::{SendState, SledStore, Store};
+use crate::support::gate::Gate;
+use crate::support::smtp_server::ServerOptions;
+use crate::support::wait::{PATIENCE, wait_for};
+use crate::support::world::{Smtp, World, at};
+
+/// The disk tests: they run where a tmpfs can be mounted, and must under `FOLLOWUP_FAULTS=1`.
+const TMPFS: Gate = Gate {
+    var: "FOLLOWUP_FAULTS",
+    only_when_asked: false,
+    how_to_run: "run the tests as root (`.ci/run` does, with FOLLOWUP_FAULTS=1)",
+};
 
 /// A tmpfs mounted on a directory for as long as it lives.
 struct Mount(PathBuf);
 
 impl Mount {
+    /// Mounts a tmpfs of `size` on `at`; `None` (the test skips) where that is not possible.
     fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(Mount(at.to_path_buf()));
-        }
-        assert!(
-            std::env::var("FOLLOWUP_FAULTS").as_deref() != Ok("1"),
-            "FOLLOWUP_FAULTS=1 but a tmpfs cannot be mounted (needs root)"
-        );
-        eprintln!("skipped: mounting a tmpfs needs root (set FOLLOWUP_FAULTS=1 to require it)");
-        None
+        TMPFS.check(|| {
+            std::fs::create_dir_all(at)
+                .map_err(|e| format!("cannot make {}: {e}", at.display()))?;
+            let mounted = Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(at)
+                .status()
+                .is_ok_and(|s| s.success());
+            if mounted {
+                Ok(Mount(at.to_path_buf()))
+            } else {
+                Err("a tmpfs cannot be mounted (that needs root)".into())
+            }
+        })
     }
 
     fn remount_read_only(&self) {
@@ -59,34 +66,9 @@ impl Drop for Mount {
     }
 }
 
-fn run_once(w: &World, now: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(w.path("followup.yaml"))
-        .args(["run", "--once", "--now", now])
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap()
-}
-
-async fn run_once_async(w: &World, now: &'static str) -> Output {
-    let config = w.path("followup.yaml");
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_followup"))
-            .arg("--config")
-            .arg(config)
-            .args(["run", "--once", "--now", now])
-            .env("RUST_LOG", "info")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_state_disk_never_lets_a_message_out_without_a_durable_record() {
-    let w = World::new("send").await;
+    let w = World::globex("send");
     let Some(_mount) = Mount::tmpfs(&w.path("state"), "4m") else {
         return;
     };
@@ -100,7 +82,7 @@ async fn a_full_state_disk_never_lets_a_message_out_without_a_durable_record() {
     drop(f);
 
     let outcome = d.tick(at("2026-11-03 13:00")).await;
-    let received = w.server.received();
+    let received = w.server().mails();
     eprintln!("full disk: {outcome:?}, {} received", received.len());
     if received.is_empty() {
         let err = outcome
@@ -114,7 +96,7 @@ async fn a_full_state_disk_never_lets_a_message_out_without_a_durable_record() {
     let store = SledStore::open(w.path("state")).unwrap();
     let records = store.all().unwrap();
     for message in &received {
-        let id = header(message, "Message-ID").unwrap();
+        let id = message.header("Message-ID").unwrap();
         let record = records
             .iter()
             .find(|r| r.message_id.as_deref() == Some(id.as_str()))
@@ -129,29 +111,29 @@ async fn a_full_state_disk_never_lets_a_message_out_without_a_durable_record() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_read_only_state_directory_is_a_clear_error_and_nothing_is_sent() {
-    let w = World::new("send").await;
+#[test]
+fn a_read_only_state_directory_is_a_clear_error_and_nothing_is_sent() {
+    let w = World::globex("send");
     let Some(mount) = Mount::tmpfs(&w.path("state"), "8m") else {
         return;
     };
     drop(SledStore::open(w.path("state")).unwrap());
     mount.remount_read_only();
-    let out = run_once_async(&w, "2026-11-03 13:00").await;
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = w
+        .run(&["run", "--once", "--now", "2026-11-03 13:00"])
+        .exit(1)
+        .stderr;
     assert!(err.contains("state"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(w.server.connection_count(), 0);
+    assert_eq!(w.server().connection_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_database_is_a_fatal_error_naming_the_path_and_the_way_back_and_is_kept() {
-    let w = World::new("send").await;
+    let w = World::globex("send");
     let mut d = w.daemon();
     d.tick(at("2026-11-03 13:00")).await.unwrap();
     drop(d);
-    assert_eq!(w.server.received().len(), 2);
+    assert_eq!(w.server().received().len(), 2);
     let db = w.path("state/db");
     for entry in std::fs::read_dir(&db).unwrap() {
         let path = entry.unwrap().path();
@@ -159,56 +141,35 @@ async fn a_corrupt_database_is_a_fatal_error_naming_the_path_and_the_way_back_an
             std::fs::write(&path, b"this is not a sled database").unwrap();
         }
     }
-    let out = run_once(&w, "2026-11-03 14:00");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = w
+        .run(&["run", "--once", "--now", "2026-11-03 14:00"])
+        .exit(1)
+        .stderr;
     assert!(
         err.contains(&w.path("state").display().to_string()),
         "names the path: {err}"
     );
     assert!(err.contains("state import"), "says how to restore: {err}");
-    assert_eq!(w.server.received().len(), 2, "nothing sent again");
+    assert_eq!(w.server().received().len(), 2, "nothing sent again");
     assert!(db.exists(), "never wiped");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn export_then_import_restores_the_state() {
-    let w = World::new("send").await;
+    let w = World::globex("send");
     let mut d = w.daemon();
     d.tick(at("2026-11-03 13:00")).await.unwrap();
     drop(d);
-    let config = w.path("followup.yaml");
-    let export = Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(&config)
-        .args(["state", "export"])
-        .output()
-        .unwrap();
-    assert_eq!(export.status.code(), Some(0));
-    std::fs::write(w.path("backup.json"), &export.stdout).unwrap();
+    let export = w.ok(&["state", "export"]);
+    w.write_file("backup.json", export.stdout.as_bytes());
     std::fs::remove_dir_all(w.path("state")).unwrap();
-    let import = Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(&config)
+    w.followup()
         .args(["state", "import"])
         .arg(w.path("backup.json"))
-        .output()
-        .unwrap();
+        .succeeds();
+    w.once_at("2026-11-03 14:00");
     assert_eq!(
-        import.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-    let out = run_once_async(&w, "2026-11-03 14:00").await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        w.server.received().len(),
+        w.server().received().len(),
         2,
         "the restored state remembers what was sent"
     );
@@ -216,35 +177,26 @@ async fn export_then_import_restores_the_state() {
 
 const PASSWORD: &str = "correct-horse-battery-staple-4711";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_smtp_password_never_appears_in_logs_status_state_or_queue_files() {
-    use support::smtp_server::{ServerOptions, TestSmtpServer};
-    let server = TestSmtpServer::start(ServerOptions {
-        auth: Some(("sam".into(), PASSWORD.into())),
-        ..ServerOptions::default()
-    })
-    .await;
-    let w = World::new("approve").await;
-    let config = std::fs::read_to_string(w.path("followup.yaml"))
-        .unwrap()
-        .replace(
-            &format!("port: {}", w.server.port),
-            &format!("port: {}", server.port),
-        )
-        .replace(
-            "  timeout: 2s\n",
-            "  timeout: 2s\n  username: sam\n  password_env: FU_TEST_PASSWORD\n",
-        );
-    std::fs::write(w.path("followup.yaml"), config).unwrap();
+#[test]
+fn the_smtp_password_never_appears_in_logs_status_state_or_queue_files() {
+    let w = World::serving_with(
+        "approve",
+        ServerOptions {
+            auth: Some(("sam".into(), PASSWORD.into())),
+            ..ServerOptions::default()
+        },
+    )
+    .with_globex()
+    .configure(|c| {
+        let smtp = c.smtp.as_mut().unwrap();
+        smtp.extra = "  username: sam\n  password_env: FU_TEST_PASSWORD\n".into();
+    });
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_followup"))
-            .arg("--config")
-            .arg(w.path("followup.yaml"))
+        w.followup()
             .args(args)
             .env("FU_TEST_PASSWORD", PASSWORD)
             .env("RUST_LOG", "trace")
             .output()
-            .unwrap()
     };
     let mut seen = String::new();
     for args in [
@@ -256,11 +208,12 @@ async fn the_smtp_password_never_appears_in_logs_status_state_or_queue_files() {
         &["check-smtp"],
         &["validate"],
     ] {
-        let out = tokio::task::block_in_place(|| run(args));
-        seen.push_str(&String::from_utf8_lossy(&out.stdout));
-        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+        let out = run(args);
+        seen.push_str(&out.stdout);
+        seen.push_str(&out.stderr);
     }
     assert!(seen.contains("approved"), "the flow ran: {seen}");
+    let server = w.server();
     assert_eq!(
         server
             .received()
@@ -282,16 +235,10 @@ async fn the_smtp_password_never_appears_in_logs_status_state_or_queue_files() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn state_and_queue_are_private_to_the_user() {
-    let w = World::new("approve").await;
-    let out = run_once_async(&w, "2026-11-03 13:00").await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+#[test]
+fn state_and_queue_are_private_to_the_user() {
+    let w = World::globex("approve");
+    w.once_at("2026-11-03 13:00");
     let state = w.path("state");
     for path in walk(&state) {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -310,25 +257,16 @@ async fn state_and_queue_are_private_to_the_user() {
 
 #[test]
 fn a_password_file_readable_by_others_draws_a_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("pw");
-    std::fs::write(&file, "secret-for-test\n").unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let config = dir.path().join("followup.yaml");
-    std::fs::create_dir(dir.path().join("interviews")).unwrap();
-    std::fs::write(
-        &config,
-        "me: {name: Sam Seeker, email: sam@example.org}\ntimezone: UTC\nstate_dir: state\n\
-         smtp: {host: 127.0.0.1, port: 9, security: plain, username: sam, password_file: pw}\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(&config)
-        .arg("check-smtp")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let w = World::empty().configure(|c| {
+        c.timezone = "UTC".into();
+        c.smtp = Some(Smtp {
+            extra: "  username: sam\n  password_file: pw\n".into(),
+            ..Smtp::loopback(9)
+        });
+    });
+    w.write_file("pw", b"secret-for-test\n");
+    std::fs::set_permissions(w.path("pw"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = w.run(&["check-smtp"]).stderr;
     assert!(err.contains("chmod 600") && err.contains("pw"), "{err}");
     assert!(!err.contains("secret-for-test"), "{err}");
 }
@@ -351,21 +289,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_daemon_never_opens_a_network_listener() {
-    let w = World::new("approve").await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(w.path("followup.yaml"))
-        .arg("run")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Long enough for the scheduler, the watcher and the first round to be up.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let pid = child.id();
+#[test]
+fn the_daemon_never_opens_a_network_listener() {
+    let w = World::globex("approve");
+    let mut daemon = w.spawn("daemon");
+    // Up: the scheduler, the watcher and the signal handlers started, and the first round done
+    // (it writes the snapshot).
+    daemon.wait_log("the daemon to start", |l| l.contains("followup is running"));
+    wait_for("the first round", PATIENCE, || {
+        w.path("state/state.json").exists()
+    });
+    let pid = daemon.pid();
     let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .flatten()
@@ -393,13 +327,8 @@ async fn the_daemon_never_opens_a_network_listener() {
             }
         }
     }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    daemon.signal(libc::SIGTERM);
+    let code = daemon.exit_code();
     assert!(listening.is_empty(), "listening sockets: {listening:?}");
-    assert!(status.success(), "exits 0 on SIGTERM: {status:?}");
+    assert_eq!(code, Some(0), "exits 0 on SIGTERM:\n{}", daemon.log());
 }

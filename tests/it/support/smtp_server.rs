@@ -1,22 +1,24 @@
 //! A real SMTP server on a loopback port, in-process, for tests.
 //!
-//! It speaks enough ESMTP over real TCP for lettre (EHLO/HELO, STARTTLS or implicit TLS, AUTH
+//! It runs on a runtime of its own, as a separate server would: a test may block (run the binary,
+//! wait for a file) while it serves, and needs no runtime to start it. It speaks enough ESMTP over real TCP for lettre (EHLO/HELO, STARTTLS or implicit TLS, AUTH
 //! PLAIN/LOGIN, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT), records what it accepts,
 //! and misbehaves on demand: tests flip [`Behaviour`] at any time, also between two sends.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::mail::Mail;
 
 /// Where a failure is injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +59,6 @@ pub enum Behaviour {
     Stall(StallAt),
     /// Close every new connection at once, before the greeting.
     RefuseConnections,
-    /// 550 at RCPT for this one address (any case); everyone else is accepted.
-    RefuseRecipient(&'static str),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -91,6 +91,10 @@ struct Shared {
     /// Every command line's verb, upper-cased, in order (`EHLO`, `STARTTLS`, `AUTH`, ...).
     commands: Mutex<Vec<String>>,
     connections: AtomicUsize,
+    /// Sessions being served right now.
+    sessions: AtomicUsize,
+    /// Times a session went silent on purpose ([`Behaviour::Stall`], `DeliverThenStall`).
+    stalls: AtomicUsize,
     /// Sessions between an accepted MAIL and the end of that transaction (answer, RSET, or the
     /// session ending).
     open_transactions: AtomicUsize,
@@ -136,16 +140,24 @@ pub struct TestSmtpServer {
     pub port: u16,
     shared: Arc<Shared>,
     kill: watch::Sender<u64>,
-    listener: JoinHandle<()>,
+    /// `None` once dropped.
+    runtime: Option<Runtime>,
 }
 
 impl TestSmtpServer {
     /// Binds `127.0.0.1:0` and serves until dropped.
-    pub async fn start(opts: ServerOptions) -> TestSmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind test SMTP server");
+    pub fn start(opts: ServerOptions) -> TestSmtpServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind test SMTP server");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let port = listener.local_addr().expect("local addr").port();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("test-smtp-server")
+            .enable_all()
+            .build()
+            .expect("the test SMTP server's runtime");
         let shared = Arc::new(Shared::default());
         *lock(&shared.behaviour) = opts.behaviour;
         let tls = (opts.starttls || opts.implicit_tls).then(tls_acceptor);
@@ -156,22 +168,42 @@ impl TestSmtpServer {
             auth: opts.auth,
             tls,
         });
-        let listener = tokio::spawn(accept_loop(listener, shared.clone(), config, kill_rx));
+        runtime.spawn(accept_loop(listener, shared.clone(), config, kill_rx));
         TestSmtpServer {
             port,
             shared,
             kill,
-            listener,
+            runtime: Some(runtime),
         }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+    /// A server with default options but this behaviour.
+    pub fn behaving(behaviour: Behaviour) -> TestSmtpServer {
+        Self::start(ServerOptions {
+            behaviour,
+            ..ServerOptions::default()
+        })
     }
 
     /// Every message accepted so far.
     pub fn received(&self) -> Vec<Received> {
         lock(&self.shared.received).clone()
+    }
+
+    /// Every message accepted so far, parsed.
+    pub fn mails(&self) -> Vec<Mail> {
+        self.received()
+            .iter()
+            .map(|r| Mail::parse(r.rcpt.clone(), &r.data))
+            .collect()
+    }
+
+    /// The messages accepted so far for `rcpt`.
+    pub fn mails_to(&self, rcpt: &str) -> Vec<Mail> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.rcpt.iter().any(|r| r == rcpt))
+            .collect()
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
@@ -181,6 +213,16 @@ impl TestSmtpServer {
     /// TCP connections accepted so far (refused ones included).
     pub fn connection_count(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Sessions being served right now.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Times a session went silent on purpose, so far.
+    pub fn stalls(&self) -> usize {
+        self.shared.stalls.load(Ordering::SeqCst)
     }
 
     /// Sessions with a mail transaction under way right now (MAIL accepted, not yet answered).
@@ -210,13 +252,15 @@ impl TestSmtpServer {
 
 impl Drop for TestSmtpServer {
     fn drop(&mut self) {
-        self.listener.abort();
         self.kill.send_modify(|g| *g += 1);
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/tls")
 }
 
 fn tls_acceptor() -> TlsAcceptor {
@@ -244,11 +288,12 @@ struct SessionConfig {
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     shared: Arc<Shared>,
     config: Arc<SessionConfig>,
     kill: watch::Receiver<u64>,
 ) {
+    let listener = TcpListener::from_std(listener).expect("a tokio listener");
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             continue;
@@ -265,10 +310,12 @@ async fn accept_loop(
         let mut kill = kill.clone();
         kill.mark_unchanged();
         tokio::spawn(async move {
+            shared.sessions.fetch_add(1, Ordering::SeqCst);
             tokio::select! {
                 _ = serve(socket, &shared, &config) => {}
                 _ = kill.changed() => {}
             }
+            shared.sessions.fetch_sub(1, Ordering::SeqCst);
         });
     }
 }
@@ -306,7 +353,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
         BufReader::new(Box::new(socket))
     };
     if behaviour(shared) == Behaviour::Stall(StallAt::Greeting) {
-        std::future::pending::<()>().await;
+        stall::<()>(shared).await;
     }
     if reply(&mut io, "220 localhost ESMTP followup-test")
         .await
@@ -410,12 +457,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::Stall(StallAt::Rcpt) => {
                             // A client that gives up closes a socket this session never reads.
                             txn.end();
-                            std::future::pending().await
-                        }
-                        Behaviour::RefuseRecipient(refused)
-                            if addr.eq_ignore_ascii_case(refused) =>
-                        {
-                            reply(&mut io, "550 5.1.1 No such user").await
+                            stall(shared).await
                         }
                         _ => {
                             state.rcpt.push(addr);
@@ -453,7 +495,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::DropAfterBody => return,
                         Behaviour::Stall(StallAt::AfterBody) => {
                             txn.end();
-                            std::future::pending().await
+                            stall(shared).await
                         }
                         Behaviour::DeliverThenDrop => {
                             keep(shared, &mut state, data);
@@ -462,7 +504,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::DeliverThenStall => {
                             keep(shared, &mut state, data);
                             txn.end();
-                            std::future::pending().await
+                            stall(shared).await
                         }
                         _ => {
                             let n = keep(shared, &mut state, data);
@@ -489,6 +531,12 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             return;
         }
     }
+}
+
+/// Goes silent for good, keeping the socket open.
+async fn stall<T>(shared: &Shared) -> T {
+    shared.stalls.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
 }
 
 /// Stores an accepted message; returns how many there are now.
@@ -541,18 +589,13 @@ async fn authenticate(
                     challenge_answer(io).await?
                 }
             };
-            let decoded = base64_decode(&encoded).unwrap_or_default();
-            let mut parts = decoded.split(|&b| b == 0);
-            let _authzid = parts.next();
-            let user = parts.next().unwrap_or_default();
-            let pass = parts.next().unwrap_or_default();
-            (lossy(user), lossy(pass))
+            plain_credentials(&encoded)
         }
         "LOGIN" => {
             reply(io, "334 VXNlcm5hbWU6").await.ok()?; // "Username:"
-            let user = base64_decode(&challenge_answer(io).await?).unwrap_or_default();
+            let user = base64(&challenge_answer(io).await?);
             reply(io, "334 UGFzc3dvcmQ6").await.ok()?; // "Password:"
-            let pass = base64_decode(&challenge_answer(io).await?).unwrap_or_default();
+            let pass = base64(&challenge_answer(io).await?);
             (lossy(&user), lossy(&pass))
         }
         _ => return Some(Err(())),
@@ -612,37 +655,25 @@ async fn multiline(io: &mut Io, code: u16, lines: &[String]) -> std::io::Result<
     stream.flush().await
 }
 
-/// Standard base64 (RFC 4648), padding optional; `None` on a foreign character.
-fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in input.trim().as_bytes().iter().filter(|&&c| c != b'=') {
-        acc = (acc << 6) | value(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+/// `AUTH PLAIN`'s answer: base64 of `authzid NUL user NUL password`.
+fn plain_credentials(encoded: &str) -> (String, String) {
+    let decoded = base64(encoded);
+    let mut parts = decoded.split(|&b| b == 0);
+    let _authzid = parts.next();
+    let user = parts.next().unwrap_or_default();
+    let pass = parts.next().unwrap_or_default();
+    (lossy(user), lossy(pass))
+}
+
+/// Base64 as a client sends it in AUTH; nothing for what does not decode.
+fn base64(text: &str) -> Vec<u8> {
+    mail_parser::decoders::base64::base64_decode(text.trim().as_bytes()).unwrap_or_default()
 }
 
 #[test]
-fn base64_decodes_auth_plain() {
+fn auth_plain_credentials_decode() {
     assert_eq!(
-        base64_decode("AHVzZXIAcGFzcw==").unwrap(),
-        b"\0user\0pass".to_vec()
+        plain_credentials("AHVzZXIAcGFzcw=="),
+        ("user".to_owned(), "pass".to_owned())
     );
 }

@@ -3,29 +3,53 @@
 //! over months of virtual time. Afterwards what the server received is compared with the state:
 //! no key delivered twice, no due send lost, no message without a record, nothing left `sending`.
 //!
-//! `FOLLOWUP_TORTURE_SCALE` (default 1) scales the number of interviews and the span of time;
-//! `FOLLOWUP_TORTURE_SEED` replays a run. See `docs/reliability.md`.
-
-mod support;
+//! `FOLLOWUP_TORTURE=1` (set by `.ci/run`) runs the full bound, 70 interviews and at least 50
+//! kills; without it a plain `cargo test` runs a short one that checks the same invariants over
+//! fewer interviews, kills and steps. `FOLLOWUP_TORTURE_SCALE` (default 1) scales the number of
+//! interviews and the span of time; `FOLLOWUP_TORTURE_SEED` replays a run. See
+//! `docs/reliability.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc, Weekday};
-use followup::core::SendState;
-use followup::delivery::queue::{Folder, QueueDir};
-use followup::store::{SendRecord, SledStore, Snapshot};
-use support::smtp_server::{Behaviour, FailAt, Received, ServerOptions, StallAt, TestSmtpServer};
 
-const ME: &str = "sam@example.org";
+use crate::support::api::{Folder, QueueDir, SendRecord, SendState, SledStore, Snapshot};
+use crate::support::gate;
+use crate::support::runner::Running;
+use crate::support::smtp_server::{Behaviour, FailAt, StallAt, TestSmtpServer};
+use crate::support::world::{ME, World};
+
 const ZONE: chrono_tz::Tz = chrono_tz::America::New_York;
 /// A run that has not exited after this long is hung: the test fails.
 const HUNG: Duration = Duration::from_secs(60);
-/// At least this many kills over the run, whatever the dice say.
-const MIN_KILLS: usize = 50;
+
+/// How much a run does.
+struct Bound {
+    /// Interviews at scale 1.
+    interviews: usize,
+    /// At least this many kills over the run, whatever the dice say.
+    min_kills: usize,
+    /// Each step moves the virtual clock by this many hours, at least and at most.
+    step_hours: (u64, u64),
+}
+
+/// CI's run (`FOLLOWUP_TORTURE=1`): about three steps a day over two and a half months.
+const FULL: Bound = Bound {
+    interviews: 70,
+    min_kills: 50,
+    step_hours: (3, 12),
+};
+
+/// The everyday `cargo test`: the same walk through every step of the playbook, with fewer
+/// interviews, kills and wake-ups.
+const SHORT: Bound = Bound {
+    interviews: 8,
+    min_kills: 12,
+    step_hours: (16, 40),
+};
 
 /// xorshift64*: tiny, deterministic from the seed, good enough to pick moments.
 struct Rng(u64);
@@ -232,8 +256,8 @@ enum Kill {
 
 /// The test's view of the world: the workspace, the server and the counters.
 struct Rig {
-    dir: PathBuf,
-    server: TestSmtpServer,
+    world: World,
+    /// Every run's log, one after the other.
     log: File,
     runs: usize,
     kills: usize,
@@ -247,27 +271,26 @@ struct Rig {
 }
 
 impl Rig {
-    fn followup(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_followup"));
-        c.arg("--config").arg(self.dir.join("followup.yaml"));
-        c.env("RUST_LOG", "info");
-        c
+    fn server(&self) -> &TestSmtpServer {
+        self.world.server()
     }
 
-    fn spawn_run(&mut self, now: DateTime<Utc>) -> Child {
+    fn log_path(&self) -> std::path::PathBuf {
+        self.world.path("runs.log")
+    }
+
+    fn spawn_run(&mut self, now: DateTime<Utc>) -> Running {
         self.runs += 1;
         use std::io::Write;
         let _ = writeln!(self.log, "=== run {} --now {}", self.runs, now.to_rfc3339());
-        self.followup()
+        self.world
+            .followup()
             .args(["run", "--once", "--now", &now.to_rfc3339()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(self.log.try_clone().unwrap()))
-            .spawn()
-            .expect("spawn followup")
+            .spawn(&self.log_path())
     }
 
     fn flip(&mut self, rng: &mut Rng) {
-        self.server.set_behaviour(pick_behaviour(rng));
+        self.server().set_behaviour(pick_behaviour(rng));
         self.flips += 1;
     }
 
@@ -278,16 +301,16 @@ impl Rig {
     /// Starts a run and kills it a few ms in, if it is still going then.
     fn kill_early(&mut self, rng: &mut Rng, now: DateTime<Utc>) {
         let mut child = self.spawn_run(now);
+        // The kill's moment, at random: what is tested, not a wait.
         std::thread::sleep(Duration::from_micros(rng.below(20_000)));
-        if child.try_wait().unwrap().is_none() {
-            if self.server.open_transactions() > 0 {
+        if child.running() {
+            if self.server().open_transactions() > 0 {
                 self.kills_mid_transaction += 1;
             }
-            child.kill().unwrap();
-            child.wait().unwrap();
+            child.kill();
             self.kills += 1;
         } else {
-            let status = child.wait().unwrap();
+            let status = child.try_exit().expect("it exited");
             assert!(
                 status.success(),
                 "run {} at {now} failed ({status})",
@@ -311,17 +334,17 @@ impl Rig {
             let flip_after = rng
                 .chance(0.15)
                 .then(|| Duration::from_millis(rng.below(self.busy_ms as u64 + 1)));
-            let connections = self.server.connection_count();
+            let connections = self.server().connection_count();
             let started = Instant::now();
             let mut connected: Option<Instant> = None;
             let mut child = self.spawn_run(now);
             let mut flipped = false;
             let status = loop {
-                if let Some(status) = child.try_wait().unwrap() {
+                if let Some(status) = child.try_exit() {
                     break Some(status);
                 }
                 let elapsed = started.elapsed();
-                if connected.is_none() && self.server.connection_count() > connections {
+                if connected.is_none() && self.server().connection_count() > connections {
                     connected = Some(Instant::now());
                 }
                 if !flipped && flip_after.is_some_and(|t| elapsed >= t) {
@@ -334,19 +357,20 @@ impl Rig {
                     None => false,
                 };
                 if due {
-                    if self.server.open_transactions() > 0 {
+                    if self.server().open_transactions() > 0 {
                         self.kills_mid_transaction += 1;
                     }
-                    child.kill().unwrap();
-                    child.wait().unwrap();
+                    child.kill();
                     break None;
                 }
                 assert!(
                     elapsed < HUNG,
                     "run {} at {now} hangs; log: {}",
                     self.runs,
-                    self.dir.join("runs.log").display()
+                    self.log_path().display()
                 );
+                // The watch's tick: it looks for the run's exit, its connection, and the moments
+                // of its kill and of a flip; HUNG bounds it.
                 std::thread::sleep(Duration::from_micros(200));
             };
             let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -364,9 +388,9 @@ impl Rig {
                         status.success(),
                         "run {} at {now} failed ({status}); log: {}",
                         self.runs,
-                        self.dir.join("runs.log").display()
+                        self.log_path().display()
                     );
-                    if self.server.connection_count() > connections {
+                    if self.server().connection_count() > connections {
                         self.busy_ms = 0.8 * self.busy_ms + 0.2 * ms.min(3000.0);
                     }
                     return;
@@ -376,24 +400,8 @@ impl Rig {
     }
 
     fn output(&self, args: &[&str]) -> String {
-        let out = self.followup().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "followup {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        self.world.ok(args).stdout
     }
-}
-
-fn header(r: &Received, name: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(&r.data);
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-    unfolded.split("\r\n").find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
 }
 
 fn bare_id(id: &str) -> String {
@@ -420,49 +428,33 @@ fn seed() -> u64 {
     }
 }
 
-fn write_config(root: &Path, port: u16) {
-    let config = format!(
-        "me:\n  name: Sam Seeker\n  email: {ME}\ntimezone: America/New_York\nmode: send\n\
-         interviews: interviews\nstate_dir: state\n\
-         smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: plain\n  timeout: 1s\n"
-    );
-    std::fs::write(root.join("followup.yaml"), config).unwrap();
-}
-
 #[test]
 fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let began = Instant::now();
     let (scale, seed) = (scale(), seed());
-    println!("torture: seed {seed} (FOLLOWUP_TORTURE_SEED={seed} replays it), scale {scale}");
+    let (bound, size) = if gate::asked("FOLLOWUP_TORTURE") {
+        (FULL, "full")
+    } else {
+        (SHORT, "short (FOLLOWUP_TORTURE=1 runs the full one)")
+    };
+    println!(
+        "torture: seed {seed} (FOLLOWUP_TORTURE_SEED={seed} replays it), scale {scale}, {size}"
+    );
     let mut rng = Rng::new(seed);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(TestSmtpServer::start(ServerOptions::default()));
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    std::fs::create_dir(root.join("interviews")).unwrap();
-    write_config(&root, server.port);
-    let n = ((70.0 * scale).round() as usize).max(5);
+    let world = World::serving("send").with_smtp_timeout("1s");
+    let n = ((bound.interviews as f64 * scale).round() as usize).max(5);
     let ivs = interviews(&mut rng, n);
     for iv in &ivs {
-        std::fs::write(
-            root.join(format!("interviews/{}.yaml", iv.id)),
-            iv.yaml(false),
-        )
-        .unwrap();
+        world.write(&format!("{}.yaml", iv.id), &iv.yaml(false));
     }
     let log = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(root.join("runs.log"))
+        .open(world.path("runs.log"))
         .unwrap();
     let mut rig = Rig {
-        dir: root.clone(),
-        server,
+        world,
         log,
         runs: 0,
         kills: 0,
@@ -477,11 +469,12 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let last = ivs.iter().map(Interview::start_utc).max().unwrap();
     let mut now = first - TimeDelta::days(1);
     let end = last + TimeDelta::days(45);
-    let expected_steps = ((end - now).num_hours() as f64 / 7.5).max(1.0);
+    let mean_step = (bound.step_hours.0 + bound.step_hours.1) as f64 / 2.0;
+    let expected_steps = ((end - now).num_hours() as f64 / mean_step).max(1.0);
     let mut rejected = BTreeSet::new();
     let mut steps = 0usize;
     while now < end {
-        now += TimeDelta::hours(rig_hours(&mut rng));
+        now += TimeDelta::hours(rng.range(bound.step_hours.0, bound.step_hours.1) as i64);
         steps += 1;
         for iv in &ivs {
             if let Some(day) = iv.rejected_on
@@ -492,11 +485,7 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
                     <= now
                 && rejected.insert(iv.id.clone())
             {
-                std::fs::write(
-                    root.join(format!("interviews/{}.yaml", iv.id)),
-                    iv.yaml(true),
-                )
-                .unwrap();
+                rig.world.write(&format!("{}.yaml", iv.id), &iv.yaml(true));
             }
         }
         if rng.chance(0.45) {
@@ -505,18 +494,18 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         // Nearly half the runs are marked for a kill (not all land: a run may finish first, or never
         // connect); more once the run falls short of the minimum.
         let left = (expected_steps - steps as f64).max(1.0);
-        let chance = (0.45f64).max(4.0 * (MIN_KILLS.saturating_sub(rig.kills)) as f64 / left);
+        let chance = (0.45f64).max(4.0 * (bound.min_kills.saturating_sub(rig.kills)) as f64 / left);
         rig.step(&mut rng, now, chance.min(1.0));
     }
     // Top up: should timing have let too many marked runs finish first (a loaded machine runs
     // everything slower), kill runs early in their start-up and recovery until the minimum is met.
     let mut tries = 0;
-    while rig.kills < MIN_KILLS && tries < 1000 {
+    while rig.kills < bound.min_kills && tries < 1000 {
         tries += 1;
         rig.kill_early(&mut rng, now);
     }
     // Settle: a good server and no more kills, until every retry has had its chance.
-    rig.server.set_behaviour(Behaviour::Accept);
+    rig.server().set_behaviour(Behaviour::Accept);
     for _ in 0..4 {
         now += TimeDelta::hours(2);
         rig.step(&mut rng, now, 0.0);
@@ -528,8 +517,8 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let snapshot: Snapshot = serde_json::from_str(&rig.output(&["state", "export"])).unwrap();
     let plan: Vec<serde_json::Value> =
         serde_json::from_str(&rig.output(&["plan", "--now", &at, "--json"])).unwrap();
-    let received = rig.server.received();
-    let queue = QueueDir::open(&root.join("state/queue")).unwrap();
+    let received = rig.server().mails();
+    let queue = QueueDir::open(&rig.world.path("state/queue")).unwrap();
     let waiting: BTreeSet<String> = queue
         .scan(Folder::Pending)
         .unwrap()
@@ -547,20 +536,22 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let mut deliveries: BTreeMap<String, usize> = BTreeMap::new();
     let mut notices = 0;
     for r in &received {
-        let id = header(r, "Message-ID")
+        let id = r
+            .header("Message-ID")
             .map(|i| bare_id(&i))
             .unwrap_or_default();
         match by_id.get(&id) {
             Some(record) => *deliveries.entry(record.key.to_string()).or_default() += 1,
             None if r.rcpt == [ME]
-                && header(r, "Subject").is_some_and(|s| s.starts_with("followup:")) =>
+                && r.header("Subject")
+                    .is_some_and(|s| s.starts_with("followup:")) =>
             {
                 notices += 1
             }
             None => problems.push(format!(
                 "received a message with no record: Message-ID {id}, to {:?}, subject {:?}",
                 r.rcpt,
-                header(r, "Subject")
+                r.header("Subject")
             )),
         }
     }
@@ -649,10 +640,10 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let opens = 5;
     let t = Instant::now();
     for _ in 0..opens {
-        drop(SledStore::open(root.join("state")).unwrap());
+        drop(SledStore::open(rig.world.path("state")).unwrap());
     }
     let open_ms = t.elapsed().as_secs_f64() * 1000.0 / opens as f64;
-    let db_kb = dir_size(&root.join("state/db")) / 1024;
+    let db_kb = dir_size(&rig.world.path("state/db")) / 1024;
 
     let delivered: usize = deliveries.values().sum();
     println!(
@@ -673,14 +664,14 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         rig.run_ms / rig.runs as f64,
         began.elapsed().as_secs_f64()
     );
-    if rig.kills < MIN_KILLS {
+    if rig.kills < bound.min_kills {
         problems.push(format!(
-            "only {} kills; the test needs at least {MIN_KILLS}",
-            rig.kills
+            "only {} kills; the test needs at least {}",
+            rig.kills, bound.min_kills
         ));
     }
     if !problems.is_empty() {
-        let kept = dir.keep();
+        let kept = rig.world.dir.keep();
         panic!(
             "{} problem(s) (workspace kept in {}, seed {seed}):\n{}",
             problems.len(),
@@ -689,15 +680,11 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
         );
     }
     if std::env::var_os("FOLLOWUP_TORTURE_KEEP").is_some() {
-        println!("torture: workspace kept in {}", dir.keep().display());
+        println!(
+            "torture: workspace kept in {}",
+            rig.world.dir.keep().display()
+        );
     }
-    drop(rig);
-    drop(runtime);
-}
-
-/// 3 to 12 hours.
-fn rig_hours(rng: &mut Rng) -> i64 {
-    rng.range(3, 12) as i64
 }
 
 fn dir_size(dir: &Path) -> u64 {

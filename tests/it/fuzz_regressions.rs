@@ -3,16 +3,14 @@
 //! checks as the fuzz targets (`fuzz/src/checks.rs`): no panic, and for queue files no line
 //! break in a header value and a faithful `to_eml` round trip. See `fuzz/README.md`.
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use crate::support::api::{Draft, EmailAddress, Mailbox, Outgoing, SendKey, Step};
 use chrono::{TimeZone, Utc};
-use followup::core::{EmailAddress, SendKey, Step};
-use followup::message::{Mailbox, Outgoing};
-use followup::render::Draft;
 
 /// What a fuzz target asserts about one input: it panics if the input breaks a rule.
 type Check = fn(&[u8]);
@@ -112,7 +110,7 @@ fn corpus_and_regressions_parse_without_panic() {
     );
 }
 
-/// The inputs of bugs not fixed yet: `cargo test --test fuzz_regressions -- --ignored`.
+/// The inputs of bugs not fixed yet: `cargo test --test it fuzz_regressions -- --ignored`.
 #[test]
 #[ignore = "known open bugs, listed in fuzz/regressions/OPEN"]
 fn open_regressions_pass() {

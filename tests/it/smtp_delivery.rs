@@ -1,16 +1,13 @@
 //! SMTP delivery against a real in-process SMTP server: every failure lands in the right class.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use followup::config::{PasswordSource, Security, SmtpConfig};
-use followup::core::EmailAddress;
-use followup::delivery::{
-    DeliveryError, Envelope, SmtpOptions, SmtpSender, SmtpSetupError, Stage, Transport,
+use crate::support::api::{
+    DeliveryError, EmailAddress, Envelope, PasswordSource, Secret, Security, SmtpConfig,
+    SmtpOptions, SmtpSender, SmtpSetupError, Stage, Transport, nothing_to_record,
 };
-use followup::secret::Secret;
-use support::smtp_server::{Behaviour, FailAt, ServerOptions, StallAt, TestSmtpServer};
+use crate::support::smtp_server::{Behaviour, FailAt, ServerOptions, StallAt, TestSmtpServer};
+use crate::support::wait::{PATIENCE, wait_for};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -56,14 +53,6 @@ fn plain_sender(server: &TestSmtpServer) -> SmtpSender {
     SmtpSender::new(&config, None, options()).unwrap()
 }
 
-async fn plain_server(behaviour: Behaviour) -> TestSmtpServer {
-    TestSmtpServer::start(ServerOptions {
-        behaviour,
-        ..ServerOptions::default()
-    })
-    .await
-}
-
 fn tls_auth_options() -> ServerOptions {
     ServerOptions {
         starttls: true,
@@ -74,7 +63,7 @@ fn tls_auth_options() -> ServerOptions {
 
 #[tokio::test]
 async fn plain_to_loopback_delivers_the_exact_bytes_to_one_recipient() {
-    let server = plain_server(Behaviour::Accept).await;
+    let server = TestSmtpServer::behaving(Behaviour::Accept);
     let sender = plain_sender(&server);
 
     let delivered = sender.send(&envelope(), RAW).await.unwrap();
@@ -94,7 +83,7 @@ async fn plain_to_loopback_delivers_the_exact_bytes_to_one_recipient() {
 
 #[tokio::test]
 async fn starttls_and_auth_deliver_and_the_server_checks_the_password() {
-    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let server = TestSmtpServer::start(tls_auth_options());
     let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
     let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
 
@@ -113,7 +102,7 @@ async fn starttls_and_auth_deliver_and_the_server_checks_the_password() {
 
 #[tokio::test]
 async fn a_wrong_password_is_permanent_at_auth_and_never_shown() {
-    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let server = TestSmtpServer::start(tls_auth_options());
     let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
     let wrong = "wrong-password-1234";
     let sender = SmtpSender::new(&config, Some(Secret::new(wrong)), options()).unwrap();
@@ -143,8 +132,7 @@ async fn implicit_tls_delivers() {
         implicit_tls: true,
         auth: Some(("me".into(), PASSWORD.into())),
         ..ServerOptions::default()
-    })
-    .await;
+    });
     let config = smtp_config("localhost", server.port, Security::Tls, Some("me"));
     let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
 
@@ -158,7 +146,7 @@ async fn implicit_tls_delivers() {
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_transient_at_tls() {
-    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let server = TestSmtpServer::start(tls_auth_options());
     let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
     let options = SmtpOptions {
         extra_root_cert: None,
@@ -180,8 +168,7 @@ async fn starttls_required_but_not_offered_fails_and_the_password_is_never_sent(
         starttls: false,
         auth: Some(("me".into(), PASSWORD.into())),
         ..ServerOptions::default()
-    })
-    .await;
+    });
     let config = smtp_config("127.0.0.1", server.port, Security::Starttls, Some("me"));
     let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
 
@@ -216,7 +203,7 @@ async fn a_username_without_a_password_is_a_setup_error() {
 
 #[tokio::test]
 async fn temp_fail_451_is_transient_and_the_connection_survives() {
-    let server = plain_server(Behaviour::TempFail(FailAt::Rcpt)).await;
+    let server = TestSmtpServer::behaving(Behaviour::TempFail(FailAt::Rcpt));
     let sender = plain_sender(&server);
 
     let err = sender.send(&envelope(), RAW).await.unwrap_err();
@@ -237,7 +224,7 @@ async fn temp_fail_451_is_transient_and_the_connection_survives() {
 
 #[tokio::test]
 async fn perm_fail_550_is_permanent() {
-    let server = plain_server(Behaviour::PermFail(FailAt::Rcpt)).await;
+    let server = TestSmtpServer::behaving(Behaviour::PermFail(FailAt::Rcpt));
     let sender = plain_sender(&server);
 
     let err = sender.send(&envelope(), RAW).await.unwrap_err();
@@ -287,7 +274,7 @@ async fn connection_refused_is_transient_at_connect() {
 
 #[tokio::test]
 async fn a_server_closing_at_once_is_transient_at_connect() {
-    let server = plain_server(Behaviour::RefuseConnections).await;
+    let server = TestSmtpServer::behaving(Behaviour::RefuseConnections);
     let err = plain_sender(&server)
         .send(&envelope(), RAW)
         .await
@@ -298,7 +285,7 @@ async fn a_server_closing_at_once_is_transient_at_connect() {
 
 #[tokio::test]
 async fn drop_after_body_is_uncertain() {
-    let server = plain_server(Behaviour::DropAfterBody).await;
+    let server = TestSmtpServer::behaving(Behaviour::DropAfterBody);
     let sender = plain_sender(&server);
 
     let err = sender.send(&envelope(), RAW).await.unwrap_err();
@@ -309,7 +296,7 @@ async fn drop_after_body_is_uncertain() {
 
 #[tokio::test]
 async fn stall_after_body_is_uncertain_after_the_timeout() {
-    let server = plain_server(Behaviour::Stall(StallAt::AfterBody)).await;
+    let server = TestSmtpServer::behaving(Behaviour::Stall(StallAt::AfterBody));
     let config = smtp_config("127.0.0.1", server.port, Security::Plain, None);
     let options = SmtpOptions {
         transaction_timeout: Duration::from_millis(400),
@@ -330,7 +317,7 @@ async fn stall_after_body_is_uncertain_after_the_timeout() {
 
 #[tokio::test]
 async fn stall_before_body_is_transient() {
-    let server = plain_server(Behaviour::Stall(StallAt::Greeting)).await;
+    let server = TestSmtpServer::behaving(Behaviour::Stall(StallAt::Greeting));
     let sender = plain_sender(&server);
     let err = sender.send(&envelope(), RAW).await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
@@ -345,7 +332,7 @@ async fn stall_before_body_is_transient() {
 
 #[tokio::test]
 async fn two_sends_reuse_one_connection() {
-    let server = plain_server(Behaviour::Accept).await;
+    let server = TestSmtpServer::behaving(Behaviour::Accept);
     let sender = plain_sender(&server);
 
     sender.send(&envelope(), RAW).await.unwrap();
@@ -363,12 +350,14 @@ async fn two_sends_reuse_one_connection() {
 
 #[tokio::test]
 async fn a_dead_pooled_connection_is_replaced_transparently() {
-    let server = plain_server(Behaviour::Accept).await;
+    let server = TestSmtpServer::behaving(Behaviour::Accept);
     let sender = plain_sender(&server);
 
     sender.send(&envelope(), RAW).await.unwrap();
     server.drop_connections();
-    tokio::task::yield_now().await;
+    wait_for("the server to close the session", PATIENCE, || {
+        server.sessions() == 0
+    });
     sender.send(&envelope(), RAW).await.unwrap();
 
     assert_eq!(server.received().len(), 2);
@@ -377,7 +366,7 @@ async fn a_dead_pooled_connection_is_replaced_transparently() {
 
 #[tokio::test]
 async fn check_connects_authenticates_and_quits() {
-    let server = TestSmtpServer::start(tls_auth_options()).await;
+    let server = TestSmtpServer::start(tls_auth_options());
     let config = smtp_config("localhost", server.port, Security::Starttls, Some("me"));
     let sender = SmtpSender::new(&config, Some(Secret::new(PASSWORD)), options()).unwrap();
 
@@ -394,13 +383,11 @@ async fn check_connects_authenticates_and_quits() {
 #[tokio::test]
 async fn the_sender_works_through_the_transport_trait() {
     async fn deliver(transport: &impl Transport) -> Result<(), DeliveryError> {
-        transport
-            .send(&envelope(), RAW, &followup::delivery::nothing_to_record)
-            .await?;
+        transport.send(&envelope(), RAW, &nothing_to_record).await?;
         transport.shutdown().await;
         Ok(())
     }
-    let server = plain_server(Behaviour::Accept).await;
+    let server = TestSmtpServer::behaving(Behaviour::Accept);
     deliver(&plain_sender(&server)).await.unwrap();
     assert_eq!(server.received().len(), 1);
 }

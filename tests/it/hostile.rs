@@ -1,88 +1,56 @@
 //! Hostile or broken input: each gets a clear error, and nothing is sent or lost because of it.
 
-mod support;
+use std::path::PathBuf;
 
-use std::process::{Command, Output};
-
-use followup::core::{SendState, Step};
-use followup::delivery::queue::Folder;
-use support::world::*;
-
-/// Runs the real binary on the world's config.
-fn followup(w: &World, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_followup"))
-        .arg("--config")
-        .arg(w.path("followup.yaml"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::api::{Folder, SendState, Step};
+use crate::support::world::{JANE, RECORD, TestDaemon, World, at, key};
 
 /// Replaces the record with `bytes`, runs one round in send mode, and checks that the daemon
 /// refused to start with a message naming the file and that the server saw no connection.
-async fn refused_and_nothing_sent(bytes: &[u8], needle: &str) -> String {
-    let w = World::new("send").await;
-    std::fs::write(w.path("interviews/globex.yaml"), bytes).unwrap();
-    let out = tokio::task::spawn_blocking({
-        let config = w.path("followup.yaml");
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_followup"))
-                .arg("--config")
-                .arg(config)
-                .args(["run", "--once", "--now", "2026-11-03 13:00"])
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
+fn refused_and_nothing_sent(bytes: &[u8], needle: &str) -> String {
+    let w = World::globex("send");
+    w.write_file("interviews/globex.yaml", bytes);
+    let err = w
+        .run(&["run", "--once", "--now", "2026-11-03 13:00"])
+        .exit(1)
+        .stderr;
     assert!(err.contains("globex.yaml"), "names the file: {err}");
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
-    assert_eq!(w.server.connection_count(), 0, "nothing sent");
+    assert_eq!(w.server().connection_count(), 0, "nothing sent");
     err
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_truncated_record_is_an_error_with_its_line() {
+#[test]
+fn a_truncated_record_is_an_error_with_its_line() {
     let cut = &RECORD[..RECORD.find("    email: zoe").unwrap() + 12];
     let text = format!("{cut}\"unterminated\n");
-    let err = refused_and_nothing_sent(text.as_bytes(), "globex.yaml:").await;
+    let err = refused_and_nothing_sent(text.as_bytes(), "globex.yaml:");
     assert!(err.contains(":11:") || err.contains(":12:"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_binary_record_is_refused() {
+#[test]
+fn a_binary_record_is_refused() {
     let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
-    refused_and_nothing_sent(&bytes, "UTF-8").await;
+    refused_and_nothing_sent(&bytes, "UTF-8");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_100_mb_record_is_refused_before_it_is_read() {
-    let w = World::new("send").await;
+#[test]
+fn a_100_mb_record_is_refused_before_it_is_read() {
+    let w = World::globex("send");
     let file = std::fs::File::create(w.path("interviews/huge.yaml")).unwrap();
     file.set_len(100 * 1024 * 1024).unwrap();
-    let out = followup(&w, &["validate"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = w.run(&["validate"]).exit(1).stderr;
     assert!(err.contains("huge.yaml") && err.contains("MiB"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_deeply_nested_record_is_refused_quickly() {
+#[test]
+fn a_deeply_nested_record_is_refused_quickly() {
     let text = format!("company: {}\n", "[".repeat(200_000));
-    refused_and_nothing_sent(text.as_bytes(), "nest").await;
+    refused_and_nothing_sent(text.as_bytes(), "nest");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn billion_laughs_aliases_are_refused() {
+#[test]
+fn billion_laughs_aliases_are_refused() {
     let mut text = String::from(
         "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
     );
@@ -91,84 +59,68 @@ async fn billion_laughs_aliases_are_refused() {
         text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 9].join(",")));
     }
     text.push_str(&RECORD.replace("company: Globex", "company: *a9"));
-    let err = refused_and_nothing_sent(text.as_bytes(), "globex.yaml").await;
+    let err = refused_and_nothing_sent(text.as_bytes(), "globex.yaml");
     assert!(!err.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_duplicate_key_is_refused_at_the_second_key() {
+#[test]
+fn a_duplicate_key_is_refused_at_the_second_key() {
     let text = format!("{RECORD}company: Initech\n");
-    refused_and_nothing_sent(text.as_bytes(), "globex.yaml:12:").await;
+    refused_and_nothing_sent(text.as_bytes(), "globex.yaml:12:");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_name_holding_a_line_break_cannot_add_a_header() {
+#[test]
+fn a_name_holding_a_line_break_cannot_add_a_header() {
     let text = RECORD.replace(
         "name: Jane Roe",
         "name: \"Jane Roe\\r\\nBcc: evil@example.org\"",
     );
-    refused_and_nothing_sent(text.as_bytes(), "globex.yaml:5:").await;
+    refused_and_nothing_sent(text.as_bytes(), "globex.yaml:5:");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_address_with_a_display_name_trick_is_refused() {
+#[test]
+fn an_address_with_a_display_name_trick_is_refused() {
     let text = RECORD.replace(
         "email: jane@globex.example.com",
         "email: \"jane@globex.example.com <evil@example.org>\"",
     );
-    refused_and_nothing_sent(text.as_bytes(), "bare address").await;
+    refused_and_nothing_sent(text.as_bytes(), "bare address");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_note_holding_a_line_break_cannot_add_a_header_or_recipient() {
-    let w = World::new("send").await;
+    let w = World::globex("send");
     let record = format!("{RECORD}notes:\n  highlight: \"caching\\r\\nBcc: evil@example.org\"\n");
-    std::fs::write(w.path("interviews/globex.yaml"), record).unwrap();
-    std::fs::create_dir(w.path("templates")).unwrap();
-    std::fs::write(
-        w.path("templates/thank_you.hbs"),
-        "Subject: Thanks{{#if notes.highlight}}: {{notes.highlight}}{{/if}}\n\nDear {{interviewer.first_name}}, thank you.\n\n{{me.name}}\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(w.path("followup.yaml")).unwrap();
-    std::fs::write(
-        w.path("followup.yaml"),
-        format!("{config}templates: templates\n"),
-    )
-    .unwrap();
+    w.write("globex.yaml", &record);
+    w.write_file(
+        "templates/thank_you.hbs",
+        b"Subject: Thanks{{#if notes.highlight}}: {{notes.highlight}}{{/if}}\n\nDear {{interviewer.first_name}}, thank you.\n\n{{me.name}}\n",
+    );
+    let w = w.configure(|c| c.extra.push_str("templates: templates\n"));
     let mut d = w.daemon();
     d.tick(at("2026-11-03 13:00")).await.unwrap();
     let got = w.to(JANE);
     assert_eq!(got.len(), 1);
-    let raw = text(&got[0]);
-    let head = raw.split("\r\n\r\n").next().unwrap();
+    let head = got[0].raw.split("\r\n\r\n").next().unwrap();
     assert!(!head.to_ascii_lowercase().contains("\nbcc:"), "{head}");
-    assert!(w.server.received().iter().all(|r| r.rcpt.len() == 1));
+    assert!(w.server().received().iter().all(|r| r.rcpt.len() == 1));
     assert!(w.to("evil@example.org").is_empty());
 }
 
 /// An approve-mode world one round in: both thank-yous wait in `pending/`.
-async fn queued_world() -> (
-    World,
-    followup::daemon::Daemon<followup::delivery::SmtpSender>,
-) {
-    let w = World::new("approve").await;
+async fn queued_world() -> (World, TestDaemon) {
+    let w = World::globex("approve");
     let mut d = w.daemon();
     d.tick(at("2026-11-03 13:00")).await.unwrap();
     assert_eq!(d.queue().scan(Folder::Pending).unwrap().len(), 2);
     (w, d)
 }
 
-fn approved_path(
-    d: &followup::daemon::Daemon<followup::delivery::SmtpSender>,
-    name: &str,
-) -> std::path::PathBuf {
+fn approved_path(d: &TestDaemon, name: &str) -> PathBuf {
     d.queue().dir(Folder::Approved).join(name)
 }
 
-fn jane_file(
-    d: &followup::daemon::Daemon<followup::delivery::SmtpSender>,
-) -> (String, std::path::PathBuf) {
+fn jane_file(d: &TestDaemon) -> (String, PathBuf) {
     let entry = d
         .queue()
         .find_in(&[Folder::Pending], &key(Step::ThankYou, JANE).to_string())
@@ -268,9 +220,8 @@ async fn a_symlink_in_the_queue_is_never_followed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_queue_id_with_dot_dot_is_refused() {
     let (w, _d) = queued_world().await;
-    let out = followup(&w, &["queue", "approve", "../../etc/passwd"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(!stderr(&out).is_empty());
+    let out = w.run(&["queue", "approve", "../../etc/passwd"]).exit(1);
+    assert!(!out.stderr.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -326,20 +277,16 @@ async fn a_queue_file_edited_to_add_a_recipient_is_refused() {
     std::fs::write(&target, text).unwrap();
     d.tick(at("2026-11-03 13:10")).await.unwrap();
     assert_eq!(w.to(JANE).len(), 1);
-    assert_eq!(
-        record(&d, &key(Step::ThankYou, JANE)).state,
-        SendState::Sent
-    );
+    assert_eq!(w.record(&key(Step::ThankYou, JANE)).state, SendState::Sent);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_internationalized_domain_is_accepted_and_delivered() {
-    let w = World::new("send").await;
-    std::fs::write(
-        w.path("interviews/globex.yaml"),
-        RECORD.replace("zoe@globex.example.com", "zoe@bücher.example"),
-    )
-    .unwrap();
+    let w = World::globex("send");
+    w.write(
+        "globex.yaml",
+        &RECORD.replace("zoe@globex.example.com", "zoe@bücher.example"),
+    );
     let mut d = w.daemon();
     let r = d.tick(at("2026-11-03 13:00")).await.unwrap();
     // Delivered if the server speaks SMTPUTF8, otherwise failed loudly: never silently dropped.

@@ -1,0 +1,15 @@
+//! The integration tests: one binary, a module per concern, the shared machinery in `support`.
+
+mod support;
+
+mod cli;
+mod daemon;
+mod daemon_cli;
+mod faults;
+mod fuzz_regressions;
+mod hostile;
+mod interop_postfix;
+mod queue_dir;
+mod smtp_delivery;
+mod smtp_logging;
+mod torture;

@@ -1,0 +1,203 @@
+//! The real `followup` binary, run as a user would: a clean environment (nothing of the caller's
+//! `HOME`, `FOLLOWUP_CONFIG` or XDG variables leaks in), stdin closed, `RUST_LOG=info` unless a
+//! test says otherwise. Every test that runs the binary builds its command here.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use serde_json::Value;
+
+use super::wait::{PATIENCE, wait_for};
+
+/// A `followup` command being built.
+pub struct Followup {
+    cmd: Command,
+    shown: String,
+}
+
+/// `followup` with no `--config`.
+pub fn followup() -> Followup {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_followup"));
+    cmd.env_clear().env("RUST_LOG", "info").stdin(Stdio::null());
+    Followup {
+        cmd,
+        shown: "followup".into(),
+    }
+}
+
+impl Followup {
+    pub fn config(self, path: &Path) -> Self {
+        self.arg("--config").arg(path)
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        let arg = arg.as_ref();
+        self.shown.push(' ');
+        self.shown.push_str(&arg.to_string_lossy());
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<S: AsRef<std::ffi::OsStr>>(self, args: impl IntoIterator<Item = S>) -> Self {
+        args.into_iter().fold(self, Followup::arg)
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs it to its end.
+    pub fn output(mut self) -> Output {
+        let out = self
+            .cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.shown));
+        Output {
+            command: self.shown,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs it to its end; it must exit 0.
+    #[track_caller]
+    pub fn succeeds(self) -> Output {
+        self.output().success()
+    }
+
+    /// Starts it in the background, stdout discarded, stderr appended to `log`.
+    pub fn spawn(mut self, log: &Path) -> Running {
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        let child = self
+            .cmd
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        Running {
+            child,
+            log: log.to_path_buf(),
+            command: self.shown,
+        }
+    }
+}
+
+/// What a finished run printed and how it exited.
+pub struct Output {
+    command: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// It exited 0 without a panic.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.exit(0)
+    }
+
+    /// It exited with `code` without a panic: every failure is a clear error.
+    #[track_caller]
+    pub fn exit(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "`{}` exited {:?}, not {code}:\n{}{}",
+            self.command,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "`{}` panicked:\n{}",
+            self.command,
+            self.stderr
+        );
+        self
+    }
+
+    /// Stdout, which must be JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("`{}` printed no JSON ({e}):\n{}", self.command, self.stdout)
+        })
+    }
+}
+
+/// A `followup` process in the background; killed if the test ends before it does.
+pub struct Running {
+    child: Child,
+    log: PathBuf,
+    command: String,
+}
+
+impl Running {
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.try_exit().is_none()
+    }
+
+    /// How it exited, if it has.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait for a child")
+    }
+
+    /// Waits until its log satisfies `seen`; the log.
+    #[track_caller]
+    pub fn wait_log(&self, what: &str, seen: impl Fn(&str) -> bool) -> String {
+        wait_for(what, PATIENCE, || {
+            let log = self.log();
+            seen(&log).then_some(log)
+        })
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) on our own child's pid, which it keeps until it is waited for.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    /// SIGKILL, then reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for it to exit, at most [`PATIENCE`]; its exit code (`None` if killed by a signal).
+    #[track_caller]
+    pub fn exit_code(&mut self) -> Option<i32> {
+        let what = format!(
+            "`{}` to exit; its log: {}",
+            self.command,
+            self.log.display()
+        );
+        wait_for(&what, PATIENCE, || self.try_exit()).code()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.running() {
+            self.kill();
+        }
+    }
+}
