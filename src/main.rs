@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use followup::cli::Cli;
-use followup::diagnostic::Diagnostics;
+use followup::input::diagnostic::Diagnostics;
 
 fn main() -> ExitCode {
     // Everything followup writes (state, queue files, snapshots) is for its user alone.

@@ -5,7 +5,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::runner::{Output, followup};
-use crate::support::world::{RECORD, World};
+use crate::support::smtp_server::{ServerOptions, TestSmtpServer};
+use crate::support::world::{RECORD, Smtp, World};
 
 /// A home with the attachment [`RECORD`] names and no record yet.
 fn home() -> World {
@@ -339,4 +340,21 @@ fn init_writes_a_starter_that_validates_and_refuses_to_overwrite() {
         before,
         std::fs::read_to_string(target.join("followup.yaml")).unwrap()
     );
+}
+
+#[test]
+fn validate_and_check_smtp_agree_that_a_bracketed_ipv6_loopback_may_be_plain() {
+    let server = TestSmtpServer::start(ServerOptions {
+        ipv6: true,
+        ..ServerOptions::default()
+    });
+    let w = World::empty().with_globex().configure(|c| {
+        c.smtp = Some(Smtp {
+            host: "\"[::1]\"".into(),
+            ..Smtp::loopback(server.port)
+        });
+    });
+    w.ok(&["validate"]);
+    let out = w.ok(&["check-smtp"]);
+    assert!(out.stdout.contains("ok: [::1]"), "{}", out.stdout);
 }

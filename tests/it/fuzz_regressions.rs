@@ -9,7 +9,9 @@ mod checks;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::support::api::{Draft, EmailAddress, Mailbox, Outgoing, SendKey, Step};
+use crate::support::api::{
+    Draft, EmailAddress, Mailbox, Outgoing, SendKey, Step, ThreadRef, to_eml,
+};
 use chrono::{TimeZone, Utc};
 
 /// What a fuzz target asserts about one input: it panics if the input breaks a rule.
@@ -122,13 +124,13 @@ fn open_regressions_pass() {
     assert!(failed.is_empty(), "still failing:\n{}", failed.join("\n"));
 }
 
-/// The queue-file seed is what `Outgoing::to_eml` writes today. `FOLLOWUP_BLESS=1` rewrites it.
+/// The queue-file seed is what `to_eml` writes today. `FOLLOWUP_BLESS=1` rewrites it.
 #[test]
 fn queue_file_seed_is_current_to_eml_output() {
     let addr = |s: &str| EmailAddress::parse(s).unwrap();
     let date = Utc.with_ymd_and_hms(2026, 11, 3, 16, 0, 0).unwrap();
+    let key = SendKey::new("acme-backend", Step::ThankYou, "jane@example.com");
     let mut m = Outgoing::new(
-        SendKey::new("acme-backend", Step::ThankYou, "jane@example.com"),
         Mailbox::new("Alex Rivera", addr("alex@example.org")),
         Mailbox::new("Jane Doe", addr("jane@example.com")),
         Draft {
@@ -137,11 +139,13 @@ fn queue_file_seed_is_current_to_eml_output() {
         },
         date,
     )
-    .threaded(&[("<first.1@example.org>".into(), "Backend Engineer".into())])
+    .threaded(&[ThreadRef {
+        message_id: "<first.1@example.org>".parse().unwrap(),
+        subject: "Backend Engineer".into(),
+    }])
     .with_attachments(vec![PathBuf::from("docs/cv.pdf")]);
-    m.message_id = "<fuzz-seed.1@example.org>".into();
-    m.note = Some("waiting for your approval".into());
-    let eml = m.to_eml();
+    m.message_id = "<fuzz-seed.1@example.org>".parse().unwrap();
+    let eml = to_eml(&key, &m, Some("waiting for your approval"));
     let seed = fuzz_dir().join("corpus/queue_file/to_eml.eml");
     if std::env::var_os("FOLLOWUP_BLESS").is_some() {
         std::fs::write(&seed, &eml).unwrap();

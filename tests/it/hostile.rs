@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::support::api::{Folder, SendState, Step};
-use crate::support::world::{JANE, RECORD, TestDaemon, World, at, key};
+use crate::support::world::{JANE, LiveDaemon, RECORD, TestDaemon, World, at, key};
 
 /// Replaces the record with `bytes`, runs one round in send mode, and checks that the daemon
 /// refused to start with a message naming the file and that the server saw no connection.

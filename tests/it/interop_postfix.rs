@@ -15,8 +15,7 @@ use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 
 use crate::support::api::{
     EmailAddress, Envelope, Interview, Interviewer, Mailbox, Outgoing, Owner, PasswordSource,
-    RenderContext, Security, SendKey, SmtpConfig, SmtpOptions, SmtpSender, Status, Step, Templates,
-    attachments_for,
+    RenderContext, Security, SmtpConfig, SmtpOptions, SmtpSender, Status, Step, Templates,
 };
 use crate::support::gate::Gate;
 use crate::support::mail::Mail;
@@ -59,13 +58,12 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
         )
         .unwrap_or_else(|e| panic!("the built-in thank-you does not render: {e:?}"));
     let outgoing = Outgoing::new(
-        SendKey::new(&iv.id, Step::ThankYou, env.rcpt.as_str()),
         Mailbox::from(&owner),
         Mailbox::new(&person.name, env.rcpt.clone()),
         draft,
         Utc::now(),
     )
-    .with_attachments(attachments_for(&iv, Step::ThankYou).to_vec());
+    .with_attachments(iv.attachments_for(Step::ThankYou).to_vec());
     let raw = outgoing
         .to_lettre()
         .unwrap_or_else(|e| panic!("the message cannot be built: {e}"))
@@ -104,7 +102,7 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
     check_delivered(
         &env,
         &Sent {
-            message_id: outgoing.message_id.clone(),
+            message_id: outgoing.message_id.to_string(),
             subject: outgoing.subject.clone(),
             from: format!("{} <{}>", outgoing.from.name, outgoing.from.email),
             to: format!("{} <{}>", outgoing.to.name, outgoing.to.email),

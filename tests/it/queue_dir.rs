@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::support::api::{
     Draft, EmailAddress, EmlError, EntryError, Folder, MAX_EML_BYTES, Mailbox, Outgoing, QueueDir,
-    QueueError, SendKey, Step,
+    QueueError, SendKey, Step, to_eml,
 };
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -21,7 +21,6 @@ fn key(interview: &str, step: Step, to: &str) -> SendKey {
 
 fn msg(k: &SendKey) -> Outgoing {
     Outgoing::new(
-        k.clone(),
         Mailbox::new(
             "Alex Rivera",
             EmailAddress::parse("alex@example.org").unwrap(),
@@ -33,6 +32,11 @@ fn msg(k: &SendKey) -> Outgoing {
         },
         at(3, 13),
     )
+}
+
+/// The queue file of `msg(k)`.
+fn eml(k: &SendKey) -> String {
+    to_eml(k, &msg(k), None)
 }
 
 fn jane() -> SendKey {
@@ -69,7 +73,7 @@ fn open_creates_private_folders() {
 #[test]
 fn enqueue_writes_one_private_file_with_a_telling_name_that_parses_back() {
     let (_d, q) = queue();
-    let done = q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    let done = q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     assert!(!done.existed);
     assert_eq!(
         done.path.file_name().unwrap(),
@@ -96,16 +100,16 @@ fn enqueue_writes_one_private_file_with_a_telling_name_that_parses_back() {
 #[test]
 fn enqueue_is_idempotent_per_key() {
     let (_d, q) = queue();
-    let first = q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    let first = q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     // Even planned for another time, the same key is not queued twice.
-    let second = q.enqueue(&msg(&jane()), at(4, 9)).unwrap();
+    let second = q.enqueue(&jane(), &msg(&jane()), None, at(4, 9)).unwrap();
     assert!(second.existed);
     assert_eq!(second.path, first.path);
     assert_eq!(names(&q, Folder::Pending).len(), 1);
 
     // Nor once approved.
     q.approve(&q.scan(Folder::Pending).unwrap()[0].id).unwrap();
-    let third = q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    let third = q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     assert!(third.existed);
     assert!(names(&q, Folder::Pending).is_empty());
     assert_eq!(names(&q, Folder::Approved).len(), 1);
@@ -117,9 +121,9 @@ fn names_sort_by_due_time() {
     let late = key("zeta", Step::ThankYou, "a@example.com");
     let early = key("alpha", Step::StatusCheck, "z@example.com");
     let middle = key("mid", Step::FinalCheck, "m@example.com");
-    q.enqueue(&msg(&late), at(20, 9)).unwrap();
-    q.enqueue(&msg(&early), at(3, 9)).unwrap();
-    q.enqueue(&msg(&middle), at(10, 23)).unwrap();
+    q.enqueue(&late, &msg(&late), None, at(20, 9)).unwrap();
+    q.enqueue(&early, &msg(&early), None, at(3, 9)).unwrap();
+    q.enqueue(&middle, &msg(&middle), None, at(10, 23)).unwrap();
     let keys: Vec<SendKey> = q
         .scan(Folder::Pending)
         .unwrap()
@@ -132,7 +136,10 @@ fn names_sort_by_due_time() {
 #[test]
 fn scan_ignores_editor_temporaries_hidden_and_non_eml_files() {
     let (_d, q) = queue();
-    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
     let eml = fs::read(&path).unwrap();
     let dir = q.dir(Folder::Pending);
     for name in [
@@ -156,7 +163,7 @@ fn scan_ignores_editor_temporaries_hidden_and_non_eml_files() {
 fn a_symlink_is_an_error_entry_and_its_target_is_never_read() {
     let (d, q) = queue();
     let outside = d.path().join("outside.eml");
-    fs::write(&outside, msg(&jane()).to_eml()).unwrap();
+    fs::write(&outside, eml(&jane())).unwrap();
     // Unreadable, so any attempt to read through the link would fail differently.
     fs::set_permissions(&outside, fs::Permissions::from_mode(0o000)).unwrap();
     let link = q.dir(Folder::Approved).join("20261103T1300Z_evil.eml");
@@ -201,7 +208,7 @@ fn a_symlinked_folder_is_refused() {
 #[test]
 fn a_dot_dot_id_is_refused_by_approve_reject_and_find() {
     let (_d, q) = queue();
-    q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     for id in ["..", "../pending/x", "../../etc/passwd", "a/../b", "x..y"] {
         assert!(matches!(q.approve(id), Err(QueueError::BadId(_))), "{id}");
         assert!(matches!(q.reject(id), Err(QueueError::BadId(_))), "{id}");
@@ -213,7 +220,7 @@ fn a_dot_dot_id_is_refused_by_approve_reject_and_find() {
 fn an_oversize_file_is_an_error_entry() {
     let (_d, q) = queue();
     let path = q.dir(Folder::Approved).join("big.eml");
-    let mut eml = msg(&jane()).to_eml();
+    let mut eml = eml(&jane());
     eml.push_str(&"x".repeat(MAX_EML_BYTES));
     fs::write(&path, eml).unwrap();
     let entries = q.scan(Folder::Approved).unwrap();
@@ -223,7 +230,7 @@ fn an_oversize_file_is_an_error_entry() {
 #[test]
 fn invalid_utf8_is_an_error_entry() {
     let (_d, q) = queue();
-    let mut bytes = msg(&jane()).to_eml().into_bytes();
+    let mut bytes = eml(&jane()).into_bytes();
     bytes.extend_from_slice(&[0xff, 0xfe, 0x00]);
     fs::write(q.dir(Folder::Approved).join("bin.eml"), bytes).unwrap();
     let entries = q.scan(Folder::Approved).unwrap();
@@ -236,8 +243,7 @@ fn invalid_utf8_is_an_error_entry() {
 #[test]
 fn a_file_missing_the_key_header_is_an_error_entry_naming_the_file() {
     let (_d, q) = queue();
-    let eml: String = msg(&jane())
-        .to_eml()
+    let eml: String = eml(&jane())
         .lines()
         .filter(|l| !l.starts_with("X-Followup-Key"))
         .map(|l| format!("{l}\n"))
@@ -274,7 +280,10 @@ fn a_directory_or_garbage_never_panics_the_scan() {
 #[test]
 fn approve_moves_pending_to_approved() {
     let (_d, q) = queue();
-    let pending = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    let pending = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
     // By unique prefix, as typed at the command line.
     let approved = q.approve("20261103T1300Z_acme").unwrap();
     assert!(!pending.exists());
@@ -293,7 +302,10 @@ fn approve_moves_pending_to_approved() {
 #[test]
 fn approve_refuses_a_broken_file_and_leaves_it_in_place() {
     let (_d, q) = queue();
-    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
     fs::write(
         &path,
         "To: jane@acme.example.com\nBcc: spy@example.org\n\nhi\n",
@@ -307,12 +319,9 @@ fn approve_refuses_a_broken_file_and_leaves_it_in_place() {
 #[test]
 fn an_ambiguous_prefix_is_refused_with_the_candidates() {
     let (_d, q) = queue();
-    q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
-    q.enqueue(
-        &msg(&key("acme", Step::StatusCheck, "jane@acme.example.com")),
-        at(3, 14),
-    )
-    .unwrap();
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
+    let check = key("acme", Step::StatusCheck, "jane@acme.example.com");
+    q.enqueue(&check, &msg(&check), None, at(3, 14)).unwrap();
     match q.approve("20261103T1") {
         Err(QueueError::Ambiguous { matches, .. }) => assert_eq!(matches.len(), 2),
         other => panic!("{other:?}"),
@@ -322,7 +331,10 @@ fn an_ambiguous_prefix_is_refused_with_the_candidates() {
 #[test]
 fn find_takes_a_send_key() {
     let (_d, q) = queue();
-    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
     let found = q
         .find("acme/thank_you/jane@acme.example.com")
         .unwrap()
@@ -341,8 +353,8 @@ fn find_takes_a_send_key() {
 fn reject_moves_pending_or_approved_to_rejected() {
     let (_d, q) = queue();
     let other = key("globex", Step::ThankYou, "hank@globex.example.com");
-    q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
-    q.enqueue(&msg(&other), at(3, 14)).unwrap();
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
+    q.enqueue(&other, &msg(&other), None, at(3, 14)).unwrap();
     q.approve("acme/thank_you/jane@acme.example.com").unwrap();
 
     let a = q.reject("acme/thank_you/jane@acme.example.com").unwrap();
@@ -361,8 +373,11 @@ fn a_deleted_pending_file_is_reported_missing() {
     let (_d, q) = queue();
     let other = key("globex", Step::ThankYou, "hank@globex.example.com");
     let never = key("initech", Step::ThankYou, "bob@initech.example.com");
-    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
-    q.enqueue(&msg(&other), at(3, 14)).unwrap();
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
+    q.enqueue(&other, &msg(&other), None, at(3, 14)).unwrap();
     q.approve("globex/thank_you/hank@globex.example.com")
         .unwrap();
     let queued = [jane(), other.clone(), never.clone()];
@@ -374,7 +389,7 @@ fn a_deleted_pending_file_is_reported_missing() {
 #[test]
 fn mark_sent_writes_sent_then_removes_approved() {
     let (_d, q) = queue();
-    q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     let approved = q.approve("acme/thank_you/jane@acme.example.com").unwrap();
     let entry = q.scan(Folder::Approved).unwrap().remove(0);
     let final_eml = "From: Alex Rivera <alex@example.org>\nDate: x\n\nas sent\n";
@@ -390,7 +405,7 @@ fn mark_sent_writes_sent_then_removes_approved() {
 
     // A crash after writing sent/ left the approved file: doing it again finishes the job
     // without a second copy.
-    fs::write(&approved, msg(&jane()).to_eml()).unwrap();
+    fs::write(&approved, eml(&jane())).unwrap();
     assert_eq!(q.mark_sent(&entry, final_eml).unwrap(), sent);
     assert!(!approved.exists());
     assert_eq!(names(&q, Folder::Sent).len(), 1);
@@ -399,7 +414,7 @@ fn mark_sent_writes_sent_then_removes_approved() {
 #[test]
 fn mark_sent_refuses_a_file_outside_the_queue() {
     let (d, q) = queue();
-    q.enqueue(&msg(&jane()), at(3, 13)).unwrap();
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
     let mut entry = q.scan(Folder::Pending).unwrap().remove(0);
     let outside = d.path().join("precious.eml");
     fs::write(&outside, "keep me").unwrap();
@@ -412,20 +427,12 @@ fn mark_sent_refuses_a_file_outside_the_queue() {
 }
 
 #[test]
-fn dry_run_writes_only_into_its_folder() {
-    let (_d, q) = queue();
-    let path = q.write_dry_run(&msg(&jane()), at(3, 13)).unwrap();
-    q.write_dry_run(&msg(&jane()), at(3, 13)).unwrap();
-    assert!(path.starts_with(q.dir(Folder::DryRun)));
-    assert_eq!(names(&q, Folder::DryRun).len(), 1);
-    assert!(names(&q, Folder::Pending).is_empty());
-    assert_eq!(q.scan(Folder::DryRun).unwrap()[0].key(), Some(&jane()));
-}
-
-#[test]
 fn a_broken_file_can_still_be_rejected_by_its_key() {
     let (_d, q) = queue();
-    let path = q.enqueue(&msg(&jane()), at(3, 13)).unwrap().path;
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
     fs::write(&path, "garbage").unwrap();
     let rejected = q.reject("acme/thank_you/jane@acme.example.com").unwrap();
     assert!(rejected.starts_with(q.dir(Folder::Rejected)));
@@ -440,12 +447,12 @@ fn long_ids_make_bounded_names_that_still_work_end_to_end() {
         Step::ThankYou,
         "jane@example.com",
     );
-    let path = q.enqueue(&msg(&long), at(3, 13)).unwrap().path;
+    let path = q.enqueue(&long, &msg(&long), None, at(3, 13)).unwrap().path;
     assert!(path.file_name().unwrap().len() < 160, "{}", path.display());
     let approved = q.approve(&long.to_string()).unwrap();
     let entry = q.scan(Folder::Approved).unwrap().remove(0);
     assert_eq!(entry.key(), Some(&long));
-    q.mark_sent(&entry, &msg(&long).to_eml()).unwrap();
+    q.mark_sent(&entry, &eml(&long)).unwrap();
     assert!(!approved.exists());
     assert_eq!(names(&q, Folder::Sent).len(), 1);
 }

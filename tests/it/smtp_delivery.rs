@@ -162,7 +162,7 @@ async fn an_untrusted_certificate_is_transient_at_tls() {
 }
 
 #[tokio::test]
-async fn starttls_required_but_not_offered_fails_and_the_password_is_never_sent() {
+async fn starttls_required_but_not_offered_fails_at_once_and_the_password_is_never_sent() {
     // The server offers AUTH in clear and no STARTTLS: the client must not take the bait.
     let server = TestSmtpServer::start(ServerOptions {
         starttls: false,
@@ -176,10 +176,24 @@ async fn starttls_required_but_not_offered_fails_and_the_password_is_never_sent(
 
     assert_eq!(err.stage(), Stage::Tls, "{err:?}");
     assert!(err.to_string().contains("STARTTLS"), "{err}");
+    // Our own setup forbids this session: retrying for days cannot help.
+    assert!(err.is_permanent(), "{err:?}");
     assert!(!err.body_may_have_been_handed_over());
     assert!(!server.saw_command("AUTH"), "{:?}", server.commands());
     assert!(!server.saw_command("MAIL"));
     assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn plain_to_the_ipv6_loopback_in_brackets_delivers() {
+    let server = TestSmtpServer::start(ServerOptions {
+        ipv6: true,
+        ..ServerOptions::default()
+    });
+    let config = smtp_config("[::1]", server.port, Security::Plain, None);
+    let sender = SmtpSender::new(&config, None, options()).unwrap();
+    sender.send(&envelope(), RAW).await.unwrap();
+    assert_eq!(server.received().len(), 1);
 }
 
 #[tokio::test]

@@ -530,7 +530,7 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let by_id: BTreeMap<String, &SendRecord> = snapshot
         .sends
         .iter()
-        .filter_map(|r| Some((bare_id(r.message_id.as_deref()?), r)))
+        .filter_map(|r| Some((bare_id(r.message_id.as_ref()?.as_str()), r)))
         .collect();
     let mut problems = Vec::new();
     let mut deliveries: BTreeMap<String, usize> = BTreeMap::new();

@@ -1,16 +1,18 @@
 //! The library's items that the tests use, named in this one file: when a module moves inside
 //! `src/`, this is the place to follow it.
 
-pub use followup::config::{PasswordSource, Security, SmtpConfig};
 pub use followup::core::{
-    EmailAddress, Interview, Interviewer, Owner, SendKey, SendState, Status, Step,
+    EmailAddress, Interview, Interviewer, Owner, SendKey, SendState, Status, Step, ThreadRef,
 };
+pub use followup::delivery::queue::eml::{EmlError, MAX_EML_BYTES, to_eml};
 pub use followup::delivery::queue::{EntryError, Folder, QueueDir, QueueError};
 pub use followup::delivery::{
     DeliveryError, Envelope, SmtpOptions, SmtpSender, SmtpSetupError, Stage, Transport,
     nothing_to_record,
 };
-pub use followup::message::{EmlError, MAX_EML_BYTES, Mailbox, Outgoing};
-pub use followup::render::{Draft, RenderContext, Templates, attachments_for};
-pub use followup::secret::Secret;
+pub use followup::input::config::{PasswordSource, SmtpConfig};
+pub use followup::input::secret::Secret;
+pub use followup::mail::message::{Mailbox, Outgoing};
+pub use followup::mail::render::{Draft, RenderContext, Templates};
+pub use followup::net::Security;
 pub use followup::store::{SendRecord, SledStore, Snapshot, Store};

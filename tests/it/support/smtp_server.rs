@@ -71,6 +71,8 @@ pub struct ServerOptions {
     /// in clear too when STARTTLS is not offered, so tests can check the client never uses it.
     pub auth: Option<(String, String)>,
     pub behaviour: Behaviour,
+    /// Listen on the IPv6 loopback `[::1]` instead of `127.0.0.1`.
+    pub ipv6: bool,
 }
 
 /// One message the server accepted.
@@ -145,9 +147,10 @@ pub struct TestSmtpServer {
 }
 
 impl TestSmtpServer {
-    /// Binds `127.0.0.1:0` and serves until dropped.
+    /// Binds `127.0.0.1:0` (or `[::1]:0`) and serves until dropped.
     pub fn start(opts: ServerOptions) -> TestSmtpServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind test SMTP server");
+        let address = if opts.ipv6 { "[::1]:0" } else { "127.0.0.1:0" };
+        let listener = std::net::TcpListener::bind(address).expect("bind test SMTP server");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use super::api::{SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store};
+use super::api::{QueueDir, SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store};
 use super::mail::Mail;
 use super::runner::{Followup, Output, Running, followup};
 use super::smtp_server::{ServerOptions, TestSmtpServer};
@@ -36,6 +36,19 @@ attachments: [portfolio.pdf]
 
 /// The daemon as the tests drive it in this process.
 pub type TestDaemon = followup::daemon::Daemon<SmtpSender>;
+
+/// What the tests read of a daemon in approve or send mode.
+pub trait LiveDaemon {
+    /// The approval queue it acts on.
+    fn queue(&self) -> &QueueDir;
+}
+
+impl LiveDaemon for TestDaemon {
+    #[track_caller]
+    fn queue(&self) -> &QueueDir {
+        &self.live().expect("a daemon in approve or send mode").queue
+    }
+}
 
 /// What `followup.yaml` says; [`World::configure`] rewrites it.
 pub struct Config {
@@ -332,13 +345,23 @@ impl World {
     #[track_caller]
     pub fn daemon(&self) -> TestDaemon {
         let config = self.config_path();
-        let ws = followup::workspace::Workspace::load(&config).expect("the world's workspace");
-        let mode = ws.config.mode;
-        let store: Box<dyn Store> =
-            Box::new(SledStore::open(&ws.config.state_dir).expect("the world's state"));
-        let transport = followup::commands::smtp_sender(&ws.config).expect("the world's SMTP");
-        followup::daemon::Daemon::new(&config, ws, Some(store), Some(transport), mode)
-            .expect("the daemon")
+        let ws =
+            followup::input::workspace::Workspace::load(&config).expect("the world's workspace");
+        let mode = match ws.config.mode {
+            followup::input::config::Mode::DryRun => followup::daemon::Mode::dry_run(),
+            configured => {
+                let store: Box<dyn Store> =
+                    Box::new(SledStore::open(&ws.config.state_dir).expect("the world's state"));
+                let transport =
+                    followup::commands::smtp_sender(&ws.config).expect("the world's SMTP");
+                let live = followup::daemon::Live::open(&ws, store, transport).expect("the queue");
+                match configured {
+                    followup::input::config::Mode::Send => followup::daemon::Mode::Send(live),
+                    _ => followup::daemon::Mode::Approve(live),
+                }
+            }
+        };
+        followup::daemon::Daemon::new(&config, ws, mode)
     }
 }
 
