@@ -31,6 +31,23 @@ pub enum Mode {
     DryRun,
 }
 
+impl Mode {
+    /// The name the config file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Approve => "approve",
+            Mode::Send => "send",
+            Mode::DryRun => "dry-run",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

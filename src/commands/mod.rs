@@ -1,5 +1,8 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
+mod completions;
+mod man;
+mod doctor;
 mod init;
 mod plan;
 mod preview;
@@ -17,7 +20,7 @@ use crate::cli::{Cli, Command};
 use crate::config;
 use crate::diagnostic::Diagnostics;
 use crate::workspace::Workspace;
-pub use run::smtp_sender;
+pub use run::{SMTP_TIMEOUT, smtp_sender};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -51,6 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Queue { action } => queue::run(&load_lenient(&cli.config)?, action),
         Command::State { action } => state::run(&load_lenient(&cli.config)?, action),
         Command::CheckSmtp { send_to } => run::check_smtp(&load(&cli.config)?, send_to.as_deref()),
+        Command::Doctor { offline } => doctor::run(cli.config.as_deref(), offline),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man => man::run(),
     }
 }
 

@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -12,12 +13,18 @@ use crate::delivery::smtp::{SmtpOptions, SmtpSender};
 use crate::message::{Mailbox, Outgoing};
 use crate::render::Draft;
 use crate::secret::read_password;
+use crate::service::{Service, Supervised};
 use crate::shutdown::Shutdown;
 use crate::store::{SledStore, Store};
 use crate::workspace::{Workspace, parse_instant};
 
-/// `followup run`: the daemon, or one round of it with `--once`.
+/// `followup run`: the daemon, or one round of it with `--once` (a command, not a service: it
+/// tells systemd nothing).
 pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> Result<()> {
+    let service = Arc::new(match once {
+        true => Service::disabled(),
+        false => Service::from_env(),
+    });
     let ws = Workspace::load(config_path)?;
     let mode = if dry_run {
         Mode::DryRun
@@ -37,8 +44,13 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
     };
     let transport = match mode {
         Mode::DryRun => None,
-        _ => Some(smtp_sender(&ws.config)?),
+        _ => Some(Supervised::new(smtp_sender(&ws.config)?, service.clone())),
     };
+    if let Some(smtp) = &ws.config.smtp
+        && let Some(problem) = service.watchdog_problem(smtp.timeout.unwrap_or(SMTP_TIMEOUT))
+    {
+        tracing::warn!("{problem}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -51,7 +63,7 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
         if once {
             let report = daemon.tick(start).await?;
             if let Some(t) = daemon.transport() {
-                t.shutdown().await;
+                t.inner().shutdown().await;
             }
             eprintln!(
                 "queued {}, sent {}, deferred {}, failed {}, uncertain {}, shown {}",
@@ -64,10 +76,13 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
             );
             return Ok(());
         }
-        daemon.serve(Shutdown::default()).await?;
+        daemon.serve(Shutdown::default(), service).await?;
         Ok(())
     })
 }
+
+/// How long one SMTP transaction may take when `smtp.timeout` does not say.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The SMTP sender the config describes, with the password read now (never logged).
 pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
@@ -75,10 +90,7 @@ pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
         anyhow!(
             "{}: mode `{}` sends mail but there is no `smtp` section; add one, or use --dry-run",
             config.path.display(),
-            match config.mode {
-                Mode::Send => "send",
-                _ => "approve",
-            }
+            config.mode
         )
     })?;
     let password = match &smtp.username {
@@ -88,7 +100,7 @@ pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
     let options = SmtpOptions {
         hello_name: None,
         extra_root_cert: smtp.ca_file.clone(),
-        transaction_timeout: smtp.timeout.unwrap_or(Duration::from_secs(120)),
+        transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()
     };
     Ok(SmtpSender::new(smtp, password, options)?)

@@ -10,6 +10,7 @@ mod alarm;
 mod notices;
 mod sending;
 mod serve;
+mod status_line;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
