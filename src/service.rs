@@ -32,6 +32,8 @@ pub struct Service {
     watchdog: Option<Duration>,
     /// After `READY=1`: pings before it would only confuse a start-up timeout.
     ready: AtomicBool,
+    /// After `STOPPING=1`: a round finishing then reports nothing more.
+    stopping: AtomicBool,
     last_ping: Mutex<Instant>,
     /// A failed notification is logged once, not every round.
     warned: AtomicBool,
@@ -56,6 +58,7 @@ impl Service {
             supervised,
             watchdog: watchdog.filter(|_| supervised),
             ready: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             last_ping: Mutex::new(Instant::now()),
             warned: AtomicBool::new(false),
         }
@@ -96,7 +99,7 @@ impl Service {
     /// A round finished: the loop is alive. `status` (one line for `systemctl status`) is only
     /// computed when someone listens.
     pub fn round_completed(&self, status: impl FnOnce() -> String) {
-        if !self.supervised {
+        if !self.supervised || self.stopping.load(Ordering::SeqCst) {
             return;
         }
         let line = one_line(&status());
@@ -114,7 +117,7 @@ impl Service {
         let Some(watchdog) = self.watchdog else {
             return;
         };
-        if !self.ready.load(Ordering::SeqCst) {
+        if !self.ready.load(Ordering::SeqCst) || self.stopping.load(Ordering::SeqCst) {
             return;
         }
         let last = *self.last_ping.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,6 +147,7 @@ impl Service {
 
     /// SIGTERM: a send in flight finishes, nothing new starts.
     pub fn stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.notify(&[NotifyState::Stopping]);
     }
 
