@@ -26,7 +26,13 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// How to log: `auto` is the journal when stderr is connected to it, else text.
-    #[arg(long, global = true, value_enum, default_value_t, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]

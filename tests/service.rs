@@ -54,11 +54,7 @@ impl Heard {
     fn lines(&self) -> Vec<(Instant, String)> {
         self.all()
             .into_iter()
-            .flat_map(|(at, d)| {
-                d.lines()
-                    .map(|l| (at, l.to_string()))
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|(at, d)| d.lines().map(|l| (at, l.to_string())).collect::<Vec<_>>())
             .collect()
     }
 
@@ -185,7 +181,11 @@ fn count(lines: &[(Instant, String)], line: &str) -> usize {
     lines.iter().filter(|(_, l)| l == line).count()
 }
 
-fn position(lines: &[(Instant, String)], from: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
+fn position(
+    lines: &[(Instant, String)],
+    from: usize,
+    pred: impl Fn(&str) -> bool,
+) -> Option<usize> {
     lines
         .iter()
         .skip(from)
@@ -213,9 +213,14 @@ async fn daemon_reports_ready_status_watchdog_reload_and_stop_in_order() {
         });
         heard.wait_for("five watchdog pings", |l| count(l, "WATCHDOG=1") >= 5);
         let lines = heard.lines();
-        let status = lines.iter().find(|(_, l)| l.starts_with("STATUS=")).unwrap();
+        let status = lines
+            .iter()
+            .find(|(_, l)| l.starts_with("STATUS="))
+            .unwrap();
         assert!(
-            status.1.starts_with("STATUS=next: status_check to Jane Roe ")
+            status
+                .1
+                .starts_with("STATUS=next: status_check to Jane Roe ")
                 && status.1.ends_with("; 1 waiting for approval; 0 failed"),
             "{}",
             status.1
@@ -243,7 +248,9 @@ async fn daemon_reports_ready_status_watchdog_reload_and_stop_in_order() {
             pings.len()
         );
         assert!(
-            lines.iter().all(|(_, l)| l != "STOPPING=1" && l != "RELOADING=1"),
+            lines
+                .iter()
+                .all(|(_, l)| l != "STOPPING=1" && l != "RELOADING=1"),
             "{lines:?}"
         );
     })
@@ -304,7 +311,10 @@ async fn broken_config_at_start_never_reports_ready_and_exits_1() {
         .await
         .unwrap();
     assert_eq!(code, Some(1), "{log}");
-    assert!(log.contains("globex.yaml"), "the error names the file: {log}");
+    assert!(
+        log.contains("globex.yaml"),
+        "the error names the file: {log}"
+    );
     let heard = manager.heard_so_far();
     assert!(heard.is_empty(), "told the manager {heard:?}");
 }

@@ -121,7 +121,11 @@ fn check_config(report: &mut Report, explicit: Option<&Path>) -> Option<Config> 
 
 fn first_problems(problems: &crate::diagnostic::Diagnostics) -> String {
     let n = problems.0.len();
-    let first = problems.0.first().map(|d| d.to_string()).unwrap_or_default();
+    let first = problems
+        .0
+        .first()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     match n {
         1 => first,
         _ => format!("{first} (and {} more)", n - 1),
@@ -182,7 +186,9 @@ fn private_dir(dir: &Path) -> Outcome {
         }
         Err(e) => Outcome::Fail(
             format!("cannot write in {d}: {e}"),
-            format!("make it writable (`chmod u+w {d}`), or check that its file system is not read-only or full"),
+            format!(
+                "make it writable (`chmod u+w {d}`), or check that its file system is not read-only or full"
+            ),
         ),
     }
 }
@@ -319,7 +325,9 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
                 Some(_) => Outcome::Ok(format!("from ${name}")),
                 None => Outcome::Fail(
                     format!("smtp.password_env names ${name}, which is not set"),
-                    format!("set it where the daemon runs (the unit's `Environment=` or `EnvironmentFile=`), or use password_file"),
+                    format!(
+                        "set it where the daemon runs (the unit's `Environment=` or `EnvironmentFile=`), or use password_file"
+                    ),
                 ),
             };
         }
@@ -380,10 +388,21 @@ fn unit() -> Outcome {
         .filter(|p| p.is_absolute())
         .or_else(|| home.map(|h| h.join(".config")));
     let mut candidates: Vec<(PathBuf, bool, f64)> = Vec::new();
-    for dir in ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"] {
-        candidates.push((Path::new(dir).join("followup.service"), false, SYSTEM_UNIT_EXPOSURE));
+    for dir in [
+        "/etc/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+    ] {
+        candidates.push((
+            Path::new(dir).join("followup.service"),
+            false,
+            SYSTEM_UNIT_EXPOSURE,
+        ));
     }
-    let mut user_dirs: Vec<PathBuf> = config_home.map(|c| c.join("systemd/user")).into_iter().collect();
+    let mut user_dirs: Vec<PathBuf> = config_home
+        .map(|c| c.join("systemd/user"))
+        .into_iter()
+        .collect();
     user_dirs.extend(["/etc/systemd/user", "/usr/lib/systemd/user"].map(PathBuf::from));
     for dir in user_dirs {
         candidates.push((dir.join("followup.service"), true, USER_UNIT_EXPOSURE));
@@ -419,6 +438,13 @@ fn exposure(path: &Path) -> Option<f64> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.contains("Overall exposure level"))?;
-    line.rsplit_once(':')?.1.split_whitespace().next()?.parse().ok()
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))?;
+    line.rsplit_once(':')?
+        .1
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -71,7 +71,11 @@ fn create_state_dirs(config_path: &Path) -> Result<()> {
         .create(&config.state_dir)
         .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
     crate::delivery::queue::QueueDir::open(&config.queue_dir)?;
-    println!("created {} and {}", config.state_dir.display(), config.queue_dir.display());
+    println!(
+        "created {} and {}",
+        config.state_dir.display(),
+        config.queue_dir.display()
+    );
     Ok(())
 }
 

@@ -1,9 +1,9 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
 mod completions;
-mod man;
 mod doctor;
 mod init;
+mod man;
 mod plan;
 mod preview;
 mod queue;

@@ -175,7 +175,7 @@ impl<T: Transport> Daemon<T> {
                 // The decision file before the state, as in `deliver`.
                 self.queue_for_decision(&next, &approved)?;
                 if self.transition(&key, SendState::Sending, &next)? {
-                    warn!(key = %key, "uncertain: the previous run stopped mid-send");
+                    warn!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "uncertain: the previous run stopped mid-send");
                     self.notify_problem(&next, now).await;
                     report.uncertain.push(key);
                 }
@@ -187,7 +187,7 @@ impl<T: Transport> Daemon<T> {
                 };
                 next.next_attempt = Some(now);
                 if self.transition(&key, SendState::Sending, &next)? {
-                    info!(key = %key, "retrying: the previous run stopped before the message went out");
+                    info!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "retrying: the previous run stopped before the message went out");
                 }
             }
         }
@@ -254,7 +254,7 @@ impl<T: Transport> Daemon<T> {
             Ok(message) => message,
             Err(e) => {
                 // Templates were checked at load; a failure here is reported, never sent.
-                error!(key = %key, "cannot render: {e}");
+                error!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "cannot render: {e}");
                 return Ok(());
             }
         };
@@ -274,7 +274,7 @@ impl<T: Transport> Daemon<T> {
                     .store()?
                     .transition(key, &[None, Some(SendState::Planned)], &record)?
                 {
-                    info!(key = %key, file = %written.path.display(), "queued for approval");
+                    info!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, file = %written.path.display(), "queued for approval");
                     report.queued.push(key.clone());
                 }
             }
@@ -321,14 +321,14 @@ impl<T: Transport> Daemon<T> {
                     .unwrap_or_default()
             ));
             if self.transition(&record.key, SendState::Deferred, &failed)? {
-                error!(key = %record.key, "failed: past its limit while retrying");
+                error!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "failed: past its limit while retrying");
                 report.failed.push(record.key.clone());
                 self.notify_problem(&failed, now).await;
             }
             return Ok(());
         }
         let Some(message) = self.stored_message(&record, now) else {
-            error!(key = %record.key, "the stored message cannot be read back; not retried");
+            error!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "the stored message cannot be read back; not retried");
             return Ok(());
         };
         self.deliver(record, &message, &[Some(SendState::Deferred)], now, report)
@@ -428,7 +428,7 @@ impl<T: Transport> Daemon<T> {
             next.note = Some(why.into());
             next.updated_at = now;
             if store.transition(key, &[Some(record.state)], &next)? {
-                info!(key = %key, "{why}");
+                info!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "{why}");
             }
         }
         Ok(())
@@ -535,7 +535,7 @@ impl<T: Transport> Daemon<T> {
             next.note = Some(why.clone());
             next.updated_at = now;
             if store.transition(&record.key, &[Some(record.state)], &next)? {
-                info!(key = %record.key, "cancelled: {why}");
+                info!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "cancelled: {why}");
                 if let Ok(Some(entry)) = self.queue.find_in(
                     &[Folder::Pending, Folder::Approved],
                     &record.key.to_string(),
@@ -573,7 +573,9 @@ impl<T: Transport> Daemon<T> {
                     println!("{}", message.to_eml());
                     report.shown.push(a.key.clone());
                 }
-                Err(e) => error!(key = %a.key, "cannot render: {e}"),
+                Err(e) => {
+                    error!(key = %a.key, interview = %a.key.interview, step = %a.key.step, recipient = %a.key.recipient, "cannot render: {e}")
+                }
             }
         }
         report.next = actions

@@ -35,7 +35,7 @@ impl<T: Transport> Daemon<T> {
                 claim.last_error = Some(e.to_string());
                 claim.updated_at = now;
                 if self.store()?.transition(&key, expected, &claim)? {
-                    error!(key = %key, "cannot build the message: {e}");
+                    error!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "cannot build the message: {e}");
                     report.failed.push(key);
                     self.notify_problem(&claim, now).await;
                 }
@@ -48,7 +48,7 @@ impl<T: Transport> Daemon<T> {
         claim.next_attempt = None;
         claim.updated_at = now;
         if !self.store()?.transition(&key, expected, &claim)? {
-            info!(key = %key, "already claimed elsewhere; not sent again");
+            info!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "already claimed elsewhere; not sent again");
             return Ok(None);
         }
         let Some(transport) = self.transport.as_ref() else {
@@ -78,7 +78,7 @@ impl<T: Transport> Daemon<T> {
                 done.sent_at = Some(now);
                 done.last_error = None;
                 done.note = Some(delivered.response.clone());
-                info!(key = %key, to = %envelope.to, response = %delivered.response, "sent");
+                info!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, to = %envelope.to, response = %delivered.response, "sent");
                 report.sent.push(key.clone());
                 SendState::Sent
             }
@@ -103,7 +103,7 @@ impl<T: Transport> Daemon<T> {
         // The body marker may or may not have been written; accept either as the prior state.
         let recorded = store.transition(&key, &[Some(SendState::Sending)], &done)?;
         if !recorded {
-            error!(key = %key, "the outcome ({}) could not be recorded: the record changed", state.as_str());
+            error!(key = %key, interview = %key.interview, step = %key.step, recipient = %key.recipient, "the outcome ({}) could not be recorded: the record changed", state.as_str());
         }
         if matches!(state, SendState::Failed | SendState::Uncertain) {
             self.notify_problem(&done, now).await;
@@ -115,12 +115,12 @@ impl<T: Transport> Daemon<T> {
     /// hard limit; permanent errors fail at once; a lost answer after the body is uncertain.
     fn classify_failure(&self, record: &mut SendRecord, e: &DeliveryError, now: DateTime<Utc>) {
         if e.body_may_have_been_handed_over() {
-            warn!(key = %record.key, "uncertain: {e}");
+            warn!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "uncertain: {e}");
             record.state = SendState::Uncertain;
             return;
         }
         if e.is_permanent() {
-            error!(key = %record.key, "failed: {e}");
+            error!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "failed: {e}");
             record.state = SendState::Failed;
             return;
         }
@@ -131,10 +131,10 @@ impl<T: Transport> Daemon<T> {
             .hard_limit(record)
             .min(record.reserved_at + self.ws.config.policy.retry_lifetime);
         if next > limit {
-            error!(key = %record.key, "failed: still failing after retrying until {limit}: {e}");
+            error!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, "failed: still failing after retrying until {limit}: {e}");
             record.state = SendState::Failed;
         } else {
-            warn!(key = %record.key, retry_at = %next, "deferred: {e}");
+            warn!(key = %record.key, interview = %record.key.interview, step = %record.key.step, recipient = %record.key.recipient, retry_at = %next, "deferred: {e}");
             record.state = SendState::Deferred;
             record.next_attempt = Some(next);
         }

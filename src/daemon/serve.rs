@@ -51,7 +51,9 @@ impl<T: Transport> Daemon<T> {
                     service.round_completed(|| {
                         let line = self.status_line(now);
                         match edit_rejected {
-                            true => format!("{line}; the last edit does not validate (see the log)"),
+                            true => {
+                                format!("{line}; the last edit does not validate (see the log)")
+                            }
                             false => line,
                         }
                     });

@@ -45,10 +45,7 @@ impl<T: Transport> Daemon<T> {
             parts.push("dry run, nothing is sent".into());
         } else {
             let count = |state| records.iter().filter(|r| r.state == state).count();
-            parts.push(format!(
-                "{} waiting for approval",
-                count(SendState::Queued)
-            ));
+            parts.push(format!("{} waiting for approval", count(SendState::Queued)));
             for (state, what) in [
                 (SendState::Uncertain, "uncertain"),
                 (SendState::Deferred, "retrying"),
