@@ -157,9 +157,6 @@ install_files() {
     for folder in pending approved rejected sent; do
         install -d -m 0700 "$DESTDIR$STATE_DIR/queue/$folder"
     done
-    if [ "$MODE" = system ] && [ -z "$DESTDIR" ]; then
-        chown -R followup:followup "$STATE_DIR"
-    fi
 
     # A starter config, example record and templates, only where there is no config yet.
     install -d -m 0755 "$DESTDIR$CONFIG_DIR"
@@ -175,6 +172,9 @@ install_files() {
             chown -R "root:$group" "$DESTDIR$CONFIG_DIR"
             chmod -R g+rX "$DESTDIR$CONFIG_DIR"
         fi
+    fi
+    if [ "$MODE" = system ] && [ -z "$DESTDIR" ]; then
+        chown -R followup:followup "$STATE_DIR"
     fi
     # The unit hands this file to the daemon as a credential; it must exist, readable by its
     # owner only (root for the system service).
