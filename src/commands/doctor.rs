@@ -387,26 +387,23 @@ fn unit() -> Outcome {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| home.map(|h| h.join(".config")));
-    let mut candidates: Vec<(PathBuf, bool, f64)> = Vec::new();
-    for dir in [
+    // Your own user unit first, then a system one, then a user unit for everyone.
+    let user = |dir: PathBuf| (dir.join("followup.service"), true, USER_UNIT_EXPOSURE);
+    let system = |dir: &str| {
+        let path = Path::new(dir).join("followup.service");
+        (path, false, SYSTEM_UNIT_EXPOSURE)
+    };
+    let mut candidates: Vec<(PathBuf, bool, f64)> = config_home
+        .map(|c| user(c.join("systemd/user")))
+        .into_iter()
+        .collect();
+    let system_dirs = [
         "/etc/systemd/system",
         "/usr/lib/systemd/system",
         "/lib/systemd/system",
-    ] {
-        candidates.push((
-            Path::new(dir).join("followup.service"),
-            false,
-            SYSTEM_UNIT_EXPOSURE,
-        ));
-    }
-    let mut user_dirs: Vec<PathBuf> = config_home
-        .map(|c| c.join("systemd/user"))
-        .into_iter()
-        .collect();
-    user_dirs.extend(["/etc/systemd/user", "/usr/lib/systemd/user"].map(PathBuf::from));
-    for dir in user_dirs {
-        candidates.push((dir.join("followup.service"), true, USER_UNIT_EXPOSURE));
-    }
+    ];
+    candidates.extend(system_dirs.map(system));
+    candidates.extend(["/etc/systemd/user", "/usr/lib/systemd/user"].map(|d| user(d.into())));
     let Some((path, user, limit)) = candidates.into_iter().find(|(p, _, _)| p.is_file()) else {
         return Outcome::Warn(
             "no followup.service installed (fine for `run --once` from cron); `deploy/install.sh` installs one".into(),
