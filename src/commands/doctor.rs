@@ -100,7 +100,7 @@ fn check_config(report: &mut Report, explicit: Option<&Path>) -> Option<Config> 
             "config",
             Outcome::Ok(format!(
                 "{}: valid, {} interview(s), mode {}",
-                path.display(),
+                ws.config.path.display(),
                 ws.interviews.len(),
                 ws.config.mode
             )),
