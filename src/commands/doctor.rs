@@ -325,9 +325,7 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
                 Some(_) => Outcome::Ok(format!("from ${name}")),
                 None => Outcome::Fail(
                     format!("smtp.password_env names ${name}, which is not set"),
-                    format!(
-                        "set it where the daemon runs (the unit's `Environment=` or `EnvironmentFile=`), or use password_file"
-                    ),
+                    "set it where the daemon runs (the unit's `Environment=` or `EnvironmentFile=`), or use password_file".into(),
                 ),
             };
         }
