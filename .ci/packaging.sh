@@ -62,7 +62,7 @@ install_system_tree() {
     grep -qx 'ExecStart=/usr/local/bin/followup --config %E/followup/followup.yaml run' \
         "$d/etc/systemd/system/followup.service" || fail "the unit does not run the installed binary"
     grep -qx 'Type=notify' "$d/etc/systemd/system/followup.service" || fail "the unit is not Type=notify"
-    grep -q '^complete -F _followup' "$d/usr/local/share/bash-completion/completions/followup" ||
+    grep -q 'complete -F _followup' "$d/usr/local/share/bash-completion/completions/followup" ||
         fail "no bash completion"
     grep -q '^\.TH followup 1' "$d/usr/local/share/man/man1/followup.1" || fail "no man page"
     man -l "$d/usr/local/share/man/man1/followup.1" >/dev/null 2>&1 || true
@@ -116,7 +116,7 @@ build_deb() {
     cat "$WORK/deb.list"
     local expected=(
         "-rwxr-xr-x /usr/bin/followup"
-        "-rw-r--r-- /lib/systemd/system/followup.service"
+        "-rw-r--r-- /usr/lib/systemd/system/followup.service"
         "-rw-r--r-- /usr/lib/systemd/user/followup.service"
         "-rw-r--r-- /usr/lib/sysusers.d/followup.conf"
         "-rw-r--r-- /usr/share/bash-completion/completions/followup"
@@ -132,7 +132,7 @@ build_deb() {
         grep -qxF -- "$entry" "$WORK/deb.list" || fail "the package lacks $entry"
     done
     # The unit in the package is the shipped one, running /usr/bin/followup.
-    dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/followup.service |
+    dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/lib/systemd/system/followup.service |
         grep -qx 'ExecStart=/usr/bin/followup --config %E/followup/followup.yaml run' ||
         fail "the packaged unit does not run /usr/bin/followup"
 }

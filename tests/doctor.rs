@@ -352,3 +352,42 @@ async fn a_unit_with_its_sandbox_loosened_fails_with_its_exposure() {
         )
         .await;
 }
+
+#[test]
+fn init_creates_private_state_and_queue_directories_that_doctor_accepts() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_followup"))
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("XDG_STATE_HOME", home.path().join(".local/state"))
+            .env_remove("FOLLOWUP_CONFIG")
+            .env_remove("STATE_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run(&["doctor", "--offline"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for check in ["config", "state", "queue"] {
+        assert!(
+            text.lines()
+                .any(
+                    |l| l.starts_with(&format!("ok    {check} ")) && l.contains("private")
+                        || check == "config" && l.starts_with("ok    config ")
+                ),
+            "`{check}` not ok after init:\n{text}"
+        );
+    }
+}
