@@ -5,14 +5,35 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::core::Step;
+use crate::logging::LogFormat;
+
+/// `0.1.0 (git 2dfe63f1a2b3, built 2026-12-01)`: which build this is, for bug reports.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("FOLLOWUP_GIT_REVISION"),
+    ", built ",
+    env!("FOLLOWUP_BUILD_DATE"),
+    ")"
+);
 
 /// Follows up on job interviews by e-mail, by a playbook, from your own server.
 #[derive(Debug, Parser)]
-#[command(name = "followup", version, propagate_version = true)]
+#[command(name = "followup", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// The config file [default: $FOLLOWUP_CONFIG, else $XDG_CONFIG_HOME/followup/followup.yaml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// How to log: `auto` is the journal when stderr is connected to it, else text.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -99,6 +120,19 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         send_to: Option<String>,
     },
+    /// Check everything that can be set up wrong, and say how to fix each problem.
+    Doctor {
+        /// Do not connect to the SMTP server.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print a shell completion script (e.g. `followup completions bash > /etc/bash_completion.d/followup`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `followup man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

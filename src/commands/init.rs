@@ -49,10 +49,32 @@ pub fn run(dir: Option<PathBuf>) -> Result<()> {
         write_new(path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    create_state_dirs(&files[0].0)?;
     println!(
         "\nNext: edit {} (your name, address, time zone), then `followup --config {} validate`.",
         files[0].0.display(),
         files[0].0.display()
+    );
+    Ok(())
+}
+
+/// The state directory and the approval queue's folders the new config names, private to the
+/// user, so that the queue is there to look at (and share) before the daemon first runs.
+fn create_state_dirs(config_path: &Path) -> Result<()> {
+    let Ok(config) = config::load_config(config_path) else {
+        return Ok(()); // `validate` will say what is wrong with it.
+    };
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.state_dir)
+        .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
+    crate::delivery::queue::QueueDir::open(&config.queue_dir)?;
+    println!(
+        "created {} and {}",
+        config.state_dir.display(),
+        config.queue_dir.display()
     );
     Ok(())
 }

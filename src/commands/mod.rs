@@ -1,7 +1,10 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
 mod check_smtp;
+mod completions;
+mod doctor;
 mod init;
+mod man;
 mod plan;
 mod preview;
 mod queue;
@@ -19,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
 use crate::delivery::smtp::{SmtpOptions, SmtpSender};
-use crate::input::config::{self, Config, Mode};
+use crate::input::config::{self, Config};
 use crate::input::diagnostic::Diagnostics;
 use crate::input::secret::read_password;
 use crate::input::workspace::{Workspace, parse_instant};
@@ -56,6 +59,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Queue { action } => queue::run(&load_lenient(&cli.config)?, action),
         Command::State { action } => state::run(&load_lenient(&cli.config)?, action),
         Command::CheckSmtp { send_to } => check_smtp::run(&load(&cli.config)?, send_to.as_deref()),
+        Command::Doctor { offline } => doctor::run(cli.config.as_deref(), offline),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man => man::run(),
     }
 }
 
@@ -83,16 +89,16 @@ fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {
     Workspace::load(&path).map_err(|d: Diagnostics| d.into())
 }
 
+/// How long one SMTP transaction may take when `smtp.timeout` does not say.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The SMTP sender the config describes, with the password read now (never logged).
 pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
     let smtp = config.smtp.as_ref().ok_or_else(|| {
         anyhow!(
             "{}: mode `{}` sends mail but there is no `smtp` section; add one, or use --dry-run",
             config.path.display(),
-            match config.mode {
-                Mode::Send => "send",
-                _ => "approve",
-            }
+            config.mode
         )
     })?;
     let password = match &smtp.username {
@@ -102,7 +108,7 @@ pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
     let options = SmtpOptions {
         hello_name: None,
         extra_root_cert: smtp.ca_file.clone(),
-        transaction_timeout: smtp.timeout.unwrap_or(Duration::from_secs(120)),
+        transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()
     };
     Ok(SmtpSender::new(smtp, password, options)?)

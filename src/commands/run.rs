@@ -1,18 +1,25 @@
-//! `followup run`: the daemon, or one round of it with `--once`.
+//! `followup run`: the daemon, or one round of it with `--once` (a command, not a service: it
+//! tells systemd nothing).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::smtp_sender;
+use super::{SMTP_TIMEOUT, smtp_sender};
 use crate::daemon::{Daemon, Live, Mode};
 use crate::input::config::Mode as ConfigMode;
 use crate::input::workspace::{Workspace, parse_instant};
+use crate::service::{Service, Supervised};
 use crate::shutdown::Shutdown;
 use crate::store::SledStore;
 
 pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> Result<()> {
+    let service = Arc::new(match once {
+        true => Service::disabled(),
+        false => Service::from_env(),
+    });
     let ws = Workspace::load(config_path)?;
     let now = now
         .map(|t| parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg))
@@ -28,13 +35,19 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
             let dir = &ws.config.state_dir;
             let store = SledStore::open(dir)
                 .with_context(|| format!("cannot open the state in {}", dir.display()))?;
-            let live_parts = Live::open(&ws, Box::new(store), smtp_sender(&ws.config)?)?;
+            let transport = Supervised::new(smtp_sender(&ws.config)?, service.clone());
+            let parts = Live::open(&ws, Box::new(store), transport)?;
             match live {
-                ConfigMode::Send => Mode::Send(live_parts),
-                _ => Mode::Approve(live_parts),
+                ConfigMode::Send => Mode::Send(parts),
+                _ => Mode::Approve(parts),
             }
         }
     };
+    if let Some(smtp) = &ws.config.smtp
+        && let Some(problem) = service.watchdog_problem(smtp.timeout.unwrap_or(SMTP_TIMEOUT))
+    {
+        tracing::warn!("{problem}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,12 +58,12 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
         let start = now.unwrap_or_else(Utc::now);
         daemon.recover(start).await?;
         if !once {
-            daemon.serve(Shutdown::default()).await?;
+            daemon.serve(Shutdown::default(), service).await?;
             return Ok(());
         }
         let report = daemon.tick(start).await?;
         if let Some(live) = daemon.live() {
-            live.transport.shutdown().await;
+            live.transport.inner().shutdown().await;
         }
         eprintln!(
             "queued {}, sent {}, deferred {}, failed {}, uncertain {}, shown {}",

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
 use super::round::{Round, describe};
 use super::{DaemonError, TickReport};
@@ -83,7 +83,7 @@ impl<T: Transport> Round<'_, T> {
             next.note = Some(why.into());
             next.updated_at = self.now;
             if store.transition(key, &[Some(record.state)], &next)? {
-                info!(key = %key, "{why}");
+                send_event!(info, key, "{why}");
             }
         }
         Ok(())

@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use tracing::error;
 
-use super::{DaemonError, TickReport};
+use super::{DaemonError, Next, TickReport};
 use crate::core::{SendKey, plan};
 use crate::delivery::queue::eml::to_eml;
 use crate::input::workspace::Workspace;
@@ -36,6 +35,7 @@ impl DryRun {
             if a.due > now {
                 if !self.shown.contains(&a.key) {
                     report.wake_at(a.due);
+                    report.next_action.get_or_insert_with(|| Next::from(a));
                 }
                 continue;
             }
@@ -53,7 +53,7 @@ impl DryRun {
                     println!("{}", to_eml(&a.key, &message, None));
                     report.shown.push(a.key.clone());
                 }
-                Err(e) => error!(key = %a.key, "cannot render: {e}"),
+                Err(e) => send_event!(error, a.key, "cannot render: {e}"),
             }
         }
         Ok(report)

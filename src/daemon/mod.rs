@@ -6,6 +6,21 @@
 //! signals only decide *when* to tick; the truth is in the store, so a tick that runs twice
 //! sends nothing twice.
 
+/// Logs an event about one send: its key, and its parts as fields of their own for the journal
+/// (`journalctl -u followup INTERVIEW=globex`); on a line of text the key alone is shown.
+macro_rules! send_event {
+    ($level:ident, $key:expr, $($rest:tt)+) => {{
+        let key: &$crate::core::SendKey = &$key;
+        tracing::$level!(
+            key = %key,
+            interview = %key.interview,
+            step = %key.step,
+            recipient = %key.recipient,
+            $($rest)+
+        )
+    }};
+}
+
 mod alarm;
 mod approval;
 mod dry_run;
@@ -13,6 +28,7 @@ mod notices;
 mod round;
 mod sending;
 mod serve;
+mod status_line;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +38,7 @@ use chrono::{DateTime, Utc};
 use tracing::{error, info, warn};
 
 pub use alarm::Alarm;
+pub use status_line::{Next, Tally, status_line};
 
 use crate::core::SendKey;
 use crate::delivery::Transport;
@@ -58,8 +75,12 @@ pub struct TickReport {
     pub uncertain: Vec<SendKey>,
     /// Shown in dry-run mode.
     pub shown: Vec<SendKey>,
-    /// When something is next due; `None` when nothing is planned.
+    /// When to look again: the next due action or retry; `None` when nothing is planned.
     pub next: Option<DateTime<Utc>>,
+    /// The first action planned after this round, for the status line.
+    pub next_action: Option<Next>,
+    /// The sends that need the user or a later round; `None` in dry-run.
+    pub tally: Option<Tally>,
 }
 
 impl TickReport {

@@ -4,9 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use tracing::{error, info, warn};
 
-use super::{DaemonError, Live, TickReport, keys_in};
+use super::{DaemonError, Live, Next, Tally, TickReport, keys_in};
 use crate::core::{Channel, SendKey, SendState, plan};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
@@ -69,6 +68,7 @@ impl<'a, T: Transport> Round<'a, T> {
         for action in actions.iter().filter(|a| a.state.is_pending()) {
             if action.due > self.now {
                 report.wake_at(action.due);
+                report.next_action.get_or_insert_with(|| Next::from(action));
                 continue;
             }
             if self.shutdown.is_triggered() || approved.contains(&action.key) {
@@ -97,6 +97,7 @@ impl<'a, T: Transport> Round<'a, T> {
         }
         self.send_digest_if_due().await?;
         self.save_snapshot(problems)?;
+        report.tally = Some(Tally::of(records.values().map(|r| r.state)));
         Ok(report)
     }
 
@@ -121,7 +122,7 @@ impl<'a, T: Transport> Round<'a, T> {
                 // The decision file before the state, as in `deliver`.
                 self.queue_for_decision(&next, &approved)?;
                 if self.transition(&key, SendState::Sending, &next)? {
-                    warn!(key = %key, "uncertain: the previous run stopped mid-send");
+                    send_event!(warn, key, "uncertain: the previous run stopped mid-send");
                     self.notify_problem(&next).await;
                     report.uncertain.push(key);
                 }
@@ -133,7 +134,11 @@ impl<'a, T: Transport> Round<'a, T> {
                 };
                 next.next_attempt = Some(self.now);
                 if self.transition(&key, SendState::Sending, &next)? {
-                    info!(key = %key, "retrying: the previous run stopped before the message went out");
+                    send_event!(
+                        info,
+                        key,
+                        "retrying: the previous run stopped before the message went out"
+                    );
                 }
             }
         }
@@ -154,7 +159,7 @@ impl<'a, T: Transport> Round<'a, T> {
             Ok(message) => message,
             Err(e) => {
                 // Templates were checked at load; a failure here is reported, never sent.
-                error!(key = %key, "cannot render: {e}");
+                send_event!(error, key, "cannot render: {e}");
                 return Ok(None);
             }
         };
@@ -174,7 +179,7 @@ impl<'a, T: Transport> Round<'a, T> {
         if !self.live.store.transition(key, &fresh, &record)? {
             return Ok(None);
         }
-        info!(key = %key, file = %written.path.display(), "queued for approval");
+        send_event!(info, key, file = %written.path.display(), "queued for approval");
         report.queued.push(key.clone());
         Ok(Some(record))
     }
@@ -209,13 +214,17 @@ impl<'a, T: Transport> Round<'a, T> {
             if !self.transition(&record.key, SendState::Deferred, &failed)? {
                 return Ok(None);
             }
-            error!(key = %record.key, "failed: past its limit while retrying");
+            send_event!(error, record.key, "failed: past its limit while retrying");
             report.failed.push(record.key.clone());
             self.notify_problem(&failed).await;
             return Ok(Some(failed));
         }
         let Some(message) = self.stored_message(&record) else {
-            error!(key = %record.key, "the stored message cannot be read back; not retried");
+            send_event!(
+                error,
+                record.key,
+                "the stored message cannot be read back; not retried"
+            );
             return Ok(None);
         };
         self.deliver(record, &message, &[Some(SendState::Deferred)], report)
@@ -256,7 +265,7 @@ impl<'a, T: Transport> Round<'a, T> {
             next.note = Some(why.clone());
             next.updated_at = self.now;
             if store.transition(&record.key, &[Some(record.state)], &next)? {
-                info!(key = %record.key, "cancelled: {why}");
+                send_event!(info, record.key, "cancelled: {why}");
                 if let Ok(Some(entry)) = self.live.queue.find_in(
                     &[Folder::Pending, Folder::Approved],
                     &record.key.to_string(),

@@ -1,7 +1,5 @@
 //! The send protocol: claim, mark, hand over, record. Every step is durable before the next.
 
-use tracing::{error, info, warn};
-
 use super::round::Round;
 use super::{DaemonError, TickReport, keys_in};
 use crate::core::SendState;
@@ -38,7 +36,7 @@ impl<T: Transport> Round<'_, T> {
                 if !store.transition(&key, expected, &claim)? {
                     return Ok(None);
                 }
-                error!(key = %key, "cannot build the message: {e}");
+                send_event!(error, key, "cannot build the message: {e}");
                 report.failed.push(key);
                 self.notify_problem(&claim).await;
                 return Ok(Some(claim));
@@ -49,7 +47,7 @@ impl<T: Transport> Round<'_, T> {
         claim.body_handed_over = false;
         claim.next_attempt = None;
         if !store.transition(&key, expected, &claim)? {
-            info!(key = %key, "already claimed elsewhere; not sent again");
+            send_event!(info, key, "already claimed elsewhere; not sent again");
             return Ok(None);
         }
         let envelope = Envelope {
@@ -74,7 +72,7 @@ impl<T: Transport> Round<'_, T> {
                 done.sent_at = Some(self.now);
                 done.last_error = None;
                 done.note = Some(delivered.response.clone());
-                info!(key = %key, to = %envelope.to, response = %delivered.response, "sent");
+                send_event!(info, key, to = %envelope.to, response = %delivered.response, "sent");
                 report.sent.push(key.clone());
             }
             Err(e) => {
@@ -95,7 +93,12 @@ impl<T: Transport> Round<'_, T> {
         }
         // The body mark may or may not have been written: `sending` either way.
         if !store.transition(&key, &[Some(SendState::Sending)], &done)? {
-            error!(key = %key, "the outcome ({}) could not be recorded: the record changed", done.state.as_str());
+            send_event!(
+                error,
+                key,
+                "the outcome ({}) could not be recorded: the record changed",
+                done.state.as_str()
+            );
         }
         if matches!(done.state, SendState::Failed | SendState::Uncertain) {
             self.notify_problem(&done).await;
@@ -107,12 +110,12 @@ impl<T: Transport> Round<'_, T> {
     /// step's limit; permanent errors fail at once; a lost answer after the body is uncertain.
     fn classify_failure(&self, record: &mut SendRecord, e: &DeliveryError) {
         if e.body_may_have_been_handed_over() {
-            warn!(key = %record.key, "uncertain: {e}");
+            send_event!(warn, record.key, "uncertain: {e}");
             record.state = SendState::Uncertain;
             return;
         }
         if e.is_permanent() {
-            error!(key = %record.key, "failed: {e}");
+            send_event!(error, record.key, "failed: {e}");
             record.state = SendState::Failed;
             return;
         }
@@ -121,10 +124,14 @@ impl<T: Transport> Round<'_, T> {
         let iv = self.ws.interview(&record.key.interview);
         let limit = policy.retry_until(record.key.step, iv, record.reserved_at);
         if next > limit {
-            error!(key = %record.key, "failed: still failing after retrying until {limit}: {e}");
+            send_event!(
+                error,
+                record.key,
+                "failed: still failing after retrying until {limit}: {e}"
+            );
             record.state = SendState::Failed;
         } else {
-            warn!(key = %record.key, retry_at = %next, "deferred: {e}");
+            send_event!(warn, record.key, retry_at = %next, "deferred: {e}");
             record.state = SendState::Deferred;
             record.next_attempt = Some(next);
         }

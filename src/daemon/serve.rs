@@ -1,6 +1,8 @@
 //! The long-running loop: tick, then sleep until the alarm, a file change, SIGHUP or shutdown.
 
-use chrono::Utc;
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
@@ -8,12 +10,14 @@ use super::watch::{Change, WatchRoot, Watcher};
 use super::{Alarm, Daemon, TickReport};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
+use crate::service::Service;
 use crate::shutdown::Shutdown;
 
 impl<T: Transport> Daemon<T> {
     /// Runs until SIGTERM or SIGINT: a send in flight finishes (bounded by the SMTP timeout),
-    /// nothing new starts, the state is flushed.
-    pub async fn serve(mut self, shutdown: Shutdown) -> std::io::Result<()> {
+    /// nothing new starts, the state is flushed. `service` hears of readiness, each round (the
+    /// watchdog), reloads and the stop.
+    pub async fn serve(mut self, shutdown: Shutdown, service: Arc<Service>) -> std::io::Result<()> {
         let (mut alarm, mut wakes) = Alarm::start()
             .await
             .map_err(|e| std::io::Error::other(format!("cannot start the scheduler: {e}")))?;
@@ -32,20 +36,35 @@ impl<T: Transport> Daemon<T> {
             }
         };
         let mut hangup = signal(SignalKind::hangup())?;
-        spawn_signal_handler(shutdown.clone())?;
+        spawn_signal_handler(shutdown.clone(), service.clone())?;
         self.shutdown = shutdown.clone();
         let mut down = shutdown.clone();
         info!(mode = self.mode_name(), "followup is running");
+        service.ready();
+        // The files on disk do not validate: the last good version is in force.
+        let mut edit_rejected = false;
         loop {
             let now = Utc::now();
             match self.tick(now).await {
                 Ok(report) => {
                     log_report(&report);
                     alarm.set(report.next, now).await;
+                    service.round_completed(|| {
+                        let line = super::status_line(&report, now, self.ws.config.timezone);
+                        match edit_rejected {
+                            true => {
+                                format!("{line}; the last edit does not validate (see the log)")
+                            }
+                            false => line,
+                        }
+                    });
                 }
-                Err(e) => error!(
-                    "this round failed, nothing was sent for it: {e}; trying again at the next tick"
-                ),
+                Err(e) => {
+                    error!(
+                        "this round failed, nothing was sent for it: {e}; trying again at the next tick"
+                    );
+                    service.round_completed(|| format!("the last round failed: {e}"));
+                }
             }
             if shutdown.is_triggered() {
                 break;
@@ -53,13 +72,17 @@ impl<T: Transport> Daemon<T> {
             tokio::select! {
                 _ = down.wait() => break,
                 _ = wakes.recv() => {}
+                // A round, if nothing else asked for one, to feed the watchdog.
+                _ = service.round_due() => {}
                 _ = hangup.recv() => {
                     info!("SIGHUP: reloading");
-                    let _ = self.reload();
+                    service.reloading();
+                    edit_rejected = self.reload().is_err();
+                    service.ready();
                 }
                 Some(changed) = recv(&mut changes) => {
                     if changed.iter().any(|c| c != Change::Queue) {
-                        let _ = self.reload();
+                        edit_rejected = self.reload().is_err();
                     }
                 }
             }
@@ -100,7 +123,7 @@ async fn recv<T>(rx: &mut Option<tokio::sync::mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-fn spawn_signal_handler(shutdown: Shutdown) -> std::io::Result<()> {
+fn spawn_signal_handler(shutdown: Shutdown, service: Arc<Service>) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     tokio::spawn(async move {
@@ -108,6 +131,7 @@ fn spawn_signal_handler(shutdown: Shutdown) -> std::io::Result<()> {
             _ = term.recv() => info!("SIGTERM"),
             _ = int.recv() => info!("SIGINT"),
         }
+        service.stopping();
         shutdown.trigger();
     });
     Ok(())
@@ -132,7 +156,9 @@ pub(super) fn log_report(r: &TickReport) {
             failed = r.failed.len(),
             uncertain = r.uncertain.len(),
             shown = r.shown.len(),
-            next = ?r.next,
+            next = %r
+                .next
+                .map_or("nothing planned".into(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
             "round done"
         );
     }

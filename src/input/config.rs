@@ -19,8 +19,9 @@ use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
 use crate::net::{Security, is_loopback_host};
 
 /// What happens to a message when it is due.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Mode {
     /// Written to the approval queue; sent once the user approves it.
     #[default]
@@ -29,6 +30,19 @@ pub enum Mode {
     Send,
     /// Shown, never sent; nothing changes.
     DryRun,
+}
+
+impl Mode {
+    /// The name the config file uses.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where the SMTP password comes from. The password itself is read only when connecting.
