@@ -394,7 +394,7 @@ impl<'de> Deserialize<'de> for EnvName {
 }
 
 /// Whether a host is this machine, the only place a clear-text connection is acceptable.
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
         || h.eq_ignore_ascii_case("localhost.")

@@ -8,6 +8,7 @@ pub mod core;
 pub mod daemon;
 pub mod delivery;
 pub mod diagnostic;
+pub mod mailbox;
 pub mod message;
 pub mod records;
 pub mod render;

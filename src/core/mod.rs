@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod calendar;
+pub mod inbound;
 pub mod model;
 pub mod plan;
 pub mod policy;
