@@ -168,6 +168,8 @@ auth_mechanisms = plain login
 mail_location = maildir:${MAILDIR}
 mail_privileged_group = mail
 first_valid_uid = 1
+# The process title shows each session's state ("IDLE"): the IDLE test waits for it.
+verbose_proctitle = yes
 
 ssl = yes
 ssl_cert = <${CONF_DIR}/cert.pem

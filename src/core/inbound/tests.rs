@@ -207,7 +207,8 @@ fn an_out_of_office_from_someone_else_is_only_automatic() {
 #[test]
 fn each_automatic_signal_makes_a_message_automatic() {
     let base = msg("jane@globex.example", "Your ticket", "Received.");
-    let set: [(fn(&mut AutoHeaders), AutoSignal); 7] = [
+    type SetHeader = fn(&mut AutoHeaders);
+    let set: [(SetHeader, AutoSignal); 7] = [
         (
             |a| a.auto_submitted = Some("auto-generated".into()),
             AutoSignal::AutoSubmitted("auto-generated".into()),
