@@ -127,6 +127,7 @@ impl Dovecot {
             password: Secret::new(self.password.clone()),
             ca_file: Some(fixture_cert()),
             timeouts: test_timeouts(),
+            use_idle: true,
         }
     }
 
@@ -729,6 +730,85 @@ async fn a_server_that_goes_silent_mid_idle_is_a_transient_timeout_not_a_hang() 
             assert!(matches!(err, ImapError::Timeout { .. }), "{err}");
             assert!(err.is_transient(), "{err}");
             assert!(!session.is_open(), "the session is closed after it");
+        }
+    )
+}
+
+#[tokio::test]
+async fn without_idle_the_watch_polls_and_still_sees_new_mail() {
+    with_dovecot!(
+        "without_idle_the_watch_polls_and_still_sees_new_mail",
+        |d| {
+            let mut settings = d.settings(Security::Starttls);
+            settings.use_idle = false;
+            let client = ImapClient::new(settings).unwrap();
+            let poll = Duration::from_millis(300);
+            let mut watch = FolderWatch::new(client, "INBOX", None, StartAt::New, poll);
+            assert!(watch.next().await.unwrap().messages.is_empty());
+            let id = unique_id("polled");
+            d.deliver(&message(&id, "Found by polling"));
+            let start = Instant::now();
+            loop {
+                assert!(start.elapsed() < DEADLINE, "not found by polling");
+                let batch = tokio::time::timeout(DEADLINE, watch.next())
+                    .await
+                    .expect("a poll round ends")
+                    .unwrap();
+                if batch
+                    .messages
+                    .iter()
+                    .any(|m| m.parse().message_id.as_ref() == Some(&id))
+                {
+                    break;
+                }
+            }
+            assert!(start.elapsed() >= poll, "it waited for the poll interval");
+        }
+    )
+}
+
+#[tokio::test]
+async fn a_changed_uidvalidity_restarts_reading_from_the_start_date() {
+    with_dovecot!(
+        "a_changed_uidvalidity_restarts_reading_from_the_start_date",
+        |d| {
+            let id = unique_id("validity");
+            d.deliver(&message(&id, "Delivered before the renumbering"));
+            let mut session = d.session().await;
+            let state = session.examine("INBOX").await.unwrap();
+            session.logout().await.unwrap();
+            // A cursor from before the folder was renumbered: its UIDs mean nothing now.
+            let stale = followup::mailbox::Cursor {
+                uid_validity: state.uid_validity.wrapping_add(1),
+                last_seen: state.uid_next.unwrap() + 1000,
+            };
+            let today = chrono::Utc::now().date_naive();
+            let mut watch = FolderWatch::new(
+                d.client(Security::Starttls),
+                "INBOX",
+                Some(stale),
+                StartAt::Since(today),
+                Duration::from_secs(60),
+            )
+            .with_batch(20);
+            let mut found = false;
+            let mut first = true;
+            loop {
+                let batch = watch.next().await.unwrap();
+                if first {
+                    assert!(batch.restarted, "the change is reported");
+                    assert_eq!(batch.cursor.uid_validity, state.uid_validity);
+                    first = false;
+                }
+                found |= batch
+                    .messages
+                    .iter()
+                    .any(|m| m.parse().message_id.as_ref() == Some(&id));
+                if batch.messages.len() < 20 {
+                    break;
+                }
+            }
+            assert!(found, "today's message is read again after the renumbering");
         }
     )
 }

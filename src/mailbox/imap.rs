@@ -51,6 +51,9 @@ pub struct ImapSettings {
     /// An extra root certificate (PEM) to trust: a home server's self-signed one.
     pub ca_file: Option<PathBuf>,
     pub timeouts: Timeouts,
+    /// Use IDLE when the server offers it [default: true]; `false` polls, for the rare server
+    /// whose IDLE is broken.
+    pub use_idle: bool,
 }
 
 impl ImapSettings {
@@ -397,7 +400,7 @@ impl ImapClient {
         Ok(Session {
             host: s.host.clone(),
             timeouts: t,
-            idle: caps.has_str("IDLE"),
+            idle: s.use_idle && caps.has_str("IDLE"),
             special_use: caps.has_str("SPECIAL-USE"),
             inner: Some(inner),
             selected: None,
@@ -575,7 +578,8 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    /// Whether the server offers IDLE (else [`Session::wait`] polls).
+    /// Whether IDLE is used: the server offers it and the settings allow it (else
+    /// [`Session::wait`] polls).
     pub fn has_idle(&self) -> bool {
         self.idle
     }
@@ -1230,6 +1234,7 @@ mod tests {
             password: Secret::new("hunter2-imap"),
             ca_file: None,
             timeouts: Timeouts::default(),
+            use_idle: true,
         }
     }
 
