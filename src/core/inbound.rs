@@ -631,28 +631,13 @@ fn classify_from_me(
     if msg.message_id.as_ref().is_some_and(ours) {
         return Verdict::Nothing(Ignored::Ours);
     }
-    for o in ctx.open {
-        for interviewer in &o.interview.interviewers {
-            let Some(email) = &interviewer.email else {
-                continue;
+    for recipient in msg.recipients() {
+        let interviews = interviewed_by(ctx, recipient);
+        if !interviews.is_empty() {
+            return Verdict::ManualFollowUp {
+                interviews,
+                interviewer: recipient.address.to_lowercase(),
             };
-            if msg.recipients().any(|r| r.is(email)) {
-                let interviews = ctx
-                    .open
-                    .iter()
-                    .filter(|o| {
-                        o.interview
-                            .interviewers
-                            .iter()
-                            .any(|i| i.email.as_ref().is_some_and(|e| e.key() == email.key()))
-                    })
-                    .map(|o| o.interview.id.clone())
-                    .collect();
-                return Verdict::ManualFollowUp {
-                    interviews,
-                    interviewer: email.key(),
-                };
-            }
         }
     }
     Verdict::Nothing(Ignored::FromMe)
@@ -671,17 +656,7 @@ fn classify_automatic(
     let Some(from) = &msg.from else {
         return Verdict::Nothing(Ignored::Automatic(signal));
     };
-    let interviews: Vec<String> = ctx
-        .open
-        .iter()
-        .filter(|o| {
-            o.interview
-                .interviewers
-                .iter()
-                .any(|i| i.email.as_ref().is_some_and(|e| from.is(e)))
-        })
-        .map(|o| o.interview.id.clone())
-        .collect();
+    let interviews = interviewed_by(ctx, from);
     if interviews.is_empty() {
         return Verdict::Nothing(Ignored::Automatic(signal));
     }
@@ -706,12 +681,7 @@ fn reply_rule(msg: &InboundMessage, ctx: &Context<'_>) -> Option<(Vec<String>, R
     }
     // 2. An interviewer, from From or Reply-To.
     for sender in msg.senders() {
-        let hits = matching(ctx, |o| {
-            o.interview
-                .interviewers
-                .iter()
-                .any(|i| i.email.as_ref().is_some_and(|e| sender.is(e)))
-        });
+        let hits = interviewed_by(ctx, sender);
         if !hits.is_empty() {
             return Some((hits, ReplyRule::Interviewer(sender.address.to_lowercase())));
         }
@@ -749,6 +719,16 @@ fn reply_rule(msg: &InboundMessage, ctx: &Context<'_>) -> Option<(Vec<String>, R
         }
     }
     None
+}
+
+/// The open interviews where this party is an interviewer.
+fn interviewed_by(ctx: &Context<'_>, party: &Party) -> Vec<String> {
+    matching(ctx, |o| {
+        o.interview
+            .interviewers
+            .iter()
+            .any(|i| i.email.as_ref().is_some_and(|e| party.is(e)))
+    })
 }
 
 fn matching(ctx: &Context<'_>, pred: impl Fn(&OpenInterview<'_>) -> bool) -> Vec<String> {

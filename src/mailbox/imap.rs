@@ -40,6 +40,19 @@ pub const TEXT_PREFIX_BYTES: u32 = 64 * 1024;
 /// How many messages one fetch returns at most; the rest come with the next.
 pub const DEFAULT_BATCH: usize = 50;
 
+/// The log filter directive that silences async-imap's protocol log. async-imap writes every
+/// command it sends to the `log` crate at `trace`, LOGIN with its password included, and
+/// tracing-subscriber forwards `log` records: every log filter of the program must carry this.
+pub const PROTOCOL_LOG_OFF: &str = "async_imap=off";
+
+/// A log filter with [`PROTOCOL_LOG_OFF`] added: whatever `RUST_LOG` asks for, the IMAP
+/// password never reaches the log.
+pub fn without_protocol_log(
+    filter: tracing_subscriber::EnvFilter,
+) -> tracing_subscriber::EnvFilter {
+    filter.add_directive(PROTOCOL_LOG_OFF.parse().expect("a valid directive"))
+}
+
 /// Where and how to connect. The password is read by the caller (see `crate::secret`).
 #[derive(Debug, Clone)]
 pub struct ImapSettings {
@@ -308,7 +321,7 @@ impl ImapClient {
     pub async fn connect(&self) -> Result<Session, ImapError> {
         let s = &self.settings;
         let t = s.timeouts;
-        let tcp = timeout(t.connect, TcpStream::connect((s.host.as_str(), s.port)))
+        let tcp = timeout(t.connect, TcpStream::connect((bare_host(&s.host), s.port)))
             .await
             .map_err(|_| self.timed_out("accept a connection", t.connect))?
             .map_err(|cause| ImapError::Connect {
@@ -409,10 +422,11 @@ impl ImapClient {
 
     async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
         let s = &self.settings;
-        let name = ServerName::try_from(s.host.clone()).map_err(|e| ImapError::Tls {
-            host: s.host.clone(),
-            detail: format!("`{}` is not a host name: {e}", s.host),
-        })?;
+        let name =
+            ServerName::try_from(bare_host(&s.host).to_string()).map_err(|e| ImapError::Tls {
+                host: s.host.clone(),
+                detail: format!("`{}` is not a host name: {e}", s.host),
+            })?;
         timeout(s.timeouts.connect, self.tls.connect(name, tcp))
             .await
             .map_err(|_| self.timed_out("finish the TLS handshake", s.timeouts.connect))?
@@ -476,6 +490,11 @@ impl ImapClient {
     fn lost(&self, what: &str, e: async_imap::error::Error) -> ImapError {
         lost(&self.settings.host, what, e)
     }
+}
+
+/// `[::1]` as a socket address and a TLS name want it: `::1`.
+fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 fn lost(host: &str, what: &str, e: async_imap::error::Error) -> ImapError {
