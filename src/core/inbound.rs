@@ -442,35 +442,42 @@ fn is_same_or_subdomain(domain: &str, parent: &str) -> bool {
 
 /// The first signal that marks the message as sent by a machine, or `None` for a person's mail.
 pub fn automatic_signal(msg: &InboundMessage) -> Option<AutoSignal> {
+    automatic_signals(msg).into_iter().next()
+}
+
+/// Every automatic signal the message carries, in the order of [`AUTOMATIC_SIGNALS`].
+pub fn automatic_signals(msg: &InboundMessage) -> Vec<AutoSignal> {
     let a = &msg.auto;
+    let mut found = Vec::new();
     if let Some(v) = &a.auto_submitted {
         let value = first_word(v);
         if !value.is_empty() && value != "no" {
-            return Some(AutoSignal::AutoSubmitted(value));
+            found.push(AutoSignal::AutoSubmitted(value));
         }
     }
     if a.x_autoreply.is_some() {
-        return Some(AutoSignal::XAutoreply);
+        found.push(AutoSignal::XAutoreply);
     }
     if a.x_autorespond.is_some() {
-        return Some(AutoSignal::XAutorespond);
+        found.push(AutoSignal::XAutorespond);
     }
     if let Some(v) = &a.precedence {
         let value = first_word(v);
         if ["auto_reply", "bulk", "junk", "list"].contains(&value.as_str()) {
-            return Some(AutoSignal::Precedence(value));
+            found.push(AutoSignal::Precedence(value));
         }
     }
     if a.null_return_path {
-        return Some(AutoSignal::NullReturnPath);
+        found.push(AutoSignal::NullReturnPath);
     }
     if a.exchange_generated.is_some() {
-        return Some(AutoSignal::ExchangeGenerated);
+        found.push(AutoSignal::ExchangeGenerated);
     }
     if let Some(v) = &a.list_id {
-        return Some(AutoSignal::ListId(v.clone()));
+        found.push(AutoSignal::ListId(v.clone()));
     }
-    out_of_office_subject(&msg.subject).map(AutoSignal::OutOfOfficeSubject)
+    found.extend(out_of_office_subject(&msg.subject).map(AutoSignal::OutOfOfficeSubject));
+    found
 }
 
 /// The lower-cased first word of a header value: `auto-replied; owner-email=...` reads
@@ -588,12 +595,14 @@ pub fn classify(msg: &InboundMessage, ctx: &Context<'_>, received: DateTime<Utc>
         return classify_from_me(msg, ctx, ours);
     }
     let text = own_text(&msg.text);
-    if let Some(signal) = automatic_signal(msg) {
-        if is_ats_message(msg) && is_ats_notification(&signal) {
-            // ATS mail is sent by a machine by nature; its own headers do not disqualify it.
-        } else {
-            return classify_automatic(msg, ctx, signal, &text, received);
-        }
+    // ATS mail is sent by a machine by nature: the headers every ATS message carries do not
+    // disqualify it; an auto-reply's or a mailing list's still do.
+    let ats = is_ats_message(msg);
+    let signal = automatic_signals(msg)
+        .into_iter()
+        .find(|s| !(ats && is_ats_notification(s)));
+    if let Some(signal) = signal {
+        return classify_automatic(msg, ctx, signal, &text, received);
     }
     if is_forwarded(&msg.subject) {
         return Verdict::Nothing(Ignored::Forwarded);
@@ -630,6 +639,10 @@ fn classify_from_me(
 ) -> Verdict {
     if msg.message_id.as_ref().is_some_and(ours) {
         return Verdict::Nothing(Ignored::Ours);
+    }
+    // The user's own vacation responder answering an interviewer is no follow-up of theirs.
+    if let Some(signal) = automatic_signal(msg) {
+        return Verdict::Nothing(Ignored::Automatic(signal));
     }
     for recipient in msg.recipients() {
         let interviews = interviewed_by(ctx, recipient);

@@ -210,6 +210,26 @@ fn an_ats_message_naming_no_open_company_is_not_a_reply() {
 }
 
 #[test]
+fn an_ats_mailing_list_is_still_automatic() {
+    let mut msg = fixture("ats-rejection.eml");
+    msg.auto.list_id = Some("<talent.greenhouse.io>".into());
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(AutoSignal::ListId(_)))
+    ));
+}
+
+#[test]
+fn the_users_own_auto_reply_is_no_follow_up() {
+    let mut msg = fixture("own-followup-sent.eml");
+    msg.auto.auto_submitted = Some("auto-replied".into());
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(_))
+    ));
+}
+
+#[test]
 fn an_ats_auto_reply_is_still_automatic() {
     let mut msg = fixture("ats-rejection.eml");
     msg.auto.auto_submitted = Some("auto-replied".into());
