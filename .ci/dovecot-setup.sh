@@ -129,6 +129,9 @@ setup() {
     # The package's own instance, if a service manager started it, would hold ports 143 and 993.
     if [[ "$(ps -p 1 -o comm= 2>/dev/null || true)" == "systemd" ]]; then
         systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+    elif [[ -f /run/dovecot/master.pid ]] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
+        say "stopping the distribution's own Dovecot instance"
+        doveadm stop >/dev/null 2>&1 || true
     fi
 
     # --- the user and its Maildir ----------------------------------------------------------------
