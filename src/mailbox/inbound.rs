@@ -69,12 +69,16 @@ fn from_parsed(m: &Message<'_>) -> InboundMessage {
     }
 }
 
+/// The addresses of a header; one holding a blank or a control character (an unclosed `<`
+/// that swallowed the next lines) is no address and is dropped.
 fn parties(address: &Address<'_>) -> Vec<Party> {
     address
         .iter()
         .filter_map(|a| {
             let addr = a.address.as_deref()?.trim();
-            (!addr.is_empty()).then(|| Party::new(a.name.as_deref().map(one_line).as_deref(), addr))
+            let usable =
+                !addr.is_empty() && !addr.chars().any(|c| c.is_whitespace() || c.is_control());
+            usable.then(|| Party::new(a.name.as_deref().map(one_line).as_deref(), addr))
         })
         .collect()
 }
