@@ -7,7 +7,7 @@
 set -euo pipefail
 
 SECONDS_EACH="${1:-60}"
-TARGETS=(records config queue_file)
+TARGETS=(records config queue_file inbound)
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$FUZZ"
 

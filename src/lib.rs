@@ -9,6 +9,7 @@ pub mod fsutil;
 pub mod input;
 pub mod logging;
 pub mod mail;
+pub mod mailbox;
 pub mod net;
 pub mod service;
 pub mod shutdown;

@@ -21,6 +21,17 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// created", ...) only from WARN. `RUST_LOG` replaces this whole filter.
 pub const DEFAULT_FILTER: &str = "warn,followup=info";
 
+/// The directive every filter of the program carries: async-imap writes every command it sends
+/// to the `log` crate at `trace`, LOGIN with its password included, and tracing-subscriber
+/// forwards `log` records. Whatever `RUST_LOG` asks for, the IMAP password never reaches the log.
+pub const PROTOCOL_LOG_OFF: &str = "async_imap=off";
+
+/// The program's filter for `spec` (`RUST_LOG`'s syntax), with [`PROTOCOL_LOG_OFF`] added.
+pub fn filter_from(spec: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
+    let off = PROTOCOL_LOG_OFF.parse().expect("a valid directive");
+    Ok(EnvFilter::try_new(spec)?.add_directive(off))
+}
+
 /// The fields a send's log lines carry besides `key`, for searching the journal. On a line of
 /// text they would only repeat the key, so they are left out there.
 pub const SEND_FIELDS: [&str; 3] = ["interview", "step", "recipient"];
@@ -90,18 +101,19 @@ pub fn init(format: LogFormat) {
 /// `RUST_LOG` when set, else [`DEFAULT_FILTER`]; a `RUST_LOG` that does not parse is reported
 /// and the default used.
 fn filter() -> (EnvFilter, Option<String>) {
+    let default = || filter_from(DEFAULT_FILTER).expect("the default filter parses");
     match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
+        Ok(spec) if !spec.trim().is_empty() => match filter_from(&spec) {
             Ok(filter) => (filter, None),
             Err(e) => (
-                EnvFilter::new(DEFAULT_FILTER),
+                default(),
                 Some(format!(
                     "RUST_LOG={spec:?} is not a log filter ({e}); using `{DEFAULT_FILTER}`. \
                      Write e.g. RUST_LOG=debug or RUST_LOG=followup=debug"
                 )),
             ),
         },
-        _ => (EnvFilter::new(DEFAULT_FILTER), None),
+        _ => (default(), None),
     }
 }
 

@@ -3,9 +3,15 @@
 //! `followup` and `std` only.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
+use followup::core::EmailAddress;
+use followup::core::MessageId;
+use followup::core::inbound::{self, Context, InboundMessage, OpenInterview};
+use followup::core::model::Interview;
 use followup::delivery::queue::eml::{parse_eml, to_eml};
 use followup::mail::message::Mailbox;
+use followup::mailbox::inbound as mail;
 
 /// Where the parsed records and config claim to live. Relative paths in the input resolve
 /// against its directory, which does not exist, so attachment checks find nothing there.
@@ -112,4 +118,119 @@ pub fn queue_file(data: &[u8]) {
         back.attachments, q.attachments,
         "attachments changed:\n{eml}"
     );
+}
+
+/// The open interviews fetched mail is judged against: one with a company domain, one whose
+/// interviewer writes from a public provider.
+const INBOUND_INTERVIEWS: &str = "\
+- id: globex-backend
+  company: Globex
+  position: Backend Engineer
+  start: 2026-11-03 14:00
+  interviewers:
+    - name: Jane Roe
+      email: jane.roe@globex.example
+- id: initech-data
+  company: Initech
+  position: Data Engineer
+  start: 2026-11-10 10:00
+  interviewers:
+    - name: Lee Park
+      email: lee.park@gmail.com
+";
+
+struct InboundWorld {
+    interviews: Vec<Interview>,
+    ids: Vec<MessageId>,
+    domains: Vec<Vec<String>>,
+    me: Vec<EmailAddress>,
+}
+
+fn inbound_world() -> &'static InboundWorld {
+    static WORLD: OnceLock<InboundWorld> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let interviews = followup::input::records::parse_interviews(
+            INBOUND_INTERVIEWS,
+            Path::new(RECORDS_PATH),
+            chrono_tz::Europe::Berlin,
+        )
+        .expect("the fuzz world's interviews parse");
+        let domains = interviews.iter().map(inbound::company_domains).collect();
+        InboundWorld {
+            interviews,
+            ids: vec![MessageId::from_header("<followup.thank_you.7f3a9c1e@example.org>").unwrap()],
+            domains,
+            me: vec![EmailAddress::parse("sam@example.org").unwrap()],
+        }
+    })
+}
+
+fn assert_no_line_break_in_headers(m: &InboundMessage) {
+    assert_one_line("Subject", &m.subject);
+    let parties = m.from.iter().chain(&m.reply_to).chain(&m.to).chain(&m.cc);
+    for p in parties {
+        assert_one_line("address", &p.address);
+        if let Some(name) = &p.name {
+            assert_one_line("display name", name);
+        }
+    }
+    for id in m
+        .message_id
+        .iter()
+        .chain(&m.in_reply_to)
+        .chain(&m.references)
+    {
+        assert!(
+            !id.as_str().contains(char::is_whitespace),
+            "a Message-ID holds a blank: {id:?}"
+        );
+    }
+}
+
+/// Fetched mail, raw bytes: parsing never panics, whole or split into the header and a text
+/// prefix as IMAP hands it over; no header value keeps a line break; the text stays bounded;
+/// and the reply rules decide on whatever came out.
+pub fn inbound(data: &[u8]) {
+    let whole = mail::parse(data);
+    // The first byte picks where the header ends, as BODY[HEADER] and BODY[TEXT] would split.
+    let split = data
+        .first()
+        .map_or(0, |&b| usize::from(b) * data.len() / 256);
+    let parts = mail::parse_parts(&data[..split], &data[split..]);
+    let w = inbound_world();
+    let no_ids: Vec<MessageId> = Vec::new();
+    let open: Vec<OpenInterview<'_>> = w
+        .interviews
+        .iter()
+        .zip(&w.domains)
+        .enumerate()
+        .map(|(i, (interview, domains))| OpenInterview {
+            interview,
+            our_ids: if i == 0 { &w.ids } else { &no_ids },
+            domains,
+        })
+        .collect();
+    let ctx = Context {
+        me: &w.me,
+        open: &open,
+    };
+    let received = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date");
+    for m in [&whole, &parts] {
+        assert_no_line_break_in_headers(m);
+        assert!(
+            m.text.len() <= mail::MAX_TEXT_BYTES,
+            "the text is {} bytes",
+            m.text.len()
+        );
+        let verdict = inbound::classify(m, &ctx, received);
+        let _ = verdict.to_string();
+        if let inbound::Verdict::OutOfOffice { until, .. } = verdict {
+            let sent = m.date.map_or(received.date_naive(), |d| d.date_naive());
+            assert!(until > sent, "a hold ends after the day it was sent");
+            assert!(
+                until <= sent + chrono::Days::new(inbound::OUT_OF_OFFICE_MAX_DAYS),
+                "a hold is capped"
+            );
+        }
+    }
 }

@@ -46,6 +46,16 @@ impl MessageId {
         }
     }
 
+    /// An id as found in a header of someone else's mail: with or without its angle brackets
+    /// and surrounding blanks. `None` when it is not one well-formed id (such an id cannot be
+    /// one of ours anyway).
+    pub fn from_header(raw: &str) -> Option<Self> {
+        let s = raw.trim();
+        let s = s.strip_prefix('<').unwrap_or(s);
+        let s = s.strip_suffix('>').unwrap_or(s).trim();
+        Self::parse(&format!("<{s}>")).ok()
+    }
+
     /// With its angle brackets, as it goes into a header.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -173,6 +183,15 @@ mod tests {
         ] {
             assert!(MessageId::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_id_from_a_header_may_lack_its_brackets() {
+        let a = MessageId::from_header(" <a.1@example.org> ").unwrap();
+        assert_eq!(Some(a.clone()), MessageId::from_header("a.1@example.org"));
+        assert_eq!(a.as_str(), "<a.1@example.org>");
+        assert_eq!(MessageId::from_header("<>"), None);
+        assert_eq!(MessageId::from_header("<a b@example.org>"), None);
     }
 
     #[test]

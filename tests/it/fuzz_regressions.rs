@@ -1,7 +1,9 @@
 //! Replays the fuzzers' curated corpus and the inputs they found (`fuzz/corpus/<target>/`,
-//! `fuzz/regressions/<target>/`) through the three parsers of user-edited files, with the same
-//! checks as the fuzz targets (`fuzz/src/checks.rs`): no panic, and for queue files no line
-//! break in a header value and a faithful `to_eml` round trip. See `fuzz/README.md`.
+//! `fuzz/regressions/<target>/`) through the three parsers of user-edited files and the parser
+//! of fetched mail, with the same checks as the fuzz targets (`fuzz/src/checks.rs`): no panic,
+//! for queue files no line break in a header value and a faithful `to_eml` round trip, for
+//! fetched mail no line break in a header value and the reply rules deciding. See
+//! `fuzz/README.md`.
 
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
@@ -18,10 +20,11 @@ use chrono::{TimeZone, Utc};
 type Check = fn(&[u8]);
 
 /// Each target with the check its fuzz target runs.
-const TARGETS: [(&str, Check); 3] = [
+const TARGETS: [(&str, Check); 4] = [
     ("records", checks::records),
     ("config", checks::config),
     ("queue_file", checks::queue_file),
+    ("inbound", checks::inbound),
 ];
 
 /// The committed corpus stays small: the seeds and the minimized finds.

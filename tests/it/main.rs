@@ -9,6 +9,7 @@ mod doctor;
 mod faults;
 mod fuzz_regressions;
 mod hostile;
+mod imap_dovecot;
 mod interop_postfix;
 mod logging;
 mod queue_dir;

@@ -1,0 +1,1371 @@
+//! An IMAP client over tokio: TLS, STARTTLS or (on loopback only) plain; every command under a
+//! timeout; IDLE that a silent server cannot hang; and [`FolderWatch`], which keeps one folder
+//! in view across dropped connections, reconnecting with capped exponential backoff.
+//!
+//! async-imap speaks the protocol but has no timeouts of its own, so every call here is wrapped
+//! in one, and a command that times out or breaks the connection poisons the [`Session`]: the
+//! next call says so at once instead of talking to a half-read stream. Messages are read with
+//! `BODY.PEEK` (never setting `\Seen` on the user's mail) and only a prefix of their text, so a
+//! 50 MB message costs [`TEXT_PREFIX_BYTES`].
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::types::{Fetch, NameAttribute};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+use crate::core::MessageId;
+use crate::core::inbound::InboundMessage;
+use crate::input::secret::Secret;
+use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
+
+use super::inbound;
+
+/// How much of a message's text is fetched: enough for its first lines, whatever its size.
+pub const TEXT_PREFIX_BYTES: u32 = 64 * 1024;
+
+/// How many messages one fetch returns at most; the rest come with the next.
+pub const DEFAULT_BATCH: usize = 50;
+
+/// Where and how to connect. The password is read by the caller (see `crate::input::secret`).
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: Secret,
+    /// An extra root certificate (PEM) to trust: a home server's self-signed one.
+    pub ca_file: Option<PathBuf>,
+    pub timeouts: Timeouts,
+    /// Use IDLE when the server offers it [default: true]; `false` polls, for the rare server
+    /// whose IDLE is broken.
+    pub use_idle: bool,
+}
+
+impl ImapSettings {
+    /// The usual port of each security mode: 993 for TLS, 143 for STARTTLS and plain.
+    pub fn default_port(security: Security) -> u16 {
+        match security {
+            Security::Tls => 993,
+            Security::Starttls | Security::Plain => 143,
+        }
+    }
+}
+
+/// How long each step may take. IDLE has two: a server that says nothing for `idle_silence`
+/// (each keep-alive renews it) is asked whether it is still there, and IDLE is re-issued every
+/// `idle_renew` in any case, under the 29 minutes RFC 2177 allows and before the ~25 minutes
+/// after which NAT boxes drop quiet connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub command: Duration,
+    pub idle_silence: Duration,
+    pub idle_renew: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(30),
+            command: Duration::from_secs(60),
+            idle_silence: Duration::from_secs(5 * 60),
+            idle_renew: Duration::from_secs(20 * 60),
+        }
+    }
+}
+
+/// Why an IMAP step failed. [`ImapError::is_transient`] says whether trying again later can
+/// help; [`ImapError::is_auth_failure`] singles out a refused login, which must not be retried
+/// in a tight loop (servers lock accounts that do).
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error(
+        "IMAP security `plain` sends the password in clear; it is allowed only to a loopback \
+         host, not `{host}`: use `tls` (port 993) or `starttls` (port 143)"
+    )]
+    PlainNotLoopback { host: String },
+    #[error("cannot read the IMAP ca_file {path}: {cause}")]
+    CaFile { path: PathBuf, cause: io::Error },
+    #[error("the IMAP ca_file {path} holds no usable PEM certificate: {detail}")]
+    CaInvalid { path: PathBuf, detail: String },
+    #[error("cannot connect to the IMAP server {host}:{port}: {cause}")]
+    Connect {
+        host: String,
+        port: u16,
+        cause: io::Error,
+    },
+    #[error("the IMAP server {host} did not {what} within {}s", after.as_secs())]
+    Timeout {
+        host: String,
+        what: String,
+        after: Duration,
+    },
+    #[error("TLS with the IMAP server {host} failed: {detail}")]
+    Tls { host: String, detail: String },
+    #[error(
+        "the IMAP server {host} does not offer STARTTLS, and `starttls` never continues in \
+         clear; use `tls` (port 993) if the server has it"
+    )]
+    NoStarttls { host: String },
+    #[error(
+        "the IMAP server {host} refused the login of {username}: {detail}; check `username` \
+         and the password"
+    )]
+    AuthFailed {
+        host: String,
+        username: String,
+        detail: String,
+    },
+    #[error(
+        "the IMAP folder `{folder}` cannot be opened: {detail}; `followup check-imap` lists the folders"
+    )]
+    NoFolder { folder: String, detail: String },
+    #[error("the IMAP server {host} refused {command}: {detail}")]
+    Refused {
+        host: String,
+        command: String,
+        detail: String,
+        /// `BAD`: the command itself was wrong, which trying again does not fix.
+        bad: bool,
+    },
+    #[error("the IMAP server {host} did not report the UIDVALIDITY of `{folder}`")]
+    NoUidValidity { host: String, folder: String },
+    #[error("the IMAP connection to {host} was lost during {what}: {detail}")]
+    Lost {
+        host: String,
+        what: String,
+        detail: String,
+    },
+    #[error("the IMAP server {host} has no IDLE")]
+    NoIdle { host: String },
+    #[error("the IMAP connection to {host} is closed after an earlier failure")]
+    Closed { host: String },
+}
+
+impl ImapError {
+    /// Whether the same step may succeed later without a change of configuration.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ImapError::Connect { .. }
+            | ImapError::Timeout { .. }
+            | ImapError::Lost { .. }
+            | ImapError::Closed { .. } => true,
+            ImapError::Refused { bad, .. } => !bad,
+            ImapError::PlainNotLoopback { .. }
+            | ImapError::CaFile { .. }
+            | ImapError::CaInvalid { .. }
+            | ImapError::Tls { .. }
+            | ImapError::NoStarttls { .. }
+            | ImapError::AuthFailed { .. }
+            | ImapError::NoFolder { .. }
+            | ImapError::NoUidValidity { .. }
+            | ImapError::NoIdle { .. } => false,
+        }
+    }
+
+    /// A wrong username or password (or an account the server will not let in).
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, ImapError::AuthFailed { .. })
+    }
+}
+
+/// The byte stream under the protocol: plain TCP (loopback only) or TLS.
+#[derive(Debug)]
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+type Inner = async_imap::Session<Transport>;
+
+/// Connects and logs in; holds the checked settings and the TLS roots.
+#[derive(Clone)]
+pub struct ImapClient {
+    settings: ImapSettings,
+    tls: TlsConnector,
+}
+
+impl fmt::Debug for ImapClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapClient")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapClient {
+    /// Checks the settings (plain only to loopback, a readable `ca_file`) and loads the roots.
+    pub fn new(settings: ImapSettings) -> Result<Self, ImapError> {
+        if settings.security == Security::Plain && !is_loopback_host(&settings.host) {
+            return Err(ImapError::PlainNotLoopback {
+                host: settings.host.clone(),
+            });
+        }
+        let mut roots = RootCertStore::empty();
+        // The system's roots, as lettre uses for SMTP; unreadable ones are skipped.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path).map_err(|cause| ImapError::CaFile {
+                path: path.clone(),
+                cause,
+            })?;
+            let mut added = 0;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.map_err(|e| ImapError::CaInvalid {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+                roots.add(cert).map_err(|e| ImapError::CaInvalid {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(ImapError::CaInvalid {
+                    path: path.clone(),
+                    detail: "no BEGIN CERTIFICATE block".into(),
+                });
+            }
+        }
+        let config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| ImapError::Tls {
+                    host: settings.host.clone(),
+                    detail: e.to_string(),
+                })?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(Self {
+            settings,
+            tls: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    pub fn settings(&self) -> &ImapSettings {
+        &self.settings
+    }
+
+    /// Connects, secures the connection as configured, and logs in.
+    pub async fn connect(&self) -> Result<Session, ImapError> {
+        let s = &self.settings;
+        let t = s.timeouts;
+        let tcp = timeout(t.connect, TcpStream::connect((bare_host(&s.host), s.port)))
+            .await
+            .map_err(|_| self.timed_out("accept a connection", t.connect))?
+            .map_err(|cause| ImapError::Connect {
+                host: s.host.clone(),
+                port: s.port,
+                cause,
+            })?;
+        if s.security == Security::Plain {
+            // Checked in `new` by name; checked again here by the address actually reached.
+            let peer = tcp.peer_addr().map_err(|cause| ImapError::Connect {
+                host: s.host.clone(),
+                port: s.port,
+                cause,
+            })?;
+            if !is_loopback_address(peer.ip()) {
+                return Err(ImapError::PlainNotLoopback {
+                    host: format!("{} ({})", s.host, peer.ip()),
+                });
+            }
+        }
+        let client = match s.security {
+            Security::Tls => {
+                let tls = self.handshake(tcp).await?;
+                let mut client = async_imap::Client::new(Transport::Tls(Box::new(tls)));
+                self.greeting(&mut client).await?;
+                client
+            }
+            Security::Plain => {
+                let mut client = async_imap::Client::new(Transport::Plain(tcp));
+                self.greeting(&mut client).await?;
+                client
+            }
+            Security::Starttls => {
+                let mut client = async_imap::Client::new(tcp);
+                let caps = self.greeting(&mut client).await?;
+                // A greeting that lists capabilities without STARTTLS needs no question.
+                if caps.is_some_and(|caps| !caps.iter().any(|c| c == "STARTTLS")) {
+                    return Err(ImapError::NoStarttls {
+                        host: s.host.clone(),
+                    });
+                }
+                let answer = timeout(t.command, client.run_command_and_check_ok("STARTTLS", None))
+                    .await
+                    .map_err(|_| self.timed_out("answer STARTTLS", t.command))?;
+                match answer {
+                    Ok(()) => {}
+                    Err(async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)) => {
+                        return Err(ImapError::NoStarttls {
+                            host: s.host.clone(),
+                        });
+                    }
+                    Err(e) => return Err(self.lost("STARTTLS", e)),
+                }
+                // Whatever the server sent after its OK is dropped with the old stream: nothing
+                // read in clear may be taken as said under TLS.
+                let tls = self.handshake(client.into_inner()).await?;
+                async_imap::Client::new(Transport::Tls(Box::new(tls)))
+            }
+        };
+        let login = timeout(t.command, client.login(&s.username, s.password.expose()))
+            .await
+            .map_err(|_| self.timed_out("answer LOGIN", t.command))?;
+        let mut inner = match login {
+            Ok(session) => session,
+            Err((async_imap::error::Error::No(detail), _)) if is_temporary(&detail) => {
+                return Err(ImapError::Refused {
+                    host: s.host.clone(),
+                    command: "LOGIN".into(),
+                    detail: clean_detail(&detail),
+                    bad: false,
+                });
+            }
+            Err((
+                async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail),
+                _,
+            )) => {
+                return Err(ImapError::AuthFailed {
+                    host: s.host.clone(),
+                    username: s.username.clone(),
+                    detail: clean_detail(&detail),
+                });
+            }
+            Err((e, _)) => return Err(self.lost("LOGIN", e)),
+        };
+        let caps = timeout(t.command, inner.capabilities())
+            .await
+            .map_err(|_| self.timed_out("answer CAPABILITY", t.command))?
+            .map_err(|e| self.lost("CAPABILITY", e))?;
+        Ok(Session {
+            host: s.host.clone(),
+            timeouts: t,
+            idle: s.use_idle && caps.has_str("IDLE"),
+            special_use: caps.has_str("SPECIAL-USE"),
+            inner: Some(inner),
+            selected: None,
+        })
+    }
+
+    async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
+        let s = &self.settings;
+        let name =
+            ServerName::try_from(bare_host(&s.host).to_string()).map_err(|e| ImapError::Tls {
+                host: s.host.clone(),
+                detail: format!("`{}` is not a host name: {e}", s.host),
+            })?;
+        timeout(s.timeouts.connect, self.tls.connect(name, tcp))
+            .await
+            .map_err(|_| self.timed_out("finish the TLS handshake", s.timeouts.connect))?
+            .map_err(|e| ImapError::Tls {
+                host: s.host.clone(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// Reads the server's greeting; returns the capabilities it lists, if it lists them.
+    async fn greeting<T>(
+        &self,
+        client: &mut async_imap::Client<T>,
+    ) -> Result<Option<Vec<String>>, ImapError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
+    {
+        use async_imap::imap_proto::{Capability, Response, ResponseCode, Status};
+        let t = self.settings.timeouts.command;
+        let line = timeout(t, client.read_response())
+            .await
+            .map_err(|_| self.timed_out("greet", t))?
+            .map_err(|e| self.lost("the greeting", e.into()))?;
+        let Some(line) = line else {
+            return Err(self.lost("the greeting", async_imap::error::Error::ConnectionLost));
+        };
+        match line.parsed() {
+            Response::Data {
+                status: Status::Ok,
+                outcome,
+            } => Ok(match &outcome.code {
+                Some(ResponseCode::Capabilities(caps)) => Some(
+                    caps.iter()
+                        .map(|c| match c {
+                            Capability::Imap4rev1 => "IMAP4REV1".to_string(),
+                            Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+                            Capability::Atom(a) => a.to_ascii_uppercase(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            }),
+            // `* BYE` (too many connections, shutting down) or `* PREAUTH`, which would skip
+            // STARTTLS and LOGIN: neither is a server to talk to.
+            other => Err(ImapError::Lost {
+                host: self.settings.host.clone(),
+                what: "the greeting".into(),
+                detail: format!("the server greeted with {other:?}"),
+            }),
+        }
+    }
+
+    fn timed_out(&self, what: &str, after: Duration) -> ImapError {
+        ImapError::Timeout {
+            host: self.settings.host.clone(),
+            what: what.into(),
+            after,
+        }
+    }
+
+    fn lost(&self, what: &str, e: async_imap::error::Error) -> ImapError {
+        lost(&self.settings.host, what, e)
+    }
+}
+
+fn lost(host: &str, what: &str, e: async_imap::error::Error) -> ImapError {
+    ImapError::Lost {
+        host: host.into(),
+        what: what.into(),
+        detail: e.to_string(),
+    }
+}
+
+/// A `NO` that says the server, not the credentials, is the problem (RFC 5530 `UNAVAILABLE`).
+fn is_temporary(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("unavailable") || d.contains("temporary") || d.contains("try again")
+}
+
+/// async-imap's `code: ..., info: Some("...")` down to the server's words.
+fn clean_detail(detail: &str) -> String {
+    match detail.split_once("info: Some(\"") {
+        Some((_, rest)) => rest.trim_end_matches("\")").to_string(),
+        None => detail.to_string(),
+    }
+}
+
+/// A folder as LIST reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    /// The name as the server spells it (modified UTF-7 for non-ASCII), to pass back as is.
+    pub name: String,
+    pub delimiter: Option<String>,
+    pub sent: bool,
+    pub selectable: bool,
+}
+
+/// What SELECT or EXAMINE reports of a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderState {
+    /// Changes when the server renumbered the folder: every UID seen before is void.
+    pub uid_validity: u32,
+    /// The UID the next message will get, when the server says (it should).
+    pub uid_next: Option<u32>,
+    pub exists: u32,
+}
+
+/// A message as fetched: its header whole, its text only up to [`TEXT_PREFIX_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub uid: u32,
+    /// RFC822.SIZE: the whole message's size, however little of it was fetched.
+    pub size: Option<u32>,
+    /// When the server received it.
+    pub internal_date: Option<DateTime<FixedOffset>>,
+    pub header: Vec<u8>,
+    pub text: Vec<u8>,
+}
+
+impl Fetched {
+    /// Whether the text was cut at the prefix.
+    pub fn is_truncated(&self) -> bool {
+        self.size
+            .is_some_and(|size| size as usize > self.header.len() + self.text.len())
+    }
+
+    /// The message as the rules read it.
+    pub fn parse(&self) -> InboundMessage {
+        inbound::parse_parts(&self.header, &self.text)
+    }
+}
+
+/// What ended a wait for news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The server reported a change (new mail, expunge, flags).
+    Changed,
+    /// Nothing was heard for `idle_silence`, or IDLE reached `idle_renew`, or a poll interval
+    /// passed: look anyway.
+    Timeout,
+}
+
+/// A logged-in connection.
+pub struct Session {
+    host: String,
+    timeouts: Timeouts,
+    idle: bool,
+    special_use: bool,
+    /// `None` once a failure left the stream in an unknown state.
+    inner: Option<Inner>,
+    selected: Option<String>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("host", &self.host)
+            .field("idle", &self.idle)
+            .field("open", &self.inner.is_some())
+            .field("selected", &self.selected)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Whether IDLE is used: the server offers it and the settings allow it (else
+    /// [`Session::wait`] polls).
+    pub fn has_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// Whether the connection is still usable.
+    pub fn is_open(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// The folder SELECTed or EXAMINEd last.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    fn live(&mut self) -> Result<&mut Inner, ImapError> {
+        self.inner.as_mut().ok_or_else(|| ImapError::Closed {
+            host: self.host.clone(),
+        })
+    }
+
+    /// Turns a timed command's outcome into ours; a timeout or a broken stream closes the
+    /// session, a `NO` or `BAD` leaves it usable.
+    fn settle<T>(
+        &mut self,
+        command: &str,
+        outcome: Result<Result<T, async_imap::error::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<T, ImapError> {
+        use async_imap::error::Error as E;
+        match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(E::No(detail))) => Err(ImapError::Refused {
+                host: self.host.clone(),
+                command: command.into(),
+                detail: clean_detail(&detail),
+                bad: false,
+            }),
+            Ok(Err(E::Bad(detail))) => Err(ImapError::Refused {
+                host: self.host.clone(),
+                command: command.into(),
+                detail: clean_detail(&detail),
+                bad: true,
+            }),
+            Ok(Err(e)) => {
+                self.inner = None;
+                Err(lost(&self.host, command, e))
+            }
+            Err(_) => {
+                self.inner = None;
+                Err(ImapError::Timeout {
+                    host: self.host.clone(),
+                    what: format!("answer {command}"),
+                    after: self.timeouts.command,
+                })
+            }
+        }
+    }
+
+    /// Every folder (LIST "" "*"), with the special-use `\Sent` flag where the server gives it.
+    pub async fn list_folders(&mut self) -> Result<Vec<Folder>, ImapError> {
+        let t = self.timeouts.command;
+        // With SPECIAL-USE, ask for the flags explicitly (RFC 6154); otherwise plain LIST.
+        let pattern = if self.special_use {
+            "\"*\" RETURN (SPECIAL-USE)"
+        } else {
+            "\"*\""
+        };
+        let inner = self.live()?;
+        let outcome = timeout(t, async {
+            let names = inner.list(Some(""), Some(pattern)).await?;
+            names.try_collect::<Vec<_>>().await
+        })
+        .await;
+        let names = self.settle("LIST", outcome)?;
+        Ok(names
+            .iter()
+            .map(|n| Folder {
+                name: n.name().to_string(),
+                delimiter: n.delimiter().map(str::to_string),
+                sent: n.attributes().iter().any(|a| match a {
+                    NameAttribute::Sent => true,
+                    NameAttribute::Extension(x) => x.eq_ignore_ascii_case("\\Sent"),
+                    _ => false,
+                }),
+                selectable: !n.attributes().iter().any(|a| {
+                    matches!(a, NameAttribute::NoSelect)
+                        || matches!(a, NameAttribute::Extension(x) if x.eq_ignore_ascii_case("\\NonExistent"))
+                }),
+            })
+            .collect())
+    }
+
+    /// The folder our messages are filed in: the one flagged `\Sent`, else one named "Sent"
+    /// (any case, at any level of the hierarchy), else `None`.
+    pub async fn find_sent(&mut self) -> Result<Option<String>, ImapError> {
+        Ok(sent_folder(&self.list_folders().await?))
+    }
+
+    /// Opens a folder read-write.
+    pub async fn select(&mut self, folder: &str) -> Result<FolderState, ImapError> {
+        self.open(folder, false).await
+    }
+
+    /// Opens a folder read-only: what watching needs, and nothing can change by mistake.
+    pub async fn examine(&mut self, folder: &str) -> Result<FolderState, ImapError> {
+        self.open(folder, true).await
+    }
+
+    async fn open(&mut self, folder: &str, read_only: bool) -> Result<FolderState, ImapError> {
+        let t = self.timeouts.command;
+        let command = if read_only { "EXAMINE" } else { "SELECT" };
+        self.selected = None;
+        let inner = self.live()?;
+        let outcome = if read_only {
+            timeout(t, inner.examine(folder)).await
+        } else {
+            timeout(t, inner.select(folder)).await
+        };
+        let mailbox = match self.settle(command, outcome) {
+            Err(ImapError::Refused { detail, .. }) => {
+                return Err(ImapError::NoFolder {
+                    folder: folder.into(),
+                    detail,
+                });
+            }
+            other => other?,
+        };
+        let uid_validity = mailbox
+            .uid_validity
+            .ok_or_else(|| ImapError::NoUidValidity {
+                host: self.host.clone(),
+                folder: folder.into(),
+            })?;
+        self.selected = Some(folder.to_string());
+        Ok(FolderState {
+            uid_validity,
+            uid_next: mailbox.uid_next,
+            exists: mailbox.exists,
+        })
+    }
+
+    /// The UIDs above `last_seen` in the selected folder, lowest first.
+    pub async fn uids_after(&mut self, last_seen: u32) -> Result<Vec<u32>, ImapError> {
+        let Some(from) = last_seen.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut uids = self.search(&format!("UID {from}:*")).await?;
+        // `n:*` includes the highest UID even when it is below n (RFC 3501 6.4.8).
+        uids.retain(|&u| u > last_seen);
+        Ok(uids)
+    }
+
+    /// The UIDs of messages received on or after a day (the server's INTERNALDATE).
+    pub async fn uids_since(&mut self, day: NaiveDate) -> Result<Vec<u32>, ImapError> {
+        self.search(&format!("SINCE {}", day.format("%-d-%b-%Y")))
+            .await
+    }
+
+    /// The UIDs in the selected folder whose Message-ID is `id`, checked on the header itself
+    /// (the server's HEADER search matches substrings).
+    pub async fn find_message_id(&mut self, id: &MessageId) -> Result<Vec<u32>, ImapError> {
+        let query = format!("HEADER Message-ID {}", quote(&id.to_string()));
+        let candidates = self.search(&query).await?;
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let fetches = self
+            .uid_fetch(
+                &uid_set(&candidates),
+                "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+            )
+            .await?;
+        let mut found: Vec<u32> = fetches
+            .iter()
+            .filter_map(|f| {
+                let uid = f.uid?;
+                // HEADER.FIELDS comes back as the header section.
+                let header = f.header()?;
+                (inbound::parse(header).message_id.as_ref() == Some(id)).then_some(uid)
+            })
+            .collect();
+        found.sort_unstable();
+        Ok(found)
+    }
+
+    async fn search(&mut self, query: &str) -> Result<Vec<u32>, ImapError> {
+        let t = self.timeouts.command;
+        let inner = self.live()?;
+        let outcome = timeout(t, inner.uid_search(query)).await;
+        let mut uids: Vec<u32> = self.settle("UID SEARCH", outcome)?.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    async fn uid_fetch(&mut self, set: &str, query: &str) -> Result<Vec<Fetch>, ImapError> {
+        let t = self.timeouts.command;
+        let inner = self.live()?;
+        let outcome = timeout(t, async {
+            let stream = inner.uid_fetch(set, query).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.settle("UID FETCH", outcome)
+    }
+
+    /// Up to `max` messages with a UID above `last_seen`, lowest first: the header, the size
+    /// and the first [`TEXT_PREFIX_BYTES`] of the text, all with PEEK (no `\Seen` is set).
+    pub async fn fetch_after(
+        &mut self,
+        last_seen: u32,
+        max: usize,
+    ) -> Result<Vec<Fetched>, ImapError> {
+        let mut uids = self.uids_after(last_seen).await?;
+        uids.truncate(max.max(1));
+        self.fetch_uids(&uids).await
+    }
+
+    /// The given messages, as [`Session::fetch_after`] reads them.
+    pub async fn fetch_uids(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!(
+            "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{TEXT_PREFIX_BYTES}>)"
+        );
+        let fetches = self.uid_fetch(&uid_set(uids), &query).await?;
+        let mut out: Vec<Fetched> = fetches
+            .iter()
+            .filter_map(|f| {
+                let uid = f.uid?;
+                // Unsolicited FETCH responses (flag changes) come without our sections.
+                let header = f.header()?;
+                Some(Fetched {
+                    uid,
+                    size: f.size,
+                    internal_date: f.internal_date(),
+                    header: header.to_vec(),
+                    text: f.text().map(<[u8]>::to_vec).unwrap_or_default(),
+                })
+            })
+            .filter(|f| uids.contains(&f.uid))
+            .collect();
+        out.sort_by_key(|f| f.uid);
+        out.dedup_by_key(|f| f.uid);
+        Ok(out)
+    }
+
+    /// Files a message in a folder, flagged `\Seen` (the user wrote it; nothing to read).
+    pub async fn append(&mut self, folder: &str, message: &[u8]) -> Result<(), ImapError> {
+        let t = self.timeouts.command;
+        let inner = self.live()?;
+        let outcome = timeout(t, inner.append(folder, Some("(\\Seen)"), None, message)).await;
+        match self.settle("APPEND", outcome) {
+            Err(ImapError::Lost { detail, .. }) if detail.contains("could not append") => {
+                // async-imap's `Append` error: the server did not accept the literal.
+                Err(ImapError::Refused {
+                    host: self.host.clone(),
+                    command: "APPEND".into(),
+                    detail,
+                    bad: false,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Files a message unless a message with its Message-ID is already in the folder: the one
+    /// way to append that never makes a duplicate. EXAMINEs `folder` (it becomes the selected
+    /// one). Returns whether it appended.
+    pub async fn append_once(
+        &mut self,
+        folder: &str,
+        id: &MessageId,
+        message: &[u8],
+    ) -> Result<bool, ImapError> {
+        self.examine(folder).await?;
+        if !self.find_message_id(id).await?.is_empty() {
+            return Ok(false);
+        }
+        self.append(folder, message).await?;
+        Ok(true)
+    }
+
+    /// A round trip that proves the connection alive and lets the server report news.
+    pub async fn noop(&mut self) -> Result<(), ImapError> {
+        let t = self.timeouts.command;
+        let inner = self.live()?;
+        let outcome = timeout(t, inner.noop()).await;
+        self.settle("NOOP", outcome)
+    }
+
+    /// Waits for news in the selected folder: IDLE when the server has it (re-issued within
+    /// `idle_renew`, ended after `idle_silence` without a word), else `poll`, then a NOOP.
+    pub async fn wait(&mut self, poll: Duration) -> Result<Wake, ImapError> {
+        if self.idle {
+            self.idle(self.timeouts.idle_renew).await
+        } else {
+            tokio::time::sleep(poll).await;
+            self.noop().await?;
+            Ok(Wake::Timeout)
+        }
+    }
+
+    /// IDLE for at most `max` (and at most `idle_renew`): returns at the first change the
+    /// server reports, or when it times out. A server that goes silent longer than
+    /// `idle_silence`, keep-alives included, is then asked to end IDLE, and a dead connection
+    /// shows as an error there.
+    pub async fn idle(&mut self, max: Duration) -> Result<Wake, ImapError> {
+        if !self.idle {
+            return Err(ImapError::NoIdle {
+                host: self.host.clone(),
+            });
+        }
+        let t = self.timeouts;
+        let inner = self.inner.take().ok_or_else(|| ImapError::Closed {
+            host: self.host.clone(),
+        })?;
+        let mut handle = inner.idle();
+        match timeout(t.command, handle.init()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(lost(&self.host, "IDLE", e)),
+            Err(_) => {
+                return Err(ImapError::Timeout {
+                    host: self.host.clone(),
+                    what: "accept IDLE".into(),
+                    after: t.command,
+                });
+            }
+        }
+        let heard = {
+            let (wait, stop) = handle.wait_with_timeout(t.idle_silence);
+            tokio::pin!(wait);
+            tokio::select! {
+                r = &mut wait => r,
+                _ = tokio::time::sleep(max.min(t.idle_renew)) => {
+                    // Interrupting ends the wait at once; its result says so.
+                    drop(stop);
+                    wait.await
+                }
+            }
+        };
+        let wake = match heard {
+            Ok(async_imap::extensions::idle::IdleResponse::NewData(_)) => Wake::Changed,
+            Ok(_) => Wake::Timeout,
+            Err(e) => return Err(lost(&self.host, "IDLE", e)),
+        };
+        match timeout(t.command, handle.done()).await {
+            Ok(Ok(inner)) => {
+                self.inner = Some(inner);
+                Ok(wake)
+            }
+            Ok(Err(e)) => Err(lost(&self.host, "IDLE (DONE)", e)),
+            Err(_) => Err(ImapError::Timeout {
+                host: self.host.clone(),
+                what: "end IDLE".into(),
+                after: t.command,
+            }),
+        }
+    }
+
+    /// Says goodbye. A failure here changes nothing for the caller; it is reported anyway.
+    pub async fn logout(mut self) -> Result<(), ImapError> {
+        let t = self.timeouts.command;
+        let inner = self.live()?;
+        let outcome = timeout(t, inner.logout()).await;
+        self.settle("LOGOUT", outcome)
+    }
+}
+
+/// The `\Sent` folder, else one whose last name part is "Sent" (any case).
+pub fn sent_folder(folders: &[Folder]) -> Option<String> {
+    folders
+        .iter()
+        .find(|f| f.sent && f.selectable)
+        .or_else(|| {
+            folders.iter().find(|f| {
+                let leaf = match &f.delimiter {
+                    Some(d) if !d.is_empty() => f.name.rsplit(d.as_str()).next().unwrap_or(&f.name),
+                    _ => f.name.as_str(),
+                };
+                f.selectable && leaf.eq_ignore_ascii_case("Sent")
+            })
+        })
+        .map(|f| f.name.clone())
+}
+
+/// An IMAP quoted string.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `1,2,5` for a UID FETCH.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Delays between reconnection attempts: doubling from `initial` up to `max`; a refused login
+/// waits `after_auth_failure` (a server that counts failures may lock the account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub after_auth_failure: Duration,
+    failures: u32,
+    auth_failed: bool,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new(
+            Duration::from_secs(1),
+            Duration::from_secs(5 * 60),
+            Duration::from_secs(30 * 60),
+        )
+    }
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, max: Duration, after_auth_failure: Duration) -> Self {
+        Self {
+            initial,
+            max,
+            after_auth_failure,
+            failures: 0,
+            auth_failed: false,
+        }
+    }
+
+    /// How long to wait before the next attempt: zero before the first failure.
+    pub fn delay(&self) -> Duration {
+        if self.failures == 0 {
+            return Duration::ZERO;
+        }
+        let doubled = self
+            .initial
+            .saturating_mul(1u32.checked_shl(self.failures - 1).unwrap_or(u32::MAX));
+        let delay = doubled.min(self.max);
+        if self.auth_failed {
+            delay.max(self.after_auth_failure)
+        } else {
+            delay
+        }
+    }
+
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    pub fn failed(&mut self, error: &ImapError) {
+        self.failures = self.failures.saturating_add(1);
+        self.auth_failed = error.is_auth_failure();
+    }
+
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+        self.auth_failed = false;
+    }
+}
+
+/// Where a folder's reading stands: valid while the folder's UIDVALIDITY is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub uid_validity: u32,
+    /// The highest UID already handed over.
+    pub last_seen: u32,
+}
+
+/// Where to begin reading a folder that has no cursor yet (or whose UIDVALIDITY changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// Messages received on or after this day (the earliest interview still open).
+    Since(NaiveDate),
+    /// Only messages that arrive from now on.
+    New,
+}
+
+/// What one round of [`FolderWatch::next`] found.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub folder: String,
+    /// Where reading stands after these messages: persist it once they are handled.
+    pub cursor: Cursor,
+    pub messages: Vec<Fetched>,
+    /// The folder's UIDVALIDITY changed (or it was read for the first time): reading began
+    /// again from [`StartAt`]; messages seen before may come again.
+    pub restarted: bool,
+}
+
+/// One folder kept in view: connects (with backoff after failures), catches up from the
+/// cursor, then waits for news (IDLE, or polling) and fetches what is new. Every failure drops
+/// the connection and is returned, so the caller can log it and show it; the next call waits
+/// out the backoff and reconnects.
+#[derive(Debug)]
+pub struct FolderWatch {
+    client: ImapClient,
+    folder: String,
+    start: StartAt,
+    cursor: Option<Cursor>,
+    session: Option<Session>,
+    backoff: Backoff,
+    poll: Duration,
+    batch: usize,
+    /// Fetch before waiting: after (re)connecting, and while a full batch suggests more.
+    catch_up: bool,
+}
+
+impl FolderWatch {
+    pub fn new(
+        client: ImapClient,
+        folder: impl Into<String>,
+        cursor: Option<Cursor>,
+        start: StartAt,
+        poll: Duration,
+    ) -> Self {
+        Self {
+            client,
+            folder: folder.into(),
+            start,
+            cursor,
+            session: None,
+            backoff: Backoff::default(),
+            poll,
+            batch: DEFAULT_BATCH,
+            catch_up: true,
+        }
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    pub fn cursor(&self) -> Option<Cursor> {
+        self.cursor
+    }
+
+    /// Consecutive failures since the last success (0 when healthy).
+    pub fn failures(&self) -> u32 {
+        self.backoff.failures()
+    }
+
+    /// Whether a connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::is_open)
+    }
+
+    /// The next messages: at once when there is something to catch up on, else after the
+    /// server reports news or the wait times out (then possibly an empty batch).
+    pub async fn next(&mut self) -> Result<Batch, ImapError> {
+        match self.round().await {
+            Ok(batch) => {
+                self.backoff.succeeded();
+                Ok(batch)
+            }
+            Err(e) => {
+                self.session = None;
+                self.catch_up = true;
+                self.backoff.failed(&e);
+                Err(e)
+            }
+        }
+    }
+
+    async fn round(&mut self) -> Result<Batch, ImapError> {
+        let mut restarted = false;
+        if !self.is_connected() {
+            tokio::time::sleep(self.backoff.delay()).await;
+            let mut session = self.client.connect().await?;
+            let state = session.examine(&self.folder).await?;
+            let cursor = match self.cursor {
+                Some(c) if c.uid_validity == state.uid_validity => c,
+                _ => {
+                    restarted = true;
+                    self.begin(&mut session, state).await?
+                }
+            };
+            self.cursor = Some(cursor);
+            self.session = Some(session);
+            self.catch_up = true;
+        }
+        let session = self.session.as_mut().expect("connected above");
+        if !self.catch_up {
+            session.wait(self.poll).await?;
+        }
+        let cursor = self.cursor.expect("set when connecting");
+        let messages = session.fetch_after(cursor.last_seen, self.batch).await?;
+        let last_seen = messages
+            .iter()
+            .map(|m| m.uid)
+            .max()
+            .unwrap_or(cursor.last_seen);
+        let cursor = Cursor {
+            last_seen,
+            ..cursor
+        };
+        self.cursor = Some(cursor);
+        self.catch_up = messages.len() >= self.batch;
+        Ok(Batch {
+            folder: self.folder.clone(),
+            cursor,
+            messages,
+            restarted,
+        })
+    }
+
+    /// The cursor of a folder read for the first time (or renumbered).
+    async fn begin(&self, session: &mut Session, state: FolderState) -> Result<Cursor, ImapError> {
+        let last_seen = match self.start {
+            StartAt::Since(day) => match session.uids_since(day).await?.first() {
+                Some(&first) => first - 1,
+                None => newest_uid(session, state).await?,
+            },
+            StartAt::New => newest_uid(session, state).await?,
+        };
+        Ok(Cursor {
+            uid_validity: state.uid_validity,
+            last_seen,
+        })
+    }
+}
+
+/// The highest UID in use: UIDNEXT - 1 when the server says, else the highest found.
+async fn newest_uid(session: &mut Session, state: FolderState) -> Result<u32, ImapError> {
+    match state.uid_next {
+        Some(next) => Ok(next.saturating_sub(1)),
+        None => Ok(session.uids_after(0).await?.last().copied().unwrap_or(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(host: &str, security: Security) -> ImapSettings {
+        ImapSettings {
+            host: host.into(),
+            port: 143,
+            security,
+            username: "sam@example.org".into(),
+            password: Secret::new("hunter2-imap"),
+            ca_file: None,
+            timeouts: Timeouts::default(),
+            use_idle: true,
+        }
+    }
+
+    #[test]
+    fn plain_is_refused_to_a_host_that_is_not_loopback() {
+        let err = ImapClient::new(settings("imap.example.org", Security::Plain)).unwrap_err();
+        assert!(matches!(err, ImapError::PlainNotLoopback { .. }), "{err}");
+        assert!(!err.is_transient());
+        for ok in ["localhost", "127.0.0.1", "[::1]"] {
+            assert!(
+                ImapClient::new(settings(ok, Security::Plain)).is_ok(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let client = ImapClient::new(settings("imap.example.org", Security::Tls)).unwrap();
+        let text = format!("{client:?} {:?}", client.settings());
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let mut s = settings("imap.example.org", Security::Tls);
+        s.ca_file = Some(path.clone());
+        let err = ImapClient::new(s).unwrap_err();
+        assert!(matches!(err, ImapError::CaInvalid { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+
+        let mut s = settings("imap.example.org", Security::Tls);
+        s.ca_file = Some(dir.path().join("missing.pem"));
+        assert!(matches!(
+            ImapClient::new(s).unwrap_err(),
+            ImapError::CaFile { .. }
+        ));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_a_refused_login_waits_longest() {
+        let mut b = Backoff::new(
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            Duration::from_secs(1800),
+        );
+        assert_eq!(b.delay(), Duration::ZERO);
+        let lost = ImapError::Lost {
+            host: "h".into(),
+            what: "IDLE".into(),
+            detail: "connection lost".into(),
+        };
+        let seconds: Vec<u64> = (0..9)
+            .map(|_| {
+                b.failed(&lost);
+                b.delay().as_secs()
+            })
+            .collect();
+        assert_eq!(seconds, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        for _ in 0..100 {
+            b.failed(&lost);
+        }
+        assert_eq!(b.delay(), Duration::from_secs(60), "no overflow");
+        b.succeeded();
+        assert_eq!(b.delay(), Duration::ZERO);
+        b.failed(&ImapError::AuthFailed {
+            host: "h".into(),
+            username: "u".into(),
+            detail: "bad".into(),
+        });
+        assert_eq!(b.delay(), Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn errors_say_whether_trying_again_can_help() {
+        let auth = ImapError::AuthFailed {
+            host: "imap.example.org".into(),
+            username: "sam".into(),
+            detail: "[AUTHENTICATIONFAILED] Authentication failed.".into(),
+        };
+        assert!(auth.is_auth_failure() && !auth.is_transient());
+        let lost = ImapError::Lost {
+            host: "h".into(),
+            what: "IDLE".into(),
+            detail: "x".into(),
+        };
+        assert!(lost.is_transient() && !lost.is_auth_failure());
+        assert!(
+            ImapError::NoStarttls { host: "h".into() }
+                .to_string()
+                .contains("never continues in clear")
+        );
+    }
+
+    #[test]
+    fn the_sent_folder_is_the_special_use_one_else_one_named_sent() {
+        let f = |name: &str, sent: bool| Folder {
+            name: name.into(),
+            delimiter: Some(".".into()),
+            sent,
+            selectable: true,
+        };
+        assert_eq!(
+            sent_folder(&[f("INBOX", false), f("Sent", false), f("Gesendet", true)]),
+            Some("Gesendet".into())
+        );
+        assert_eq!(
+            sent_folder(&[f("INBOX", false), f("INBOX.sent", false)]),
+            Some("INBOX.sent".into())
+        );
+        assert_eq!(
+            sent_folder(&[f("INBOX", false), f("Sent Items", false)]),
+            None
+        );
+    }
+
+    #[test]
+    fn search_strings_are_quoted() {
+        assert_eq!(
+            quote(r#"<a"b\c@example.org>"#),
+            r#""<a\"b\\c@example.org>""#
+        );
+        assert_eq!(uid_set(&[3, 5, 9]), "3,5,9");
+    }
+}

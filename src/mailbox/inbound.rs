@@ -1,0 +1,137 @@
+//! Fetched bytes into the plain [`InboundMessage`] the rules in `core::inbound` read.
+//!
+//! Mail from outside holds anything: raw 8-bit headers, broken encoded-words, unclosed MIME
+//! parts, a body cut off by the fetch's prefix. Parsing never fails and never panics (a fuzz
+//! target checks it): what cannot be read is left empty, and the rules then match nothing on it.
+//! The parser is `mail-parser`: it decodes encoded-words and charsets, salvages the valid ids of
+//! a half-broken `References:`, and reduces an HTML-only message to text.
+
+use chrono::{DateTime, FixedOffset};
+use mail_parser::{Address, HeaderValue, Message, MessageParser};
+
+use crate::core::MessageId;
+use crate::core::inbound::{AutoHeaders, InboundMessage, Party};
+
+/// The most text kept of a message, in bytes: the rules read its first lines only.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The most ids kept of `References:` (a long thread lists hundreds; ours are among the last).
+const MAX_REFERENCES: usize = 200;
+
+/// Parses a message, or the start of one: its header, then as much of its text as was fetched.
+pub fn parse(raw: &[u8]) -> InboundMessage {
+    match MessageParser::default().parse(raw) {
+        Some(m) => from_parsed(&m),
+        None => InboundMessage::default(),
+    }
+}
+
+/// A message fetched in two parts, `BODY[HEADER]` and a prefix of `BODY[TEXT]`.
+pub fn parse_parts(header: &[u8], text: &[u8]) -> InboundMessage {
+    let mut raw = Vec::with_capacity(header.len() + text.len() + 2);
+    raw.extend_from_slice(header);
+    if !header.ends_with(b"\n\n") && !header.ends_with(b"\r\n\r\n") {
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(text);
+    parse(&raw)
+}
+
+fn from_parsed(m: &Message<'_>) -> InboundMessage {
+    let mut references = ids(m.references());
+    if references.len() > MAX_REFERENCES {
+        references.drain(..references.len() - MAX_REFERENCES);
+    }
+    InboundMessage {
+        message_id: m.message_id().and_then(MessageId::from_header),
+        from: m.from().and_then(|a| parties(a).into_iter().next()),
+        reply_to: m.reply_to().map(parties).unwrap_or_default(),
+        to: m.to().map(parties).unwrap_or_default(),
+        cc: m.cc().map(parties).unwrap_or_default(),
+        subject: one_line(m.subject().unwrap_or("")),
+        date: m.date().and_then(date),
+        in_reply_to: ids(m.in_reply_to()),
+        references,
+        auto: AutoHeaders {
+            auto_submitted: raw_header(m, "Auto-Submitted"),
+            x_autoreply: raw_header(m, "X-Autoreply"),
+            x_autorespond: raw_header(m, "X-Autorespond"),
+            precedence: raw_header(m, "Precedence"),
+            null_return_path: raw_header(m, "Return-Path").is_some_and(|v| {
+                v.chars().filter(|c| !c.is_whitespace()).collect::<String>() == "<>"
+            }),
+            exchange_generated: raw_header(m, "X-MS-Exchange-Generated-Message-Source"),
+            list_id: raw_header(m, "List-Id").map(|v| one_line(&v)),
+        },
+        text: m
+            .body_text(0)
+            .map(|t| truncate(&t, MAX_TEXT_BYTES))
+            .unwrap_or_default(),
+    }
+}
+
+/// The addresses of a header; one holding a blank or a control character (an unclosed `<`
+/// that swallowed the next lines) is no address and is dropped.
+fn parties(address: &Address<'_>) -> Vec<Party> {
+    address
+        .iter()
+        .filter_map(|a| {
+            let addr = a.address.as_deref()?.trim();
+            let usable =
+                !addr.is_empty() && !addr.chars().any(|c| c.is_whitespace() || c.is_control());
+            usable.then(|| Party::new(a.name.as_deref().map(one_line).as_deref(), addr))
+        })
+        .collect()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<MessageId> {
+    match value {
+        HeaderValue::TextList(list) => list
+            .iter()
+            .filter_map(|s| MessageId::from_header(s))
+            .collect(),
+        HeaderValue::Text(s) => MessageId::from_header(s).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A header's value as received, unfolded and trimmed; `None` when absent.
+fn raw_header(m: &Message<'_>, name: &str) -> Option<String> {
+    m.header_raw(name).map(|v| one_line(v.trim()))
+}
+
+/// `Date:` as a time with the sender's offset; `None` when it is absent or nonsense.
+fn date(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    if !(1970..=9999).contains(&d.year) || d.tz_hour > 23 || d.tz_minute > 59 {
+        return None;
+    }
+    let seconds = i32::from(d.tz_hour) * 3600 + i32::from(d.tz_minute) * 60;
+    let offset = FixedOffset::east_opt(if d.tz_before_gmt { -seconds } else { seconds })?;
+    let utc = DateTime::from_timestamp(d.to_timestamp(), 0)?;
+    Some(utc.with_timezone(&offset))
+}
+
+/// Folded or hostile header text on one line, without control characters.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests;

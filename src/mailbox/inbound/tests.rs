@@ -1,0 +1,457 @@
+//! The reply rules of `core::inbound` on real-shaped messages (`tests/it/fixtures/mail/`), parsed
+//! as fetched mail is: each test is named after the rule it shows.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::core::inbound::{
+    AutoSignal, Context, Ignored, NamedIn, OpenInterview, ReplyRule, Verdict, classify,
+    company_domains,
+};
+use crate::core::{EmailAddress, Interview, MessageId};
+
+const INTERVIEWS: &str = "\
+- id: globex-backend
+  company: Globex
+  position: Backend Engineer
+  start: 2026-11-03 14:00
+  interviewers:
+    - name: Jane Roe
+      email: jane.roe@globex.example
+      primary: true
+    - name: Omar Haddad
+      email: omar.haddad@globex.example
+    - name: Lee Park
+      email: lee.park.dev@gmail.com
+- id: initech-data
+  company: Initech
+  position: Data Engineer
+  start: 2026-11-10 10:00
+  interviewers:
+    - name: Klaus Müller-Weber
+      email: k.weber@initech.example
+";
+
+fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures/mail")
+        .join(name)
+}
+
+fn fixture(name: &str) -> InboundMessage {
+    parse(&std::fs::read(fixture_path(name)).unwrap())
+}
+
+fn id(s: &str) -> MessageId {
+    MessageId::from_header(s).unwrap()
+}
+
+/// The user's world for these fixtures: two open interviews and the ids we sent for Globex.
+struct World {
+    interviews: Vec<Interview>,
+    ids: Vec<Vec<MessageId>>,
+    domains: Vec<Vec<String>>,
+    me: Vec<EmailAddress>,
+}
+
+impl World {
+    fn new() -> Self {
+        let interviews = crate::input::records::parse_interviews(
+            INTERVIEWS,
+            Path::new("/nonexistent/interviews/all.yaml"),
+            chrono_tz::Europe::Berlin,
+        )
+        .unwrap();
+        let ids = vec![
+            vec![
+                id("<followup.thank_you.7f3a9c1e@example.org>"),
+                id("<followup.status_check.9b2d4f6a@example.org>"),
+                id("<followup.status_check.c4e6a8b0@example.org>"),
+            ],
+            vec![],
+        ];
+        let domains = interviews.iter().map(company_domains).collect();
+        let me = ["sam@example.org", "sam.rivera@example.net"]
+            .map(|a| EmailAddress::parse(a).unwrap())
+            .to_vec();
+        Self {
+            interviews,
+            ids,
+            domains,
+            me,
+        }
+    }
+
+    fn classify(&self, msg: &InboundMessage) -> Verdict {
+        let open: Vec<OpenInterview<'_>> = self
+            .interviews
+            .iter()
+            .zip(&self.ids)
+            .zip(&self.domains)
+            .map(|((interview, our_ids), domains)| OpenInterview {
+                interview,
+                our_ids,
+                domains,
+            })
+            .collect();
+        let ctx = Context {
+            me: &self.me,
+            open: &open,
+        };
+        classify(
+            msg,
+            &ctx,
+            Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+        )
+    }
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn a_reply_threaded_under_our_message_is_a_reply_to_its_interview() {
+    let msg = fixture("threaded-reply.eml");
+    assert_eq!(
+        msg.subject,
+        "Re: Thank you for the Backend Engineer interview"
+    );
+    assert!(msg.text.starts_with("Hi Sam,"), "{:?}", msg.text);
+    let verdict = World::new().classify(&msg);
+    assert_eq!(
+        verdict,
+        Verdict::Reply {
+            interviews: vec!["globex-backend".into()],
+            rule: ReplyRule::Threaded(id("followup.thank_you.7f3a9c1e@example.org")),
+            rejection: None,
+        }
+    );
+    assert!(
+        verdict
+            .to_string()
+            .contains("answers our message <followup.thank_you.7f3a9c1e@example.org>"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn a_reply_from_a_colleague_at_the_company_domain_is_a_reply() {
+    let verdict = World::new().classify(&fixture("colleague-reply.eml"));
+    assert_eq!(
+        verdict,
+        Verdict::Reply {
+            interviews: vec!["globex-backend".into()],
+            rule: ReplyRule::CompanyDomain("globex.example".into()),
+            rejection: None,
+        }
+    );
+    assert!(
+        verdict
+            .to_string()
+            .contains("globex.example is the company's")
+    );
+}
+
+#[test]
+fn x_auto_response_suppress_alone_does_not_make_a_message_automatic() {
+    let raw = std::fs::read(fixture_path("colleague-reply.eml")).unwrap();
+    let mut with = b"X-Auto-Response-Suppress: All\n".to_vec();
+    with.extend_from_slice(&raw);
+    let verdict = World::new().classify(&parse(&with));
+    assert!(matches!(verdict, Verdict::Reply { .. }), "{verdict}");
+}
+
+#[test]
+fn an_ats_message_naming_the_company_is_a_reply_and_its_text_a_rejection() {
+    let msg = fixture("ats-rejection.eml");
+    // Sent by a machine, as every ATS message is: its own headers do not disqualify it.
+    assert_eq!(msg.auto.auto_submitted.as_deref(), Some("auto-generated"));
+    let verdict = World::new().classify(&msg);
+    assert_eq!(
+        verdict,
+        Verdict::Reply {
+            interviews: vec!["globex-backend".into()],
+            rule: ReplyRule::Ats {
+                domain: "greenhouse.io".into(),
+                named_in: NamedIn::DisplayName,
+            },
+            rejection: Some("decided to move forward with other candidates"),
+        }
+    );
+    assert!(
+        verdict.to_string().contains("reads as a rejection"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn an_ats_message_naming_no_open_company_is_not_a_reply() {
+    let mut msg = fixture("ats-rejection.eml");
+    msg.from.as_mut().unwrap().name = Some("Recruiting Team".into());
+    msg.subject = "Your application for Backend Engineer at Globexico".into();
+    assert_eq!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Unrelated)
+    );
+    msg.subject = "Your application at Globex".into();
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Reply {
+            rule: ReplyRule::Ats {
+                named_in: NamedIn::Subject,
+                ..
+            },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn an_ats_mailing_list_is_still_automatic() {
+    let mut msg = fixture("ats-rejection.eml");
+    msg.auto.list_id = Some("<talent.greenhouse.io>".into());
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(AutoSignal::ListId(_)))
+    ));
+}
+
+#[test]
+fn the_users_own_auto_reply_is_no_follow_up() {
+    let mut msg = fixture("own-followup-sent.eml");
+    msg.auto.auto_submitted = Some("auto-replied".into());
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(_))
+    ));
+}
+
+#[test]
+fn an_ats_auto_reply_is_still_automatic() {
+    let mut msg = fixture("ats-rejection.eml");
+    msg.auto.auto_submitted = Some("auto-replied".into());
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(AutoSignal::AutoSubmitted(_)))
+    ));
+}
+
+#[test]
+fn an_out_of_office_holds_the_interviewer_until_the_day_after_the_return_date() {
+    // Gmail's vacation responder: threaded under our message, yet never a reply.
+    let msg = fixture("gmail-vacation.eml");
+    let verdict = World::new().classify(&msg);
+    assert_eq!(
+        verdict,
+        Verdict::OutOfOffice {
+            interviews: vec!["globex-backend".into()],
+            interviewer: "jane.roe@globex.example".into(),
+            return_date: Some(day(2026, 12, 14)),
+            until: day(2026, 12, 15),
+            signal: AutoSignal::AutoSubmitted("auto-replied".into()),
+        }
+    );
+    assert!(
+        verdict.to_string().contains("waits until 2026-12-15"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn an_exchange_automatic_reply_in_html_only_is_an_out_of_office_with_its_return_date() {
+    let msg = fixture("exchange-autoreply.eml");
+    assert!(msg.auto.null_return_path);
+    assert!(msg.auto.exchange_generated.is_some());
+    assert!(
+        msg.text.contains("back on Monday 14 December"),
+        "HTML reduced to text: {:?}",
+        msg.text
+    );
+    let Verdict::OutOfOffice {
+        interviewer,
+        return_date,
+        until,
+        ..
+    } = World::new().classify(&msg)
+    else {
+        panic!("not an out-of-office");
+    };
+    assert_eq!(interviewer, "omar.haddad@globex.example");
+    assert_eq!(return_date, Some(day(2026, 12, 14)));
+    assert_eq!(until, day(2026, 12, 15));
+}
+
+#[test]
+fn the_users_own_follow_up_in_sent_counts_as_a_touch() {
+    let verdict = World::new().classify(&fixture("own-followup-sent.eml"));
+    assert_eq!(
+        verdict,
+        Verdict::ManualFollowUp {
+            interviews: vec!["globex-backend".into()],
+            interviewer: "jane.roe@globex.example".into(),
+        }
+    );
+}
+
+#[test]
+fn our_own_message_seen_again_is_not_a_manual_follow_up() {
+    let mut msg = fixture("own-followup-sent.eml");
+    msg.message_id = Some(id("followup.thank_you.7f3a9c1e@example.org"));
+    assert_eq!(World::new().classify(&msg), Verdict::Nothing(Ignored::Ours));
+}
+
+#[test]
+fn mail_from_an_alias_of_the_user_is_the_users_own() {
+    let mut msg = fixture("threaded-reply.eml");
+    msg.from = Some(crate::core::inbound::Party::new(
+        Some("Sam"),
+        "Sam.Rivera@example.net",
+    ));
+    msg.to.clear();
+    assert_eq!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::FromMe)
+    );
+}
+
+#[test]
+fn a_newsletter_from_the_company_is_automatic() {
+    let msg = fixture("company-newsletter.eml");
+    assert_eq!(msg.subject, "This month at Globex: new roles in Berlin");
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(_))
+    ));
+}
+
+#[test]
+fn a_list_id_alone_makes_a_message_automatic() {
+    let mut msg = fixture("company-newsletter.eml");
+    msg.auto.precedence = None;
+    assert_eq!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Automatic(AutoSignal::ListId(
+            "Globex Talent Community <talent-news.globex.example>".into()
+        )))
+    );
+}
+
+#[test]
+fn a_forwarded_copy_is_not_a_reply() {
+    // From the company's domain and naming our message in References: still only a copy.
+    let msg = fixture("forwarded-copy.eml");
+    assert_eq!(
+        World::new().classify(&msg),
+        Verdict::Nothing(Ignored::Forwarded)
+    );
+}
+
+#[test]
+fn a_reply_in_german_from_an_interviewer_is_a_reply() {
+    let msg = fixture("german-reply.eml");
+    assert_eq!(msg.subject, "AW: Vielen Dank für das Gespräch");
+    assert_eq!(
+        msg.from.as_ref().unwrap().name.as_deref(),
+        Some("Klaus Müller-Weber")
+    );
+    assert_eq!(
+        World::new().classify(&msg),
+        Verdict::Reply {
+            interviews: vec!["initech-data".into()],
+            rule: ReplyRule::Interviewer("k.weber@initech.example".into()),
+            rejection: None,
+        }
+    );
+}
+
+#[test]
+fn a_header_with_invalid_utf8_still_parses_and_threads() {
+    let msg = fixture("invalid-utf8-header.eml");
+    assert!(msg.subject.contains("Entrevista"), "{:?}", msg.subject);
+    assert_eq!(
+        msg.from.as_ref().unwrap().address,
+        "jose.perez@globex.example"
+    );
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Reply {
+            rule: ReplyRule::Threaded(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_broken_encoded_word_and_broken_headers_are_kept_as_they_are() {
+    let msg = fixture("broken-encoded-word.eml");
+    assert!(msg.subject.contains("=?"), "kept raw: {:?}", msg.subject);
+    assert_eq!(msg.date, None, "a nonsense date is no date");
+    assert_eq!(msg.message_id, None, "an unclosed Message-ID is none");
+    // The valid id of a half-broken References is still read.
+    assert!(
+        msg.references
+            .contains(&id("followup.thank_you.7f3a9c1e@example.org")),
+        "{:?}",
+        msg.references
+    );
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Reply {
+            rule: ReplyRule::Threaded(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn company_domains_are_the_interviewers_domains_without_public_providers() {
+    let w = World::new();
+    assert_eq!(w.domains[0], vec!["globex.example".to_string()]);
+    assert_eq!(w.domains[1], vec!["initech.example".to_string()]);
+}
+
+#[test]
+fn a_message_cut_at_the_fetch_prefix_still_parses() {
+    // A text part, then an attachment far larger than the prefix, cut mid-base64.
+    let header = b"From: Jane Roe <jane.roe@globex.example>\r\nTo: sam@example.org\r\n\
+        Subject: Re: the deck\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n";
+    let mut text = b"--b1\r\nContent-Type: text/plain\r\n\r\nHere is the deck.\r\n--b1\r\n\
+        Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    while text.len() < 65536 {
+        text.extend_from_slice(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\r\n");
+    }
+    text.truncate(65536);
+    let msg = parse_parts(header, &text);
+    assert_eq!(msg.text.trim(), "Here is the deck.");
+    assert!(matches!(
+        World::new().classify(&msg),
+        Verdict::Reply {
+            rule: ReplyRule::Interviewer(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_prefix_of_every_fixture_parses_without_panic() {
+    for entry in std::fs::read_dir(fixture_path("")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        for end in (0..raw.len()).step_by(7) {
+            let msg = parse(&raw[..end]);
+            assert!(!msg.subject.contains(['\r', '\n']));
+            let _ = World::new().classify(&msg);
+        }
+    }
+}
+
+#[test]
+fn the_text_kept_is_bounded() {
+    let mut raw = b"From: a@globex.example\r\nSubject: long\r\n\r\n".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', MAX_TEXT_BYTES * 2));
+    assert!(parse(&raw).text.len() <= MAX_TEXT_BYTES);
+}
