@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use chrono::{DateTime, Duration as Span, FixedOffset, Utc};
+use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::Value;
 
 use crate::support::api::SendState;
@@ -14,7 +14,7 @@ use crate::support::mail::Mail;
 use crate::support::runner::{Output, Running};
 use crate::support::smtp_server::{Behaviour, FailAt, ServerOptions, StallAt, TestSmtpServer};
 use crate::support::wait::{PATIENCE, wait_for};
-use crate::support::world::World;
+use crate::support::world::{World, interview_ending_now};
 
 const OWNER: &str = "sam@example.org";
 const ZOE: &str = "zoe@globex.example.com";
@@ -645,26 +645,6 @@ fn permanent_failure_fails_at_once_is_shown_and_notifies_the_user() {
 }
 
 // --- 6. to 8. the long-running daemon -------------------------------------------------------------
-
-/// An interview, in a zone where it is mid-afternoon now, that ended three hours ago: its
-/// thank-you is due now (inside the 08:00-20:00 window and well within its limit).
-fn interview_ending_now(company: &str, name: &str, email: &str) -> String {
-    let now = Utc::now();
-    let hour = i32::try_from(chrono::Timelike::hour(&now)).unwrap();
-    let offset = 14 - hour; // local hour 14:xx; from UTC+14 down to UTC-9
-    let zone = match offset {
-        0 => "Etc/GMT".to_string(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    };
-    let local = now.with_timezone(&FixedOffset::east_opt(offset * 3600).unwrap());
-    let start = local - Span::hours(4);
-    format!(
-        "company: {company}\nposition: Site Reliability Engineer\nstart: {}\nduration: 1h\n\
-         timezone: {zone}\ninterviewers:\n  - name: {name}\n    email: {email}\n",
-        start.format("%Y-%m-%d %H:%M")
-    )
-}
 
 /// A broken edit to a running daemon's record is reported with file and line, changes nothing,
 /// and the next good edit is picked up by the watcher; SIGTERM then stops it with exit 0.

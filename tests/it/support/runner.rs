@@ -1,13 +1,20 @@
 //! The real `followup` binary, run as a user would: a clean environment (nothing of the caller's
 //! `HOME`, `FOLLOWUP_CONFIG` or XDG variables leaks in), stdin closed, `RUST_LOG=info` unless a
-//! test says otherwise. Every test that runs the binary builds its command here.
+//! test says otherwise. Every test that runs the binary builds its command here: in a user's
+//! home, under a service manager, with stderr on a terminal, or in the background.
 
+use std::ffi::OsStr;
 use std::fs::File;
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
 use serde_json::Value;
 
+use super::service_manager::ServiceManager;
 use super::wait::{PATIENCE, wait_for};
 
 /// A `followup` command being built.
@@ -31,7 +38,7 @@ impl Followup {
         self.arg("--config").arg(path)
     }
 
-    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         let arg = arg.as_ref();
         self.shown.push(' ');
         self.shown.push_str(&arg.to_string_lossy());
@@ -39,13 +46,46 @@ impl Followup {
         self
     }
 
-    pub fn args<S: AsRef<std::ffi::OsStr>>(self, args: impl IntoIterator<Item = S>) -> Self {
+    pub fn args<S: AsRef<OsStr>>(self, args: impl IntoIterator<Item = S>) -> Self {
         args.into_iter().fold(self, Followup::arg)
     }
 
-    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
         self.cmd.env(key, value);
         self
+    }
+
+    /// Unsets a variable the runner sets: without `RUST_LOG` the binary's own filter applies.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// A user whose home is `home`: `$HOME`, and the XDG directories where they are by default.
+    pub fn user_home(self, home: &Path) -> Self {
+        self.env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+    }
+
+    /// `$PATH` with `dir` before the test's own: a stand-in there for a system command.
+    pub fn path_first(self, dir: &Path) -> Self {
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)),
+        )
+        .expect("a PATH");
+        self.env("PATH", path)
+    }
+
+    /// Started as systemd starts a `Type=notify` unit that `manager` stands in for:
+    /// `$NOTIFY_SOCKET`, and `$WATCHDOG_USEC` when it asks for a watchdog.
+    pub fn under(self, manager: &ServiceManager) -> Self {
+        let started = self.env("NOTIFY_SOCKET", manager.socket());
+        match manager.watchdog() {
+            Some(every) => started.env("WATCHDOG_USEC", every.as_micros().to_string()),
+            None => started,
+        }
     }
 
     /// Runs it to its end.
@@ -68,6 +108,39 @@ impl Followup {
         self.output().success()
     }
 
+    /// Runs it to its end with stderr on a new pseudo-terminal, as a person at a shell would:
+    /// `stderr` is what the terminal showed.
+    pub fn on_a_terminal(self) -> Output {
+        let Followup { mut cmd, shown } = self;
+        let (terminal, far_end) = pseudo_terminal();
+        cmd.stderr(far_end);
+        let mut reader = File::from(terminal);
+        let shown_on_terminal = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The terminal reports EIO once the child and `cmd`, its only other users, closed it.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            out
+        });
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+        // The child has exited; `cmd` holds the last copy of the far end.
+        drop(cmd);
+        let stderr = shown_on_terminal.join().expect("the terminal's reader");
+        Output {
+            command: shown,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
     /// Starts it in the background, stdout discarded, stderr appended to `log`.
     pub fn spawn(mut self, log: &Path) -> Running {
         let file = File::options()
@@ -87,6 +160,43 @@ impl Followup {
             command: self.shown,
         }
     }
+}
+
+/// A new pseudo-terminal: its controlling side, and the far end a child writes to. Both are
+/// opened close-on-exec, so no other test's child, started meanwhile, keeps the terminal open.
+fn pseudo_terminal() -> (OwnedFd, File) {
+    // SAFETY: posix_openpt opens a new descriptor or returns -1; nothing else owns it.
+    let terminal = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    assert!(
+        terminal >= 0,
+        "posix_openpt: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a descriptor just opened, owned by nothing else.
+    let terminal = unsafe { OwnedFd::from_raw_fd(terminal) };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&terminal);
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: calls on a pty master we own; ptsname_r writes at most `name.len()` bytes.
+    let named = unsafe {
+        libc::grantpt(fd) == 0
+            && libc::unlockpt(fd) == 0
+            && libc::ptsname_r(fd, name.as_mut_ptr(), name.len()) == 0
+    };
+    assert!(
+        named,
+        "a pseudo-terminal: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: ptsname_r succeeded, so `name` holds a NUL-terminated path.
+    let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    let far_end = File::options()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (terminal, far_end)
 }
 
 /// What a finished run printed and how it exited.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::Value;
 
 use super::api::{QueueDir, SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store};
@@ -386,6 +386,26 @@ pub fn at(local: &str) -> DateTime<Utc> {
         .from_local_datetime(&naive)
         .unwrap()
         .with_timezone(&Utc)
+}
+
+/// An interview, in a zone where it is mid-afternoon now, that ended three hours ago: its
+/// thank-you is due now (inside the 08:00-20:00 window and well within its limit).
+pub fn interview_ending_now(company: &str, name: &str, email: &str) -> String {
+    let now = Utc::now();
+    let hour = i32::try_from(chrono::Timelike::hour(&now)).unwrap();
+    let offset = 14 - hour; // local hour 14:xx; from UTC+14 down to UTC-9
+    let zone = match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let local = now.with_timezone(&FixedOffset::east_opt(offset * 3600).unwrap());
+    let start = local - chrono::Duration::hours(4);
+    format!(
+        "company: {company}\nposition: Site Reliability Engineer\nstart: {}\nduration: 1h\n\
+         timezone: {zone}\ninterviewers:\n  - name: {name}\n    email: {email}\n",
+        start.format("%Y-%m-%d %H:%M")
+    )
 }
 
 /// A send of [`RECORD`]'s interview.
