@@ -432,14 +432,31 @@ fn exposure(path: &Path) -> Option<f64> {
         .arg(path)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
+    overall_exposure(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The number after "Overall exposure level": `... for followup.service: 1.3 OK 🙂`, or with
+/// `:-{` in place of the emoji when `$TERM` is unset, so the line is not split at its last colon.
+fn overall_exposure(report: &str) -> Option<f64> {
+    let line = report
         .lines()
         .find(|l| l.contains("Overall exposure level"))?;
-    line.rsplit_once(':')?
-        .1
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    let (_, rest) = line.split_once(": ")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposure_is_read_whatever_the_terminal() {
+        let with_term = "→ Overall exposure level for followup.service: 1.3 OK 🙂\n";
+        let without = "→ Overall exposure level for followup.service: 1.3 OK :-)\n";
+        let bad = "→ Overall exposure level for followup-user.service: 9.6 UNSAFE :-{\n";
+        assert_eq!(overall_exposure(with_term), Some(1.3));
+        assert_eq!(overall_exposure(without), Some(1.3));
+        assert_eq!(overall_exposure(bad), Some(9.6));
+        assert_eq!(overall_exposure("nothing"), None);
+    }
 }

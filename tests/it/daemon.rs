@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use crate::support::api::{Folder, SendRecord, SendState, SledStore, Step, Store};
 use crate::support::smtp_server::{Behaviour, FailAt, StallAt};
 use crate::support::wait::{PATIENCE, wait_for_async};
-use crate::support::world::{JANE, LiveDaemon, ME, World, ZOE, at, key, run_until};
+use crate::support::world::{JANE, LiveDaemon, ME, World, ZOE, at, key, open_state, run_until};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_mode_delivers_every_step_once_threaded_under_the_first_message() {
@@ -209,7 +209,7 @@ async fn start_up_sends_again_what_never_left_and_holds_back_what_may_have() {
     let w = World::globex("send");
     let now = at("2026-11-03 13:00");
     {
-        let state = SledStore::open(w.path("state")).unwrap();
+        let state = open_state(&w.path("state"));
         for (who, handed_over) in [(JANE, false), (ZOE, true)] {
             let k = key(Step::ThankYou, who);
             let mut r = SendRecord::new(k.clone(), SendState::Sending, now);

@@ -64,15 +64,15 @@ fn clock_says(setup: &World, answer: &str) {
     chmod(&setup.path("bin/timedatectl"), 0o755);
 }
 
-/// `followup` as the user runs it at a terminal: in their home, with the stand-in clock, the
-/// default log filter. (`systemd-analyze` ends its verdict with an emoji where `$TERM` is set and
-/// with `:-{` where it is not.)
+/// `followup` as the user runs it: in their home, with the stand-in clock, the default log
+/// filter, and no `$TERM` (as under cron or a unit, where `systemd-analyze` words its verdict
+/// differently).
 fn as_the_user(setup: &World) -> Followup {
     setup
         .followup()
         .user_home(&setup.path("home"))
         .path_first(&setup.path("bin"))
-        .env("TERM", "xterm-256color")
+        .env_remove("TERM")
         .env_remove("RUST_LOG")
 }
 

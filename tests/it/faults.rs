@@ -9,11 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::api::{SendState, SledStore, Store};
+use crate::support::api::{SendState, Store};
 use crate::support::gate::Gate;
 use crate::support::smtp_server::ServerOptions;
 use crate::support::wait::{PATIENCE, wait_for};
-use crate::support::world::{Smtp, World, at};
+use crate::support::world::{Smtp, World, at, open_state};
 
 /// The disk tests: they run where a tmpfs can be mounted, and must under `FOLLOWUP_FAULTS=1`.
 const TMPFS: Gate = Gate {
@@ -93,7 +93,7 @@ async fn a_full_state_disk_never_lets_a_message_out_without_a_durable_record() {
     drop(d);
     // Whatever did go out has a record on disk that says so.
     std::fs::remove_file(&filler).unwrap();
-    let store = SledStore::open(w.path("state")).unwrap();
+    let store = open_state(&w.path("state"));
     let records = store.all().unwrap();
     for message in &received {
         let id = message.header("Message-ID").unwrap();
@@ -117,7 +117,7 @@ fn a_read_only_state_directory_is_a_clear_error_and_nothing_is_sent() {
     let Some(mount) = Mount::tmpfs(&w.path("state"), "8m") else {
         return;
     };
-    drop(SledStore::open(w.path("state")).unwrap());
+    drop(open_state(&w.path("state")));
     mount.remount_read_only();
     let err = w
         .run(&["run", "--once", "--now", "2026-11-03 13:00"])

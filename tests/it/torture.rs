@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc, Weekday};
 
-use crate::support::api::{Folder, QueueDir, SendRecord, SendState, SledStore, Snapshot};
+use crate::support::api::{Folder, QueueDir, SendRecord, SendState, Snapshot};
 use crate::support::gate;
 use crate::support::runner::Running;
 use crate::support::smtp_server::{Behaviour, FailAt, StallAt, TestSmtpServer};
-use crate::support::world::{ME, World};
+use crate::support::world::{ME, World, open_state};
 
 const ZONE: chrono_tz::Tz = chrono_tz::America::New_York;
 /// A run that has not exited after this long is hung: the test fails.
@@ -640,7 +640,7 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     let opens = 5;
     let t = Instant::now();
     for _ in 0..opens {
-        drop(SledStore::open(rig.world.path("state")).unwrap());
+        drop(open_state(&rig.world.path("state")));
     }
     let open_ms = t.elapsed().as_secs_f64() * 1000.0 / opens as f64;
     let db_kb = dir_size(&rig.world.path("state/db")) / 1024;

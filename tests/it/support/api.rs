@@ -15,4 +15,4 @@ pub use followup::input::secret::Secret;
 pub use followup::mail::message::{Mailbox, Outgoing};
 pub use followup::mail::render::{Draft, RenderContext, Templates};
 pub use followup::net::Security;
-pub use followup::store::{SendRecord, SledStore, Snapshot, Store};
+pub use followup::store::{SendRecord, SledStore, Snapshot, Store, StoreError};

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::Value;
 
-use super::api::{QueueDir, SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store};
+use super::api::{
+    QueueDir, SendKey, SendRecord, SledStore, SmtpSender, Snapshot, Step, Store, StoreError,
+};
 use super::mail::Mail;
 use super::runner::{Followup, Output, Running, followup};
 use super::smtp_server::{ServerOptions, TestSmtpServer};
@@ -350,8 +352,7 @@ impl World {
         let mode = match ws.config.mode {
             followup::input::config::Mode::DryRun => followup::daemon::Mode::dry_run(),
             configured => {
-                let store: Box<dyn Store> =
-                    Box::new(SledStore::open(&ws.config.state_dir).expect("the world's state"));
+                let store: Box<dyn Store> = Box::new(open_state(&ws.config.state_dir));
                 let transport =
                     followup::commands::smtp_sender(&ws.config).expect("the world's SMTP");
                 let live = followup::daemon::Live::open(&ws, store, transport).expect("the queue");
@@ -425,3 +426,23 @@ pub async fn run_until(d: &mut TestDaemon, from: DateTime<Utc>, until: DateTime<
     }
     panic!("the daemon never settled");
 }
+
+/// Opens the state at `dir` in this process, as a daemon would, right after another handle in
+/// this process was dropped. A test that spawns a child at that moment shares the lock file's
+/// open description with it until the child's exec closes it (the descriptor is close-on-exec,
+/// not closed at fork), so the lock may still be held for a moment: wait that out, never longer.
+#[track_caller]
+pub fn open_state(dir: &Path) -> SledStore {
+    super::wait::wait_for(
+        "the state's lock to be free",
+        STATE_LOCK_WAIT,
+        || match SledStore::open(dir) {
+            Ok(store) => Some(store),
+            Err(StoreError::Locked { .. }) => None,
+            Err(e) => panic!("cannot open the state in {}: {e}", dir.display()),
+        },
+    )
+}
+
+/// Far longer than a fork-to-exec window, short enough to fail fast on a real second holder.
+const STATE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
