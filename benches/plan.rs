@@ -56,6 +56,7 @@ fn interviews(n: usize) -> Vec<Interview> {
                 status_on: (i % 7 == 0).then(|| day + TimeDelta::days(5)),
                 notes: Default::default(),
                 attachments: vec![],
+                domains: Vec::new(),
                 source: "bench.yaml".into(),
             }
         })
@@ -66,6 +67,7 @@ fn bench(c: &mut Criterion) {
     let owner = Owner {
         name: "Sam Seeker".into(),
         email: EmailAddress::parse("sam@example.org").unwrap(),
+        aliases: Vec::new(),
         phone: None,
         signature: None,
         timezone: chrono_tz::America::New_York,

@@ -27,6 +27,14 @@ impl Security {
         }
     }
 
+    /// The IMAP port this protection is normally served on.
+    pub fn imap_port(self) -> u16 {
+        match self {
+            Security::Tls => 993,
+            Security::Starttls | Security::Plain => 143,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Security::Tls => "tls",

@@ -11,7 +11,7 @@ use std::process::Command;
 use anyhow::{Result, bail};
 
 use crate::input::config::{self, Config, Mode, PasswordSource};
-use crate::input::secret::CREDENTIAL_NAME;
+
 use crate::input::workspace::Workspace;
 
 /// The lock file the store holds while a daemon (or another command) has the state open.
@@ -329,14 +329,14 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
                 ),
             };
         }
-        PasswordSource::Credentials => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-            Some(dir) => PathBuf::from(dir).join(CREDENTIAL_NAME),
+        PasswordSource::Credential(name) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+            Some(dir) => PathBuf::from(dir).join(name),
             // The units hand over `smtp-password` beside the config (`LoadCredential=`).
             None => config
                 .path
                 .parent()
                 .unwrap_or(Path::new("/"))
-                .join(CREDENTIAL_NAME),
+                .join(name),
         },
     };
     let p = path.display();

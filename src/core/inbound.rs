@@ -370,9 +370,12 @@ pub const OUT_OF_OFFICE_DEFAULT_DAYS: u64 = 7;
 /// The longest an out-of-office holds anyone, whatever date it names.
 pub const OUT_OF_OFFICE_MAX_DAYS: u64 = 30;
 
-/// The company's mail domains by default: the interviewers' domains, lower-cased, without the
-/// public providers. The record's `domains:` replaces this when given.
+/// The company's mail domains: the record's `domains:` when given, else the interviewers'
+/// domains, lower-cased, without the public providers.
 pub fn company_domains(interview: &Interview) -> Vec<String> {
+    if !interview.domains.is_empty() {
+        return interview.domains.clone();
+    }
     let mut domains: Vec<String> = interview
         .interviewers
         .iter()

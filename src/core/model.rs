@@ -216,6 +216,9 @@ pub struct Interview {
     pub status_on: Option<NaiveDate>,
     pub notes: BTreeMap<String, String>,
     pub attachments: Vec<PathBuf>,
+    /// The company's mail domains as the record names them (`domains:`), lower-cased; empty:
+    /// worked out from the interviewers' addresses (see `core::inbound::company_domains`).
+    pub domains: Vec<String>,
     /// The file the record came from, for messages.
     pub source: PathBuf,
 }
@@ -264,9 +267,21 @@ impl Interview {
 pub struct Owner {
     pub name: String,
     pub email: EmailAddress,
+    /// Other addresses the user writes from (`me.aliases`).
+    pub aliases: Vec<EmailAddress>,
     pub phone: Option<String>,
     pub signature: Option<String>,
     pub timezone: Tz,
+}
+
+impl Owner {
+    /// Every address the user writes from: `me.email` first, then the aliases.
+    pub fn addresses(&self) -> Vec<EmailAddress> {
+        std::iter::once(&self.email)
+            .chain(&self.aliases)
+            .cloned()
+            .collect()
+    }
 }
 
 /// The identity of one send: `interview/step/recipient`.

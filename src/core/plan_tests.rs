@@ -41,6 +41,7 @@ fn interview(id: &str, start: &str, tz: Tz, people: Vec<Interviewer>) -> Intervi
         status_on: None,
         notes: Default::default(),
         attachments: vec![],
+        domains: Vec::new(),
         source: "interviews/test.yaml".into(),
     }
 }
@@ -49,6 +50,7 @@ fn owner() -> Owner {
     Owner {
         name: "Sam Seeker".into(),
         email: EmailAddress::parse("sam@example.org").unwrap(),
+        aliases: Vec::new(),
         phone: None,
         signature: None,
         timezone: New_York,

@@ -622,7 +622,7 @@ mod tests {
             port: 25,
             security: Security::Plain,
             username: None,
-            password: PasswordSource::Credentials,
+            password: PasswordSource::Credential("smtp-password"),
             ca_file: None,
             timeout: None,
         }

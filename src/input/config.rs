@@ -16,6 +16,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::input::secret::{IMAP_CREDENTIAL, SMTP_CREDENTIAL};
 use crate::net::{Security, is_loopback_host};
 
 /// What happens to a message when it is due.
@@ -45,13 +46,14 @@ impl fmt::Display for Mode {
     }
 }
 
-/// Where the SMTP password comes from. The password itself is read only when connecting.
+/// Where a password comes from. The password itself is read only when connecting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordSource {
     File(PathBuf),
     Env(String),
-    /// `$CREDENTIALS_DIRECTORY/smtp-password` under systemd, else none.
-    Credentials,
+    /// `$CREDENTIALS_DIRECTORY/<name>` under systemd (`smtp-password`, `imap-password`), else
+    /// none.
+    Credential(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +83,39 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub queue_dir: PathBuf,
     pub smtp: Option<SmtpConfig>,
+    /// The mailbox to read replies from; `None`: replies are recorded by hand only.
+    pub imap: Option<ImapConfig>,
     pub policy: Policy,
+}
+
+/// Whether a copy of each message sent goes into the mailbox's Sent folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum SaveSent {
+    /// Unless the provider files what it relays by SMTP itself (Gmail, Outlook, ...).
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The `imap:` section: the mailbox where replies arrive and the user's sent mail is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: PasswordSource,
+    pub ca_file: Option<PathBuf>,
+    /// Where replies arrive [default: INBOX].
+    pub folders: Vec<String>,
+    /// The Sent folder; `None`: the one with the `\Sent` special use, else `Sent`.
+    pub sent: Option<String>,
+    pub save_sent: SaveSent,
+    /// How often to look when the server has no IDLE.
+    pub poll: std::time::Duration,
 }
 
 /// Why the config file cannot be found. Problems inside the file are [`Diagnostics`].
@@ -189,6 +223,7 @@ struct RawConfig {
     state_dir: Option<PathText>,
     queue_dir: Option<PathText>,
     smtp: Option<RawSmtp>,
+    imap: Option<RawImap>,
     #[serde(default)]
     holidays: Vec<Date>,
     #[serde(default)]
@@ -200,6 +235,9 @@ struct RawConfig {
 struct RawMe {
     name: Text,
     email: Address,
+    /// Other addresses the user writes from: their mail is never a reply.
+    #[serde(default)]
+    aliases: Vec<Address>,
     phone: Option<Text>,
     signature: Option<String>,
 }
@@ -215,6 +253,23 @@ struct RawSmtp {
     password_env: Option<EnvName>,
     ca_file: Option<PathText>,
     timeout: Option<Delay>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    host: Text,
+    port: Option<Port>,
+    security: Option<Security>,
+    username: Text,
+    password_file: Option<PathText>,
+    password_env: Option<EnvName>,
+    ca_file: Option<PathText>,
+    folders: Option<Vec<Text>>,
+    sent: Option<Text>,
+    #[serde(default)]
+    save_sent: SaveSent,
+    poll: Option<Delay>,
 }
 
 #[derive(Default, Deserialize)]
@@ -407,6 +462,7 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
     let owner = Owner {
         name: raw.me.name.0,
         email: raw.me.email.0,
+        aliases: raw.me.aliases.into_iter().map(|Address(a)| a).collect(),
         phone: raw.me.phone.map(|Text(p)| p),
         signature,
         timezone: raw.timezone.0,
@@ -430,6 +486,7 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
     };
 
     let smtp = raw.smtp.map(|s| smtp(s, &at, &resolve, &mut errors));
+    let imap = raw.imap.map(|i| imap(i, &at, &resolve, &mut errors));
     let mut policy = policy(raw.policy, &at, &mut errors);
     policy.holidays = raw
         .holidays
@@ -453,6 +510,7 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
         state_dir,
         queue_dir,
         smtp,
+        imap,
         policy,
     })
 }
@@ -467,30 +525,14 @@ fn smtp(
 ) -> SmtpConfig {
     let security = raw.security.unwrap_or(Security::Starttls);
     let host = raw.host.0;
-    if security == Security::Plain && !is_loopback_host(&host) {
-        errors.push(at(
-            &[Seg::Key("smtp"), Seg::Key("security")],
-            format!(
-                "`security: plain` would send your password and your messages in clear text \
-                 to `{host}`: it is allowed only to this machine (localhost, 127.0.0.1, ::1); \
-                 use `starttls` (port 587) or `tls` (port 465)"
-            ),
-        ));
-    }
-    let password = match (raw.password_file, raw.password_env) {
-        (Some(_), Some(_)) => {
-            errors.push(at(
-                &[Seg::Key("smtp"), Seg::Key("password_env")],
-                "both `password_file` and `password_env` are set: keep only the one that \
-                 holds the password"
-                    .into(),
-            ));
-            PasswordSource::Credentials
-        }
-        (Some(PathText(p)), None) => PasswordSource::File(resolve(&p)),
-        (None, Some(EnvName(v))) => PasswordSource::Env(v),
-        (None, None) => PasswordSource::Credentials,
+    let section = Section {
+        name: "smtp",
+        what: "your messages",
+        ports: "use `starttls` (port 587) or `tls` (port 465)",
+        credential: SMTP_CREDENTIAL,
     };
+    section.check_plain(security, &host, at, errors);
+    let password = section.password(raw.password_file, raw.password_env, at, resolve, errors);
     SmtpConfig {
         host,
         port: raw.port.map_or(security.smtp_port(), |Port(p)| p),
@@ -499,6 +541,102 @@ fn smtp(
         password,
         ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
         timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
+    }
+}
+
+fn imap(
+    raw: RawImap,
+    at: &At,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    errors: &mut Vec<Diagnostic>,
+) -> ImapConfig {
+    let security = raw.security.unwrap_or(Security::Tls);
+    let host = raw.host.0;
+    let section = Section {
+        name: "imap",
+        what: "your mail",
+        ports: "use `tls` (port 993) or `starttls` (port 143)",
+        credential: IMAP_CREDENTIAL,
+    };
+    section.check_plain(security, &host, at, errors);
+    let password = section.password(raw.password_file, raw.password_env, at, resolve, errors);
+    let folders: Vec<String> = match raw.folders {
+        Some(list) => list.into_iter().map(|Text(f)| f).collect(),
+        None => vec!["INBOX".into()],
+    };
+    if folders.is_empty() {
+        errors.push(at(
+            &[Seg::Key("imap"), Seg::Key("folders")],
+            "`folders` is empty: name the folders where replies arrive, like [INBOX]".into(),
+        ));
+    }
+    ImapConfig {
+        host,
+        port: raw.port.map_or(security.imap_port(), |Port(p)| p),
+        security,
+        username: raw.username.0,
+        password,
+        ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
+        folders,
+        sent: raw.sent.map(|Text(s)| s),
+        save_sent: raw.save_sent,
+        poll: raw
+            .poll
+            .map_or(DEFAULT_POLL, |Delay(d)| d.to_std().unwrap_or(DEFAULT_POLL)),
+    }
+}
+
+/// How often an IMAP server without IDLE is asked for news.
+const DEFAULT_POLL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// What the `smtp` and `imap` sections share: the clear-text rule and where the password is.
+struct Section {
+    name: &'static str,
+    /// What would travel in clear text.
+    what: &'static str,
+    /// The advice for a host that is not this machine.
+    ports: &'static str,
+    credential: &'static str,
+}
+
+impl Section {
+    /// `security: plain` only to this machine (the rule is [`is_loopback_host`]).
+    fn check_plain(&self, security: Security, host: &str, at: &At, errors: &mut Vec<Diagnostic>) {
+        if security == Security::Plain && !is_loopback_host(host) {
+            errors.push(at(
+                &[Seg::Key(self.name), Seg::Key("security")],
+                format!(
+                    "`security: plain` would send your password and {} in clear text to \
+                     `{host}`: it is allowed only to this machine (localhost, 127.0.0.1, ::1); {}",
+                    self.what, self.ports
+                ),
+            ));
+        }
+    }
+
+    /// `password_file`, `password_env`, or neither: the systemd credential.
+    fn password(
+        &self,
+        file: Option<PathText>,
+        env: Option<EnvName>,
+        at: &At,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+        errors: &mut Vec<Diagnostic>,
+    ) -> PasswordSource {
+        match (file, env) {
+            (Some(_), Some(_)) => {
+                errors.push(at(
+                    &[Seg::Key(self.name), Seg::Key("password_env")],
+                    "both `password_file` and `password_env` are set: keep only the one that \
+                     holds the password"
+                        .into(),
+                ));
+                PasswordSource::Credential(self.credential)
+            }
+            (Some(PathText(p)), None) => PasswordSource::File(resolve(&p)),
+            (None, Some(EnvName(v))) => PasswordSource::Env(v),
+            (None, None) => PasswordSource::Credential(self.credential),
+        }
     }
 }
 
@@ -770,7 +908,7 @@ mod tests {
         let smtp = c.smtp.unwrap();
         assert_eq!((smtp.security, smtp.port), (Security::Starttls, 587));
         assert_eq!(smtp.username.as_deref(), Some("alex"));
-        assert_eq!(smtp.password, PasswordSource::Credentials);
+        assert_eq!(smtp.password, PasswordSource::Credential(SMTP_CREDENTIAL));
         let c = parse(&format!(
             "{MINIMAL}smtp:\n  host: localhost\n  security: plain\n"
         ))

@@ -39,6 +39,9 @@ struct RawInterview {
     notes: Notes,
     #[serde(default)]
     attachments: Vec<PathText>,
+    /// The company's mail domains, when the interviewers' addresses do not say them all.
+    #[serde(default)]
+    domains: Vec<Domain>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +107,32 @@ fn check_id(s: &str) -> Result<String, String> {
              starting with a letter or digit, at most 100 characters, like acme-2026-03",
             s.escape_debug()
         ))
+    }
+}
+
+/// A mail domain of the company, like `globex.example.com`; kept lower-case.
+struct Domain(String);
+
+impl<'de> Deserialize<'de> for Domain {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a mail domain like globex.example.com", |s| {
+            let domain = s.trim().trim_start_matches('@').to_ascii_lowercase();
+            let ok = domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            if ok {
+                Ok(Domain(domain))
+            } else {
+                Err(format!(
+                    "`{}` is not a mail domain: write the part after the @, like \
+                     globex.example.com",
+                    s.escape_debug()
+                ))
+            }
+        })
     }
 }
 
@@ -432,6 +461,7 @@ impl Ctx<'_> {
                     status_on: raw.status_on.map(|Date(d)| d),
                     notes: raw.notes.0,
                     attachments,
+                    domains: raw.domains.into_iter().map(|Domain(d)| d).collect(),
                     source: self.path.to_path_buf(),
                 },
                 id_at,
@@ -800,6 +830,15 @@ interviewers:
             d.message,
             "[0]: invalid type: integer `1`, expected a mapping (`key: value` lines)"
         );
+    }
+
+    #[test]
+    fn company_domains_are_read_lower_case_and_checked() {
+        let i = &parse(&format!("{GOOD}domains: [Globex.Example.COM, \"@hr.example.org\"]\n"))
+            .unwrap()[0];
+        assert_eq!(i.domains, ["globex.example.com", "hr.example.org"]);
+        let d = one_error(&format!("{GOOD}domains: [jane@globex.example.com]\n"));
+        assert!(d.message.contains("not a mail domain"), "{d}");
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! The SMTP password: read late, never printed.
+//! The SMTP and IMAP passwords: read late, never printed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::input::config::PasswordSource;
 
-/// The file systemd's `LoadCredential=` places the password in.
-pub const CREDENTIAL_NAME: &str = "smtp-password";
+/// The file systemd's `LoadCredential=` places the SMTP password in.
+pub const SMTP_CREDENTIAL: &str = "smtp-password";
+
+/// The same for the IMAP password.
+pub const IMAP_CREDENTIAL: &str = "imap-password";
 
 /// A secret string that cannot leak through `{:?}` or `{}`.
 ///
@@ -41,20 +44,20 @@ impl fmt::Display for Secret {
 /// Why the password could not be read. Names where it was looked for, never what it is.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("cannot read the SMTP password file {path}: {cause}")]
+    #[error("cannot read the password file {path}: {cause}")]
     File {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("the SMTP password file {0} is not valid UTF-8")]
+    #[error("the password file {0} is not valid UTF-8")]
     NotUtf8(PathBuf),
-    #[error("the SMTP password file {0} is empty")]
+    #[error("the password file {0} is empty")]
     EmptyFile(PathBuf),
-    #[error("the environment variable {0} holding the SMTP password is not set")]
+    #[error("the environment variable {0} holding the password is not set")]
     EnvMissing(String),
-    #[error("the environment variable {0} holding the SMTP password is not valid Unicode")]
+    #[error("the environment variable {0} holding the password is not valid Unicode")]
     EnvNotUnicode(String),
-    #[error("the environment variable {0} holding the SMTP password is empty")]
+    #[error("the environment variable {0} holding the password is empty")]
     EnvEmpty(String),
 }
 
@@ -62,7 +65,7 @@ pub enum SecretError {
 ///
 /// `env` looks up environment variables (`|name| std::env::var_os(name)` in production), so tests
 /// need not mutate the process environment. `Ok(None)` means "no password configured": only
-/// [`PasswordSource::Credentials`] outside systemd, or with no `smtp-password` credential, gives it.
+/// [`PasswordSource::Credential`] outside systemd, or without that credential, gives it.
 pub fn read_password<F>(source: &PasswordSource, env: F) -> Result<Option<Secret>, SecretError>
 where
     F: Fn(&str) -> Option<std::ffi::OsString>,
@@ -79,11 +82,11 @@ where
             }
             Ok(Some(Secret(value)))
         }
-        PasswordSource::Credentials => {
+        PasswordSource::Credential(name) => {
             let Some(dir) = env("CREDENTIALS_DIRECTORY") else {
                 return Ok(None);
             };
-            let path = Path::new(&dir).join(CREDENTIAL_NAME);
+            let path = Path::new(&dir).join(name);
             if !path.exists() {
                 return Ok(None);
             }
@@ -123,7 +126,7 @@ fn warn_if_shared(path: &Path) {
             tracing::warn!(
                 file = %path.display(),
                 mode = format_args!("{:o}", mode & 0o777),
-                "the SMTP password file is readable by group or others; run `chmod 600 {}`",
+                "the password file is readable by group or others; run `chmod 600 {}`",
                 path.display()
             );
         }
@@ -238,7 +241,7 @@ mod tests {
     #[test]
     fn credentials_outside_systemd_is_none() {
         assert!(
-            read_password(&PasswordSource::Credentials, no_env)
+            read_password(&PasswordSource::Credential(SMTP_CREDENTIAL), no_env)
                 .unwrap()
                 .is_none()
         );
@@ -251,12 +254,12 @@ mod tests {
             (name == "CREDENTIALS_DIRECTORY").then(|| dir.path().as_os_str().to_owned())
         };
         assert!(
-            read_password(&PasswordSource::Credentials, env)
+            read_password(&PasswordSource::Credential(SMTP_CREDENTIAL), env)
                 .unwrap()
                 .is_none()
         );
-        write_private(&dir.path().join(CREDENTIAL_NAME), "cred\n");
-        let got = read_password(&PasswordSource::Credentials, env).unwrap();
+        write_private(&dir.path().join(SMTP_CREDENTIAL), "cred\n");
+        let got = read_password(&PasswordSource::Credential(SMTP_CREDENTIAL), env).unwrap();
         assert_eq!(got.unwrap().expose(), "cred");
     }
 }

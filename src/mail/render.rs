@@ -556,6 +556,7 @@ pub(crate) mod tests {
         Owner {
             name: "Alex Rivera".into(),
             email: EmailAddress::parse("alex@example.org").unwrap(),
+            aliases: Vec::new(),
             phone: None,
             signature: None,
             timezone: chrono_tz::Europe::Berlin,
@@ -594,6 +595,7 @@ pub(crate) mod tests {
             status_on: None,
             notes: BTreeMap::new(),
             attachments: Vec::new(),
+            domains: Vec::new(),
             source: PathBuf::from("interviews/acme-backend.yaml"),
         }
     }

@@ -74,7 +74,7 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
         port: env.port,
         security: Security::Plain,
         username: None,
-        password: PasswordSource::Credentials,
+        password: PasswordSource::Credential("smtp-password"),
         ca_file: None,
         timeout: None,
     };
@@ -384,6 +384,7 @@ fn owner() -> Owner {
     Owner {
         name: OWNER_NAME.into(),
         email: address(ME),
+        aliases: Vec::new(),
         phone: None,
         signature: Some("https://example.org/sam".into()),
         timezone: chrono_tz::Europe::Berlin,
@@ -419,6 +420,7 @@ fn interview(rcpt: &EmailAddress, attachment: PathBuf) -> Interview {
         status_on: None,
         notes,
         attachments: vec![attachment],
+        domains: Vec::new(),
         source: PathBuf::from("interviews/interop-acme.yaml"),
     }
 }

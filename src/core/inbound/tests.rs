@@ -36,6 +36,7 @@ fn interview(id: &str, company: &str, emails: &[&str]) -> Interview {
         status_on: None,
         notes: BTreeMap::new(),
         attachments: Vec::new(),
+        domains: Vec::new(),
         source: PathBuf::from("/nonexistent/interviews/x.yaml"),
     }
 }
