@@ -182,6 +182,8 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Interviewer {
     pub name: String,
+    /// How messages to them open, as the record says (`Dear Dr. Weiß`); templates default it.
+    pub greeting: Option<String>,
     pub title: Option<String>,
     pub email: Option<EmailAddress>,
     pub primary: bool,

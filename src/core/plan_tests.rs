@@ -19,6 +19,7 @@ fn at(s: &str, tz: Tz) -> DateTime<Utc> {
 fn person(name: &str, email: &str) -> Interviewer {
     Interviewer {
         name: name.into(),
+        greeting: None,
         title: None,
         email: (!email.is_empty()).then(|| EmailAddress::parse(email).unwrap()),
         primary: false,

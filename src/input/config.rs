@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
 use crate::net::{Security, is_loopback_host};
 
 /// What happens to a message when it is due.
@@ -184,7 +184,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMe {
-    name: Text,
+    name: PersonName,
     email: Address,
     phone: Option<Text>,
     signature: Option<String>,

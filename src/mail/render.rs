@@ -565,6 +565,7 @@ pub(crate) mod tests {
     fn person(name: &str, title: Option<&str>, email: &str, primary: bool) -> Interviewer {
         Interviewer {
             name: name.into(),
+            greeting: None,
             title: title.map(Into::into),
             email: Some(EmailAddress::parse(email).unwrap()),
             primary,

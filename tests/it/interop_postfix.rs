@@ -410,6 +410,7 @@ fn interview(rcpt: &EmailAddress, attachment: PathBuf) -> Interview {
         timezone: chrono_tz::Europe::Berlin,
         interviewers: vec![Interviewer {
             name: INTERVIEWER_NAME.into(),
+            greeting: None,
             title: Some("Head of Platform".into()),
             email: Some(rcpt.clone()),
             primary: true,
