@@ -51,6 +51,9 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// How long one SMTP transaction may take [default: 2 minutes].
     pub timeout: Option<std::time::Duration>,
+    /// The name to greet the server with (EHLO), when the config gives one; see
+    /// [`crate::delivery::smtp::hello_name`].
+    pub hello_name: Option<String>,
 }
 
 /// The validated configuration; every path is absolute.
@@ -201,6 +204,7 @@ struct RawSmtp {
     password_env: Option<EnvName>,
     ca_file: Option<PathText>,
     timeout: Option<Delay>,
+    hello_name: Option<HostName>,
 }
 
 #[derive(Default, Deserialize)]
@@ -350,6 +354,33 @@ impl<'de> Deserialize<'de> for Port {
     }
 }
 
+/// A fully qualified host name for EHLO, like `mail.example.org`.
+struct HostName(String);
+
+impl<'de> Deserialize<'de> for HostName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a host name like mail.example.org", |s| {
+            let name = s.trim().trim_end_matches('.');
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            if name.contains('.') && name.len() <= 253 && name.split('.').all(label_ok) {
+                Ok(HostName(name.to_ascii_lowercase()))
+            } else {
+                Err(format!(
+                    "`{}` is not a fully qualified host name: write one like mail.example.org \
+                     (the name of this machine that the mail server may look up)",
+                    s.trim().escape_debug()
+                ))
+            }
+        })
+    }
+}
+
 struct EnvName(String);
 
 impl<'de> Deserialize<'de> for EnvName {
@@ -485,6 +516,7 @@ fn smtp(
         password,
         ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
         timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
+        hello_name: raw.hello_name.map(|HostName(h)| h),
     }
 }
 
@@ -762,6 +794,26 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.smtp.unwrap().port, 25);
+    }
+
+    #[test]
+    fn smtp_hello_name_must_be_fully_qualified() {
+        let with = |name: &str| {
+            format!("{MINIMAL}smtp:\n  host: mail.example.com\n  hello_name: {name}\n")
+        };
+        let smtp = parse(&with("Home.Example.org.")).unwrap().smtp.unwrap();
+        assert_eq!(smtp.hello_name.as_deref(), Some("home.example.org"));
+        assert_eq!(
+            parse(&format!("{MINIMAL}smtp:\n  host: h.example\n"))
+                .unwrap()
+                .smtp
+                .unwrap()
+                .hello_name,
+            None
+        );
+        for bad in ["vm", "-x.example.org", "a..b", "\"my host.example\""] {
+            assert_at(&one_error(&with(bad)), 7, "not a fully qualified host name");
+        }
     }
 
     #[test]

@@ -77,6 +77,7 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
         password: PasswordSource::Credentials,
         ca_file: None,
         timeout: None,
+        hello_name: None,
     };
     let options = SmtpOptions {
         hello_name: Some("client.followup.test".into()),
