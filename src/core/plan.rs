@@ -619,7 +619,7 @@ impl Planner<'_> {
             }
 
             let person = &iv.interviewers[c.person];
-            if c.step.channel().is_touch()
+            if self.policy.is_capped(c.step)
                 && let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz)
             {
                 c.reasons.push(format!(

@@ -436,6 +436,76 @@ fn rejected_leaves_only_the_note_after_rejection_a_day_later() {
     );
 }
 
+/// The note after a rejection answers their message: a status check sent two days before does
+/// not hold it back a week, unless the policy caps it (`after_rejection: {capped: true}`).
+#[test]
+fn the_note_after_a_rejection_is_not_held_back_by_the_weekly_cap() {
+    let mut iv = panel();
+    iv.status = Status::Rejected;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 12);
+    let now = at("2026-11-12 18:00", New_York);
+    let mut history = History::default();
+    history.sends.insert(
+        SendKey::new("acme", Step::StatusCheck, JANE),
+        sent(at("2026-11-10 10:00", New_York)),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, now);
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(a.state, ActionState::Scheduled, "{}", a.reason);
+    assert_eq!(local_of(a), naive("2026-11-13 09:00"));
+
+    let mut policy = Policy::default();
+    policy.after_rejection.capped = true;
+    let actions = plan(std::slice::from_ref(&iv), &history, &policy, &owner(), now);
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(a.state, ActionState::Deferred);
+    assert_eq!(local_of(a), naive("2026-11-17 09:00"));
+}
+
+/// A step the cap does not hold back is still a touch: the next message to the same person
+/// waits a week after it.
+#[test]
+fn an_uncapped_step_still_counts_as_a_touch_for_what_comes_after() {
+    let rita = "rita@acme.example.com";
+    let mut first = solo(
+        "acme-a",
+        "2026-11-02 10:00",
+        New_York,
+        "Rita Recruiter",
+        rita,
+    );
+    first.status = Status::Rejected;
+    first.status_on = NaiveDate::from_ymd_opt(2026, 11, 12);
+    let second = solo(
+        "acme-b",
+        "2026-11-09 10:00",
+        New_York,
+        "Rita Recruiter",
+        rita,
+    );
+    let mut history = History::default();
+    history.sends.insert(
+        SendKey::new("acme-a", Step::ThankYou, rita),
+        sent(at("2026-11-02 13:00", New_York)),
+    );
+    history.sends.insert(
+        SendKey::new("acme-b", Step::ThankYou, rita),
+        sent(at("2026-11-09 13:00", New_York)),
+    );
+    let actions = plan_at(&[first, second], &history, at("2026-11-12 18:00", New_York));
+    let note = find(&actions, "acme-a", Step::AfterRejection, rita);
+    assert_eq!(note.state, ActionState::Scheduled, "{}", note.reason);
+    assert_eq!(local_of(note), naive("2026-11-13 09:00"));
+    let check = find(&actions, "acme-b", Step::StatusCheck, rita);
+    assert_eq!(check.state, ActionState::Deferred);
+    assert_eq!(local_of(check), naive("2026-11-20 09:00"));
+    assert!(
+        check.reason.contains("got after_rejection (acme-a)"),
+        "{}",
+        check.reason
+    );
+}
+
 #[test]
 fn rejected_without_a_date_uses_when_the_state_first_saw_it() {
     let mut iv = panel();
@@ -809,9 +879,11 @@ mod properties {
             for a in actions.iter().filter(|a| a.state.is_pending() && a.channel.is_touch()) {
                 by_person.entry(a.key.recipient.clone()).or_default().push(a);
             }
+            let policy = Policy::default();
             for (who, mut touches) in by_person {
                 touches.sort_by_key(|a| a.due);
-                for pair in touches.windows(2) {
+                // A step the policy does not cap may come sooner; it still holds the next one.
+                for pair in touches.windows(2).filter(|p| policy.is_capped(p[1].key.step)) {
                     let tz = pair[1].timezone;
                     let gap = local(pair[1].due, tz).date() - local(pair[0].due, tz).date();
                     prop_assert!(gap.num_days() >= 7, "{who}: {} then {}", pair[0].key, pair[1].key);

@@ -229,6 +229,7 @@ struct RawThankYou {
     limit: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +239,7 @@ struct RawStatusCheck {
     after_decision: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +248,7 @@ struct RawStep {
     delay: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -526,12 +529,14 @@ fn step(
     delay: Option<Delay>,
     hours: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 ) -> StepPolicy {
     let w = &default.window;
     let (start, end) = hours.map_or((w.start, w.end), |Hours(s, e)| (s, e));
     StepPolicy {
         delay: delay.map_or(default.delay, |Delay(d)| d),
         window: Window::new(start, end, days.map_or(w.days, |Days(d)| d)),
+        capped: capped.unwrap_or(default.capped),
     }
 }
 
@@ -541,7 +546,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         |step: &'static str, k: &'static str| [Seg::Key("policy"), Seg::Key(step), Seg::Key(k)];
     if let Some(t) = raw.thank_you {
         let (has_target, has_limit) = (t.target.is_some(), t.limit.is_some());
-        p.thank_you = step(&p.thank_you, t.delay, t.window, t.days);
+        p.thank_you = step(&p.thank_you, t.delay, t.window, t.days, t.capped);
         p.thank_you_target = t.target.map_or(p.thank_you_target, |Delay(d)| d);
         p.thank_you_limit = t.limit.map_or(p.thank_you_limit, |Delay(d)| d);
         // Each pair must keep its order: delay <= target <= limit. The error points at the
@@ -572,7 +577,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         }
     }
     if let Some(s) = raw.status_check {
-        p.status_check = step(&p.status_check, s.delay, s.window, s.days);
+        p.status_check = step(&p.status_check, s.delay, s.window, s.days, s.capped);
         p.after_decision = s.after_decision.map_or(p.after_decision, |Delay(d)| d);
     }
     for (raw, target) in [
@@ -582,7 +587,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         (raw.after_rejection, &mut p.after_rejection),
     ] {
         if let Some(r) = raw {
-            *target = step(target, r.delay, r.window, r.days);
+            *target = step(target, r.delay, r.window, r.days, r.capped);
         }
     }
     if let Some(Delay(d)) = raw.retry_for {
@@ -740,6 +745,25 @@ mod tests {
         assert_eq!((p.cap.count, p.cap.period), (2, TimeDelta::days(14)));
         assert_eq!(p.retry_lifetime, TimeDelta::days(1));
         assert_eq!(p.holidays.len(), 2);
+    }
+
+    #[test]
+    fn capped_is_set_per_step_and_only_after_rejection_is_uncapped_by_default() {
+        let p = parse(MINIMAL).unwrap().policy;
+        assert!(!p.after_rejection.capped);
+        assert!(p.thank_you.capped && p.status_check.capped && p.final_check.capped);
+        let text = format!(
+            "{MINIMAL}policy:\n  after_rejection: {{ capped: true }}\n  \
+             status_check: {{ capped: false }}\n  thank_you: {{ capped: false }}\n"
+        );
+        let p = parse(&text).unwrap().policy;
+        assert!(p.after_rejection.capped);
+        assert!(!p.status_check.capped && !p.thank_you.capped);
+        assert!(p.final_check.capped);
+        let d = one_error(&format!(
+            "{MINIMAL}policy:\n  close:\n    capped: sometimes\n"
+        ));
+        assert_eq!(d.line, Some(7), "{d}");
     }
 
     #[test]
