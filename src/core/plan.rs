@@ -97,6 +97,40 @@ pub struct History {
     /// When the state first saw an interview in its current status: the date of an outcome
     /// the user recorded without `status_on`.
     pub status_seen: BTreeMap<String, (Status, DateTime<Utc>)>,
+    /// Addresses mail cannot reach (a permanent failure that named the recipient), by
+    /// lower-cased address.
+    pub undeliverable: BTreeMap<String, Undeliverable>,
+}
+
+/// Why mail to an address cannot be delivered, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undeliverable {
+    pub at: DateTime<Utc>,
+    /// What the server said, such as `550 5.1.1 No such user`.
+    pub reason: String,
+}
+
+impl History {
+    /// Whether the address the send `key` is about is undeliverable: what the state recorded.
+    pub fn bounce_of(&self, key: &SendKey) -> Option<&Undeliverable> {
+        self.undeliverable.get(&key.recipient)
+    }
+
+    /// Why the send `key` is cancelled because its address bounced, or `None` when it still
+    /// goes: an address that is undeliverable gets no more e-mail (a call or a notice still
+    /// goes; a different address is a different recipient, so fixing the record resumes).
+    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz) -> Option<String> {
+        if key.step.channel() != Channel::Email {
+            return None;
+        }
+        let bounce = self.bounce_of(key)?;
+        Some(format!(
+            "{} is undeliverable ({}, {}): put a working address in the record",
+            key.recipient,
+            bounce.reason,
+            short(bounce.at, tz)
+        ))
+    }
 }
 
 /// What the plan says of an action.
@@ -602,6 +636,15 @@ impl Planner<'_> {
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
                 self.skip(iv, &mut c, "no time allowed within five years".into());
+                continue;
+            }
+
+            let key = self.key(iv, c.step, c.person);
+            if let Some(why) = self.history.bounce_cancels(&key, tz) {
+                self.emit(iv, c.step, c.person, c.at, ActionState::Cancelled, why);
+                if c.chain {
+                    self.chain_after(c.interview, iv, c.step, c.person, c.at);
+                }
                 continue;
             }
 
