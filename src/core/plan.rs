@@ -583,6 +583,16 @@ impl Planner<'_> {
         reason: String,
         chain: bool,
     ) {
+        // An e-mail to an address that bounced is cancelled where it would have been due, and
+        // what follows it keeps its own time (the call reminder still comes).
+        let key = self.key(iv, step, person);
+        if let Some(why) = self.history.bounce_cancels(&key, self.tz_of(step, iv)) {
+            self.emit(iv, step, person, at, ActionState::Cancelled, why);
+            if chain {
+                self.chain_after(interview, iv, step, person, at);
+            }
+            return;
+        }
         let mut reasons = vec![reason];
         let at = if at < self.now {
             reasons.push(format!("overdue since {}", short(at, self.tz_of(step, iv))));
@@ -636,15 +646,6 @@ impl Planner<'_> {
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
                 self.skip(iv, &mut c, "no time allowed within five years".into());
-                continue;
-            }
-
-            let key = self.key(iv, c.step, c.person);
-            if let Some(why) = self.history.bounce_cancels(&key, tz) {
-                self.emit(iv, c.step, c.person, c.at, ActionState::Cancelled, why);
-                if c.chain {
-                    self.chain_after(c.interview, iv, c.step, c.person, c.at);
-                }
                 continue;
             }
 

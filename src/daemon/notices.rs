@@ -6,8 +6,8 @@ use tracing::{error, info};
 
 use super::DaemonError;
 use super::round::Round;
-use crate::core::{Interview, Interviewer, SendKey, SendState};
 use crate::core::calendar::human;
+use crate::core::{Interview, Interviewer, SendKey, SendState};
 use crate::delivery::queue::Folder;
 use crate::delivery::{Envelope, Transport, nothing_to_record};
 use crate::mail::message::{Mailbox, Outgoing};

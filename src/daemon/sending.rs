@@ -101,7 +101,11 @@ impl<T: Transport> Round<'_, T> {
         if bounced {
             // The address is the problem, not this message: nothing more goes to it, and the
             // round's one notice asks the user for a better one.
-            let reason = outcome.as_ref().err().map(DeliveryError::reply).unwrap_or_default();
+            let reason = outcome
+                .as_ref()
+                .err()
+                .map(DeliveryError::reply)
+                .unwrap_or_default();
             if store.mark_undeliverable(&envelope.to, self.now, &reason)? {
                 warn!(key = %key, to = %envelope.to, "undeliverable: {reason}");
             }
@@ -138,4 +142,3 @@ impl<T: Transport> Round<'_, T> {
         }
     }
 }
-

@@ -145,7 +145,11 @@ impl DeliveryError {
 fn enhanced_status(detail: &str) -> Option<(u8, u16, u16)> {
     detail.split_whitespace().find_map(|word| {
         let mut parts = word.trim_end_matches([',', ';', ':']).split('.');
-        let class = parts.next()?.parse().ok().filter(|c| matches!(c, 2 | 4 | 5))?;
+        let class = parts
+            .next()?
+            .parse()
+            .ok()
+            .filter(|c| matches!(c, 2 | 4 | 5))?;
         let subject = parts.next()?.parse().ok().filter(|s| *s < 1000)?;
         let detail = parts.next()?.parse().ok().filter(|d| *d < 1000)?;
         parts.next().is_none().then_some((class, subject, detail))
@@ -208,24 +212,50 @@ mod tests {
     fn a_permanent_failure_that_names_the_recipient_rejects_the_recipient() {
         for (stage, code, text) in [
             (Stage::RcptTo, 550, "5.1.1 <jane@example.com>: User unknown"),
-            (Stage::RcptTo, 553, "5.1.3 Bad destination mailbox address syntax"),
+            (
+                Stage::RcptTo,
+                553,
+                "5.1.3 Bad destination mailbox address syntax",
+            ),
             (Stage::RcptTo, 550, "5.1.10 Recipient address has null MX"),
             (Stage::Body, 550, "5.1.1 No such user"),
-            (Stage::RcptTo, 550, "5.2.1 Mailbox disabled, not accepting messages"),
-            (Stage::RcptTo, 550, "Requested action not taken: mailbox unavailable"),
+            (
+                Stage::RcptTo,
+                550,
+                "5.2.1 Mailbox disabled, not accepting messages",
+            ),
+            (
+                Stage::RcptTo,
+                550,
+                "Requested action not taken: mailbox unavailable",
+            ),
         ] {
-            assert!(permanent(stage, code, text).rejects_the_recipient(), "{code} {text}");
+            assert!(
+                permanent(stage, code, text).rejects_the_recipient(),
+                "{code} {text}"
+            );
         }
         for (stage, code, text) in [
             (Stage::RcptTo, 550, "5.7.1 Relaying denied"),
-            (Stage::RcptTo, 553, "5.1.8 Sender address rejected: Domain not found"),
-            (Stage::MailFrom, 550, "5.1.7 Bad sender's mailbox address syntax"),
+            (
+                Stage::RcptTo,
+                553,
+                "5.1.8 Sender address rejected: Domain not found",
+            ),
+            (
+                Stage::MailFrom,
+                550,
+                "5.1.7 Bad sender's mailbox address syntax",
+            ),
             (Stage::Body, 554, "5.7.1 Message rejected as spam"),
             (Stage::Body, 554, "Transaction failed"),
             (Stage::RcptTo, 552, "5.2.2 Mailbox full"),
             (Stage::Auth, 0, "no usable AUTH mechanism"),
         ] {
-            assert!(!permanent(stage, code, text).rejects_the_recipient(), "{code} {text}");
+            assert!(
+                !permanent(stage, code, text).rejects_the_recipient(),
+                "{code} {text}"
+            );
         }
         assert_eq!(
             permanent(Stage::RcptTo, 550, "5.1.1 No such user").reply(),

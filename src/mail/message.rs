@@ -328,22 +328,19 @@ fn attachment(path: &Path) -> Result<SinglePart, MessageError> {
         .body(Body::new(content)))
 }
 
-/// The file's content type with a `name=` parameter: the name older clients read, beside the
-/// RFC 2231 `filename*` of the disposition. A non-ASCII name is given as RFC 2047 words in it,
-/// as mail clients write and read it.
+/// The file's content type with a `name=` parameter, the name older clients read beside the
+/// RFC 2231 `filename*` of the disposition. A non-ASCII name is given there in ASCII letters
+/// (`Lebenslauf Jürgen.pdf` as `Lebenslauf Jurgen.pdf`): RFC 2047 words are not allowed inside
+/// a quoted parameter, and strict parsers report them as a defect.
 fn content_type_named(path: &Path, name: &str) -> ContentType {
-    let value = if name.is_ascii() {
-        quote(name)
+    let ascii = deunicode::deunicode_with_tofu(name, "_");
+    let ascii = one_line(&ascii);
+    let ascii = if ascii.is_empty() {
+        "attachment"
     } else {
-        let mut words = String::new();
-        {
-            let mut w = EmailWriter::new(&mut words, "Content-Type: ; name=\"".len(), 0, false);
-            let _ = rfc2047::encode(name, &mut w);
-        }
-        // The words, one space apart on one line; the header is folded at the spaces.
-        words.replace("\r\n", "")
+        &ascii
     };
-    ContentType::parse(&format!("{}; name=\"{value}\"", mime_of(path)))
+    ContentType::parse(&format!("{}; name=\"{}\"", mime_of(path), quote(ascii)))
         .unwrap_or_else(|_| content_type(path))
 }
 
@@ -567,7 +564,7 @@ mod tests {
         let m = sample().with_attachments(vec![cv]);
         let raw = formatted(&m);
         assert!(
-            raw.contains("Content-Type: application/pdf;\r\n name=\"=?utf-8?b?"),
+            raw.contains("Content-Type: application/pdf; name=\"Lebenslauf Jurgen Weiss.pdf\"\r\n"),
             "{raw}"
         );
         assert!(raw.contains("filename*0*=utf-8''"), "{raw}");

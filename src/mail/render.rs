@@ -702,7 +702,10 @@ pub(crate) mod tests {
         assert!(d.body.contains("runbooks"));
         assert!(d.body.contains("https://example.com/talk."));
         assert!(d.body.contains("I have attached cv.pdf and sample.pdf.\n"));
-        assert!(d.body.contains("I am confident my experience running Postgres at scale would"));
+        assert!(
+            d.body
+                .contains("I am confident my experience running Postgres at scale would")
+        );
         assert!(d.body.contains("Tuesday, 3 November"));
         assert!(
             d.body.ends_with(
@@ -822,7 +825,11 @@ pub(crate) mod tests {
     fn the_final_check_closes_the_loop_kindly() {
         let d = render(&Templates::builtin(), &full(), &owner(), Step::FinalCheck).unwrap();
         assert!(d.body.contains("my last note"), "{}", d.body);
-        assert!(d.body.contains("I wish you and the team every success"), "{}", d.body);
+        assert!(
+            d.body.contains("I wish you and the team every success"),
+            "{}",
+            d.body
+        );
     }
 
     #[test]
@@ -864,20 +871,33 @@ pub(crate) mod tests {
         };
         let ctx = RenderContext::new(&iv, iv.primary(), &owner(), Step::CallReminder)
             .with_bounce(Some(&bounce));
-        let d = Templates::builtin().render(Step::CallReminder, &ctx).unwrap();
+        let d = Templates::builtin()
+            .render(Step::CallReminder, &ctx)
+            .unwrap();
         assert!(
-            d.body.contains("Your e-mail to Jane bounced (550 5.1.1 No such user)"),
+            d.body
+                .contains("Your e-mail to Jane bounced (550 5.1.1 No such user)"),
             "{}",
             d.body
         );
-        assert!(d.body.contains("ask for an address that works"), "{}", d.body);
+        assert!(
+            d.body.contains("ask for an address that works"),
+            "{}",
+            d.body
+        );
         assert!(word_count(&d.body) < 120, "{}", d.body);
     }
 
     #[test]
     fn close_tells_the_user_to_move_on_and_how_to_record_news() {
         let d = render(&Templates::builtin(), &bare(), &owner(), Step::Close).unwrap();
-        for needle in ["next opportunity", "replied", "offer", "stopped", "Nothing more"] {
+        for needle in [
+            "next opportunity",
+            "replied",
+            "offer",
+            "stopped",
+            "Nothing more",
+        ] {
             assert!(d.body.contains(needle), "missing `{needle}`:\n{}", d.body);
         }
     }
@@ -892,7 +912,10 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert!(d.body.starts_with("Dear Jane,"));
-        assert!(d.body.contains("feedback on what would have made me a stronger candidate"));
+        assert!(
+            d.body
+                .contains("feedback on what would have made me a stronger candidate")
+        );
         assert!(d.body.contains("future openings"));
         assert!(!d.body.contains("help me a great deal"), "{}", d.body);
     }

@@ -248,7 +248,11 @@ impl Snapshot {
         }
         let mut addresses = BTreeSet::new();
         for u in &self.undeliverable {
-            if EmailAddress::parse(&u.address).map(|a| a.key()).ok().as_deref() != Some(&u.address)
+            if EmailAddress::parse(&u.address)
+                .map(|a| a.key())
+                .ok()
+                .as_deref()
+                != Some(&u.address)
             {
                 return invalid(format!(
                     "`{}` in `undeliverable` is not a lower-case e-mail address",

@@ -339,7 +339,10 @@ impl Store for SledStore {
             .iter()
             .map(|entry| {
                 let (k, v) = entry.map_err(|e| self.sled(e))?;
-                decode(&format!("undeliverable/{}", String::from_utf8_lossy(&k)), &v)
+                decode(
+                    &format!("undeliverable/{}", String::from_utf8_lossy(&k)),
+                    &v,
+                )
             })
             .collect()
     }
@@ -477,7 +480,12 @@ impl Store for SledStore {
             .map(|u| encode(&u.address, u).map(|v| (u.address.clone(), v)))
             .collect::<Result<Vec<_>, _>>()?;
 
-        (&self.sends, &self.status_seen, &self.meta, &self.undeliverable)
+        (
+            &self.sends,
+            &self.status_seen,
+            &self.meta,
+            &self.undeliverable,
+        )
             .transaction(|(tx_sends, tx_seen, tx_meta, tx_undeliverable)| {
                 for k in &old_sends {
                     tx_sends.remove(k.clone())?;

@@ -373,10 +373,22 @@ fn an_undeliverable_address_is_kept_durably_with_its_first_reason() {
     let ana = EmailAddress::parse("Ana@Example.com").unwrap();
     {
         let store = SledStore::open(&path).unwrap();
-        assert!(store.mark_undeliverable(&ana, at(3, 9), "550 5.1.1 No such user").unwrap());
-        assert!(!store.mark_undeliverable(&ana, at(4, 9), "550 again").unwrap());
-        store.note_undeliverable_notice("ana@example.com", at(3, 10)).unwrap();
-        store.note_undeliverable_notice("ana@example.com", at(5, 10)).unwrap();
+        assert!(
+            store
+                .mark_undeliverable(&ana, at(3, 9), "550 5.1.1 No such user")
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_undeliverable(&ana, at(4, 9), "550 again")
+                .unwrap()
+        );
+        store
+            .note_undeliverable_notice("ana@example.com", at(3, 10))
+            .unwrap();
+        store
+            .note_undeliverable_notice("ana@example.com", at(5, 10))
+            .unwrap();
     }
     let store = SledStore::open(&path).unwrap();
     let all = store.undeliverable().unwrap();
@@ -390,7 +402,10 @@ fn an_undeliverable_address_is_kept_durably_with_its_first_reason() {
         }]
     );
     let history = store.history().unwrap();
-    assert_eq!(history.undeliverable["ana@example.com"].reason, "550 5.1.1 No such user");
+    assert_eq!(
+        history.undeliverable["ana@example.com"].reason,
+        "550 5.1.1 No such user"
+    );
     assert_eq!(store.snapshot().unwrap().history(), history);
 
     // Through an export and an import.
@@ -410,7 +425,9 @@ fn an_undeliverable_address_is_kept_durably_with_its_first_reason() {
 #[test]
 fn an_export_without_undeliverable_addresses_imports() {
     let (_dir, source) = fresh();
-    source.note_status("acme", Status::Replied, at(6, 8)).unwrap();
+    source
+        .note_status("acme", Status::Replied, at(6, 8))
+        .unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&export(&source).unwrap()).unwrap();
     value.as_object_mut().unwrap().remove("undeliverable");
     let (_dir2, target) = fresh();
@@ -427,7 +444,10 @@ fn import_refuses_an_undeliverable_entry_that_is_not_an_address() {
         {"address": "Not An Address", "at": "2025-03-03T09:00:00Z", "reason": "550"}
     ]);
     let e = import(&source, &value.to_string(), false).unwrap_err();
-    assert!(e.to_string().contains("not a lower-case e-mail address"), "{e}");
+    assert!(
+        e.to_string().contains("not a lower-case e-mail address"),
+        "{e}"
+    );
 }
 
 #[test]

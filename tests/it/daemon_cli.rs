@@ -102,7 +102,10 @@ fn send_mode_sends_each_message_once_threaded_under_the_thank_you() {
     let omar = smtp.mails_to(OMAR);
     assert_eq!((zoe.len(), omar.len()), (1, 1));
 
-    for (mail, name, first) in [(&zoe[0], "Zoë Müller", "Zoë"), (&omar[0], "Omar Diaz", "Omar")] {
+    for (mail, name, first) in [
+        (&zoe[0], "Zoë Müller", "Zoë"),
+        (&omar[0], "Omar Diaz", "Omar"),
+    ] {
         let to_addr = mail.to().to_string();
         let id = mail.one("Message-ID");
         assert!(id.starts_with('<') && id.ends_with('>'), "{id}");

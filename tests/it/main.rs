@@ -9,6 +9,7 @@ mod faults;
 mod fuzz_regressions;
 mod hostile;
 mod interop_postfix;
+mod messages;
 mod queue_dir;
 mod smtp_delivery;
 mod smtp_logging;
