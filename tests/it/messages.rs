@@ -190,7 +190,7 @@ async fn every_message_meets_the_standards_as_it_goes_over_smtp() {
         ),
         (&queue, "thank_you_approved", key(Step::ThankYou, DANA)),
     ] {
-        round_trips_through_the_queue_file(w, kind, &key, &find(&all, kind));
+        round_trips_through_the_queue_file(w, kind, &key, find(&all, kind));
     }
     strict_parser_finds_no_defects(&all);
     if let Some(dir) = std::env::var_os("FOLLOWUP_MESSAGES_DIR") {
