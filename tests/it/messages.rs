@@ -567,6 +567,11 @@ async fn a_hard_bounce_stops_mail_to_the_address_and_asks_once_for_a_better_one(
         "the bounce notice replaces the failure notice"
     );
 
+    let status = w.ok(&["status", "--json"]).json();
+    assert_eq!(status["undeliverable"][0]["key"], DANA, "{status:#}");
+    let shown = w.ok(&["status"]).stdout;
+    assert!(shown.contains("Undeliverable addresses (1)"), "{shown}");
+
     // The user puts a working address in the record: the sequence resumes at it.
     let fixed = "dana@att.example.com";
     w.write("smith.yaml", &RECORD.replace(DANA, fixed));
