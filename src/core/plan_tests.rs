@@ -881,7 +881,8 @@ mod properties {
             }
             let policy = Policy::default();
             for (who, mut touches) in by_person {
-                touches.sort_by_key(|a| a.due);
+                // At one instant, a capped step is placed before an uncapped one comes.
+                touches.sort_by_key(|a| (a.due, !policy.is_capped(a.key.step)));
                 // A step the policy does not cap may come sooner; it still holds the next one.
                 for pair in touches.windows(2).filter(|p| policy.is_capped(p[1].key.step)) {
                     let tz = pair[1].timezone;
