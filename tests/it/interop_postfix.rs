@@ -305,9 +305,9 @@ fn check_delivered(env: &InteropEnv, sent: &Sent) {
     let file_type = parts[1].header("Content-Type").unwrap_or_default();
     assert_eq!(
         file_type,
-        "application/pdf",
+        format!("application/pdf; name=\"{ATTACHMENT_NAME}\""),
         "{}",
-        within("the attachment's type".into())
+        within("the attachment's type, with the name older clients read".into())
     );
     assert!(
         parts[1].bytes() == attachment_bytes(),
