@@ -436,6 +436,61 @@ fn rejected_leaves_only_the_note_after_rejection_a_day_later() {
     );
 }
 
+/// An address the state marks undeliverable gets no more e-mail: each later e-mail step is
+/// cancelled where it would have been due, with the reason; the call reminder keeps its time.
+/// Another address for the same person is another recipient: it gets its messages.
+#[test]
+fn an_undeliverable_address_gets_no_more_email_but_the_call_still_comes() {
+    let iv = panel();
+    let mut history = History::default();
+    let bounced_at = at("2026-11-03 13:00", New_York);
+    history.sends.insert(
+        SendKey::new("acme", Step::ThankYou, JANE),
+        PastSend::new(SendState::Failed, bounced_at),
+    );
+    history.undeliverable.insert(
+        JANE.into(),
+        Undeliverable {
+            at: bounced_at,
+            reason: "550 5.1.1 No such user".into(),
+        },
+    );
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        at("2026-11-04 09:00", New_York),
+    );
+    for step in [Step::StatusCheck, Step::FinalCheck] {
+        let a = find(&actions, "acme", step, JANE);
+        assert_eq!(a.state, ActionState::Cancelled, "{step}");
+        assert!(
+            a.reason.contains("undeliverable (550 5.1.1 No such user"),
+            "{}",
+            a.reason
+        );
+    }
+    assert_eq!(
+        local_of(find(&actions, "acme", Step::StatusCheck, JANE)),
+        naive("2026-11-10 11:00")
+    );
+    let call = find(&actions, "acme", Step::CallReminder, JANE);
+    assert_eq!(call.state, ActionState::Scheduled);
+    assert_eq!(local_of(call), naive("2026-11-17 11:00"));
+    assert_eq!(
+        find(&actions, "acme", Step::ThankYou, OMAR).state,
+        ActionState::Scheduled
+    );
+
+    let mut fixed = iv.clone();
+    fixed.interviewers[1].email = Some(EmailAddress::parse("jane@roe.example.com").unwrap());
+    let actions = plan_at(&[fixed], &history, at("2026-11-04 09:00", New_York));
+    // Within the thank-you's limit, the new address gets the thank-you, then the sequence.
+    let thanks = find(&actions, "acme", Step::ThankYou, "jane@roe.example.com");
+    assert_eq!(thanks.state, ActionState::Scheduled, "{}", thanks.reason);
+    let check = find(&actions, "acme", Step::StatusCheck, "jane@roe.example.com");
+    assert!(check.state.is_pending(), "{}", check.reason);
+}
+
 /// The note after a rejection answers their message: a status check sent two days before does
 /// not hold it back a week, unless the policy caps it (`after_rejection: {capped: true}`).
 #[test]
