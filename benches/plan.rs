@@ -27,6 +27,7 @@ fn interviews(n: usize) -> Vec<Interview> {
                 .with_timezone(&Utc);
             let person = |name: String, email: String, primary| Interviewer {
                 name,
+                greeting: None,
                 title: None,
                 email: Some(EmailAddress::parse(&email).unwrap()),
                 primary,

@@ -30,21 +30,53 @@ fn yaml_text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
-/// An interview file: parsing must return, never panic.
+/// An interview file: parsing must return, never panic; every interviewer it accepts reads
+/// back the same from a queue file addressed to them.
 pub fn records(data: &[u8]) {
-    if let Some(text) = yaml_text(data) {
-        let _ = followup::input::records::parse_interviews(
+    if let Some(text) = yaml_text(data)
+        && let Ok(records) = followup::input::records::parse_interviews(
             text,
             Path::new(RECORDS_PATH),
             chrono_tz::America::New_York,
-        );
+        )
+    {
+        for person in records.iter().flat_map(|iv| &iv.interviewers) {
+            if let Some(email) = &person.email {
+                mailbox_round_trips(&Mailbox::new(&person.name, email.clone()));
+            }
+        }
     }
 }
 
-/// The config file: parsing must return, never panic.
+/// The config file: parsing must return, never panic; the sender it accepts reads back the
+/// same from a queue file.
 pub fn config(data: &[u8]) {
-    if let Some(text) = yaml_text(data) {
-        let _ = followup::input::config::parse_config(text, Path::new(CONFIG_PATH));
+    if let Some(text) = yaml_text(data)
+        && let Ok(config) = followup::input::config::parse_config(text, Path::new(CONFIG_PATH))
+    {
+        mailbox_round_trips(&Mailbox::from(&config.owner));
+    }
+}
+
+/// `mailbox` as the `To` and the `From` of a queue file: both read back unchanged.
+pub fn mailbox_round_trips(mailbox: &Mailbox) {
+    let key: followup::core::SendKey = "fuzz/thank_you/fuzz@example.org"
+        .parse()
+        .expect("a valid key");
+    let draft = followup::mail::render::Draft {
+        subject: "Thank you".into(),
+        body: "Thank you.\n".into(),
+    };
+    let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date");
+    let message =
+        followup::mail::message::Outgoing::new(mailbox.clone(), mailbox.clone(), draft, at);
+    let eml = to_eml(&key, &message, None);
+    match parse_eml(eml.as_bytes()) {
+        Ok(back) => {
+            assert_eq!(&back.to, mailbox, "To changed in the round trip:\n{eml}");
+            assert_eq!(back.from.as_ref(), Some(mailbox), "From changed:\n{eml}");
+        }
+        Err(e) => panic!("a queue file to an accepted name does not parse ({e}):\n{eml}"),
     }
 }
 

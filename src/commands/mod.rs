@@ -21,7 +21,7 @@ use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
-use crate::delivery::smtp::{SmtpOptions, SmtpSender};
+use crate::delivery::smtp::{SmtpOptions, SmtpSender, hello_name};
 use crate::input::config::{self, Config};
 use crate::input::diagnostic::Diagnostics;
 use crate::input::secret::read_password;
@@ -106,7 +106,7 @@ pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
         None => None,
     };
     let options = SmtpOptions {
-        hello_name: None,
+        hello_name: Some(hello_name(smtp.hello_name.as_deref(), &config.owner.email)),
         extra_root_cert: smtp.ca_file.clone(),
         transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()

@@ -120,7 +120,7 @@ fn play(
             let thread = threads
                 .entry((a.key.interview.clone(), a.key.recipient.clone()))
                 .or_default();
-            let message = compose(ws, &a.key, thread, now)
+            let message = compose(ws, &a.key, thread, history, now)
                 .with_context(|| format!("cannot render {}", a.key))?;
             if a.channel == Channel::Email {
                 thread.push(ThreadRef {

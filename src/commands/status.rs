@@ -17,6 +17,8 @@ struct Status {
     deferred: Vec<Row>,
     failed: Vec<Row>,
     uncertain: Vec<Row>,
+    /// Addresses mail cannot reach: nothing more is e-mailed to them.
+    undeliverable: Vec<Row>,
     /// Queue files that cannot be used.
     problems: Vec<String>,
     next: Vec<Row>,
@@ -58,6 +60,14 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                     .push(row(Some(r.updated_at), r.last_error.clone())),
                 _ => {}
             }
+        }
+        for u in &snapshot.undeliverable {
+            status.undeliverable.push(Row {
+                key: u.address.clone(),
+                to: None,
+                at: Some(u.at),
+                note: Some(format!("{}; put a working address in the record", u.reason)),
+            });
         }
     }
     status.problems.extend(snapshot::load_problems(state_dir)?);
@@ -126,6 +136,9 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
         "Uncertain (may have been sent; decide in the queue)",
         &status.uncertain,
     );
+    if !status.undeliverable.is_empty() {
+        section("Undeliverable addresses", &status.undeliverable);
+    }
     section("Waiting for your approval", &status.waiting_for_approval);
     section("Approved, about to be sent", &status.approved);
     section("Retrying", &status.deferred);

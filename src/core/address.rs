@@ -94,9 +94,38 @@ impl Serialize for EmailAddress {
     }
 }
 
+/// Why `name` cannot stand before an address as a person's name, or `None` when it can. A
+/// name holding `@`, `<` or `>` reads as an address, one holding `=?` as MIME encoding: either
+/// could mislead whoever reads the header, so records, the config and the queue file refuse
+/// them alike (and every name they accept survives the trip through a queue file).
+pub fn display_name_problem(name: &str) -> Option<&'static str> {
+    if name.contains(['@', '<', '>']) {
+        Some("the name looks like an address")
+    } else if name.contains("=?") {
+        Some("the name looks MIME-encoded (`=?`)")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_read_as_addresses_or_encodings_are_refused() {
+        for bad in ["boss@example.com", "Jane <x>", "=?utf-8?b?SmFuZQ==?="] {
+            assert!(display_name_problem(bad).is_some(), "{bad:?}");
+        }
+        for good in [
+            "Dana \"DJ\" O'Neil, Jr.",
+            "Jürgen Weiß",
+            "A = B?",
+            "Smith & Co (HR)",
+        ] {
+            assert_eq!(display_name_problem(good), None, "{good:?}");
+        }
+    }
 
     #[test]
     fn bare_addresses_parse_and_keys_are_lower_case() {

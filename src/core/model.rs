@@ -54,6 +54,18 @@ impl Step {
         self.into()
     }
 
+    /// The step as a person names it, for notices: `thank-you`, `status check`.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Step::ThankYou => "thank-you",
+            Step::StatusCheck => "status check",
+            Step::CallReminder => "call reminder",
+            Step::FinalCheck => "final check",
+            Step::Close => "closing notice",
+            Step::AfterRejection => "note after the rejection",
+        }
+    }
+
     /// How the step reaches the person it is about.
     pub fn channel(self) -> Channel {
         match self {
@@ -182,6 +194,8 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Interviewer {
     pub name: String,
+    /// How messages to them open, as the record says (`Dear Dr. Weiß`); templates default it.
+    pub greeting: Option<String>,
     pub title: Option<String>,
     pub email: Option<EmailAddress>,
     pub primary: bool,

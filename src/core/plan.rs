@@ -97,6 +97,40 @@ pub struct History {
     /// When the state first saw an interview in its current status: the date of an outcome
     /// the user recorded without `status_on`.
     pub status_seen: BTreeMap<String, (Status, DateTime<Utc>)>,
+    /// Addresses mail cannot reach (a permanent failure that named the recipient), by
+    /// lower-cased address.
+    pub undeliverable: BTreeMap<String, Undeliverable>,
+}
+
+/// Why mail to an address cannot be delivered, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undeliverable {
+    pub at: DateTime<Utc>,
+    /// What the server said, such as `550 5.1.1 No such user`.
+    pub reason: String,
+}
+
+impl History {
+    /// Whether the address the send `key` is about is undeliverable: what the state recorded.
+    pub fn bounce_of(&self, key: &SendKey) -> Option<&Undeliverable> {
+        self.undeliverable.get(&key.recipient)
+    }
+
+    /// Why the send `key` is cancelled because its address bounced, or `None` when it still
+    /// goes: an address that is undeliverable gets no more e-mail (a call or a notice still
+    /// goes; a different address is a different recipient, so fixing the record resumes).
+    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz) -> Option<String> {
+        if key.step.channel() != Channel::Email {
+            return None;
+        }
+        let bounce = self.bounce_of(key)?;
+        Some(format!(
+            "{} is undeliverable ({}, {}): put a working address in the record",
+            key.recipient,
+            bounce.reason,
+            short(bounce.at, tz)
+        ))
+    }
 }
 
 /// What the plan says of an action.
@@ -549,6 +583,16 @@ impl Planner<'_> {
         reason: String,
         chain: bool,
     ) {
+        // An e-mail to an address that bounced is cancelled where it would have been due, and
+        // what follows it keeps its own time (the call reminder still comes).
+        let key = self.key(iv, step, person);
+        if let Some(why) = self.history.bounce_cancels(&key, self.tz_of(step, iv)) {
+            self.emit(iv, step, person, at, ActionState::Cancelled, why);
+            if chain {
+                self.chain_after(interview, iv, step, person, at);
+            }
+            return;
+        }
         let mut reasons = vec![reason];
         let at = if at < self.now {
             reasons.push(format!("overdue since {}", short(at, self.tz_of(step, iv))));
@@ -619,7 +663,7 @@ impl Planner<'_> {
             }
 
             let person = &iv.interviewers[c.person];
-            if c.step.channel().is_touch()
+            if self.policy.is_capped(c.step)
                 && let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz)
             {
                 c.reasons.push(format!(

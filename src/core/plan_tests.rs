@@ -19,6 +19,7 @@ fn at(s: &str, tz: Tz) -> DateTime<Utc> {
 fn person(name: &str, email: &str) -> Interviewer {
     Interviewer {
         name: name.into(),
+        greeting: None,
         title: None,
         email: (!email.is_empty()).then(|| EmailAddress::parse(email).unwrap()),
         primary: false,
@@ -437,6 +438,131 @@ fn rejected_leaves_only_the_note_after_rejection_a_day_later() {
     );
 }
 
+/// An address the state marks undeliverable gets no more e-mail: each later e-mail step is
+/// cancelled where it would have been due, with the reason; the call reminder keeps its time.
+/// Another address for the same person is another recipient: it gets its messages.
+#[test]
+fn an_undeliverable_address_gets_no_more_email_but_the_call_still_comes() {
+    let iv = panel();
+    let mut history = History::default();
+    let bounced_at = at("2026-11-03 13:00", New_York);
+    history.sends.insert(
+        SendKey::new("acme", Step::ThankYou, JANE),
+        PastSend::new(SendState::Failed, bounced_at),
+    );
+    history.undeliverable.insert(
+        JANE.into(),
+        Undeliverable {
+            at: bounced_at,
+            reason: "550 5.1.1 No such user".into(),
+        },
+    );
+    let actions = plan_at(
+        std::slice::from_ref(&iv),
+        &history,
+        at("2026-11-04 09:00", New_York),
+    );
+    for step in [Step::StatusCheck, Step::FinalCheck] {
+        let a = find(&actions, "acme", step, JANE);
+        assert_eq!(a.state, ActionState::Cancelled, "{step}");
+        assert!(
+            a.reason.contains("undeliverable (550 5.1.1 No such user"),
+            "{}",
+            a.reason
+        );
+    }
+    assert_eq!(
+        local_of(find(&actions, "acme", Step::StatusCheck, JANE)),
+        naive("2026-11-10 11:00")
+    );
+    let call = find(&actions, "acme", Step::CallReminder, JANE);
+    assert_eq!(call.state, ActionState::Scheduled);
+    assert_eq!(local_of(call), naive("2026-11-17 11:00"));
+    assert_eq!(
+        find(&actions, "acme", Step::ThankYou, OMAR).state,
+        ActionState::Scheduled
+    );
+
+    let mut fixed = iv.clone();
+    fixed.interviewers[1].email = Some(EmailAddress::parse("jane@roe.example.com").unwrap());
+    let actions = plan_at(&[fixed], &history, at("2026-11-04 09:00", New_York));
+    // Within the thank-you's limit, the new address gets the thank-you, then the sequence.
+    let thanks = find(&actions, "acme", Step::ThankYou, "jane@roe.example.com");
+    assert_eq!(thanks.state, ActionState::Scheduled, "{}", thanks.reason);
+    let check = find(&actions, "acme", Step::StatusCheck, "jane@roe.example.com");
+    assert!(check.state.is_pending(), "{}", check.reason);
+}
+
+/// The note after a rejection answers their message: a status check sent two days before does
+/// not hold it back a week, unless the policy caps it (`after_rejection: {capped: true}`).
+#[test]
+fn the_note_after_a_rejection_is_not_held_back_by_the_weekly_cap() {
+    let mut iv = panel();
+    iv.status = Status::Rejected;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 12);
+    let now = at("2026-11-12 18:00", New_York);
+    let mut history = History::default();
+    history.sends.insert(
+        SendKey::new("acme", Step::StatusCheck, JANE),
+        sent(at("2026-11-10 10:00", New_York)),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, now);
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(a.state, ActionState::Scheduled, "{}", a.reason);
+    assert_eq!(local_of(a), naive("2026-11-13 09:00"));
+
+    let mut policy = Policy::default();
+    policy.after_rejection.capped = true;
+    let actions = plan(std::slice::from_ref(&iv), &history, &policy, &owner(), now);
+    let a = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(a.state, ActionState::Deferred);
+    assert_eq!(local_of(a), naive("2026-11-17 09:00"));
+}
+
+/// A step the cap does not hold back is still a touch: the next message to the same person
+/// waits a week after it.
+#[test]
+fn an_uncapped_step_still_counts_as_a_touch_for_what_comes_after() {
+    let rita = "rita@acme.example.com";
+    let mut first = solo(
+        "acme-a",
+        "2026-11-02 10:00",
+        New_York,
+        "Rita Recruiter",
+        rita,
+    );
+    first.status = Status::Rejected;
+    first.status_on = NaiveDate::from_ymd_opt(2026, 11, 12);
+    let second = solo(
+        "acme-b",
+        "2026-11-09 10:00",
+        New_York,
+        "Rita Recruiter",
+        rita,
+    );
+    let mut history = History::default();
+    history.sends.insert(
+        SendKey::new("acme-a", Step::ThankYou, rita),
+        sent(at("2026-11-02 13:00", New_York)),
+    );
+    history.sends.insert(
+        SendKey::new("acme-b", Step::ThankYou, rita),
+        sent(at("2026-11-09 13:00", New_York)),
+    );
+    let actions = plan_at(&[first, second], &history, at("2026-11-12 18:00", New_York));
+    let note = find(&actions, "acme-a", Step::AfterRejection, rita);
+    assert_eq!(note.state, ActionState::Scheduled, "{}", note.reason);
+    assert_eq!(local_of(note), naive("2026-11-13 09:00"));
+    let check = find(&actions, "acme-b", Step::StatusCheck, rita);
+    assert_eq!(check.state, ActionState::Deferred);
+    assert_eq!(local_of(check), naive("2026-11-20 09:00"));
+    assert!(
+        check.reason.contains("got after_rejection (acme-a)"),
+        "{}",
+        check.reason
+    );
+}
+
 #[test]
 fn rejected_without_a_date_uses_when_the_state_first_saw_it() {
     let mut iv = panel();
@@ -810,9 +936,12 @@ mod properties {
             for a in actions.iter().filter(|a| a.state.is_pending() && a.channel.is_touch()) {
                 by_person.entry(a.key.recipient.clone()).or_default().push(a);
             }
+            let policy = Policy::default();
             for (who, mut touches) in by_person {
-                touches.sort_by_key(|a| a.due);
-                for pair in touches.windows(2) {
+                // At one instant, a capped step is placed before an uncapped one comes.
+                touches.sort_by_key(|a| (a.due, !policy.is_capped(a.key.step)));
+                // A step the policy does not cap may come sooner; it still holds the next one.
+                for pair in touches.windows(2).filter(|p| policy.is_capped(p[1].key.step)) {
                     let tz = pair[1].timezone;
                     let gap = local(pair[1].due, tz).date() - local(pair[0].due, tz).date();
                     prop_assert!(gap.num_days() >= 7, "{who}: {} then {}", pair[0].key, pair[1].key);

@@ -204,6 +204,9 @@ pub fn format_delay(d: TimeDelta) -> String {
 pub struct StepPolicy {
     pub delay: TimeDelta,
     pub window: Window,
+    /// Whether the weekly cap may hold the step back. A step that is not capped still counts
+    /// as a touch for the steps after it.
+    pub capped: bool,
 }
 
 /// How many touches a person may receive in a period.
@@ -252,11 +255,13 @@ impl Default for Policy {
         let later = |days| StepPolicy {
             delay: TimeDelta::days(days),
             window: Window::working_hours(),
+            capped: true,
         };
         Self {
             thank_you: StepPolicy {
                 delay: TimeDelta::hours(2),
                 window: Window::every_day_8_to_20(),
+                capped: true,
             },
             thank_you_target: TimeDelta::hours(24),
             thank_you_limit: TimeDelta::hours(48),
@@ -265,7 +270,12 @@ impl Default for Policy {
             call_reminder: later(7),
             final_check: later(7),
             close: later(7),
-            after_rejection: later(1),
+            // It answers the message they sent: it goes within a day or two, whatever the
+            // user received the week before.
+            after_rejection: StepPolicy {
+                capped: false,
+                ..later(1)
+            },
             cap: Cap {
                 count: 1,
                 period: TimeDelta::days(7),
@@ -290,6 +300,13 @@ impl Policy {
             Step::Close => &self.close,
             Step::AfterRejection => &self.after_rejection,
         }
+    }
+
+    /// Whether the weekly cap may hold `step` back: it caps touches only (a notice to the user
+    /// never), and each step as its policy says. Every touch counts against the cap, capped or
+    /// not.
+    pub fn is_capped(&self, step: Step) -> bool {
+        step.channel().is_touch() && self.step(step).capped
     }
 
     /// After this, a thank-you is never sent automatically: it answers that day's meeting.

@@ -42,7 +42,7 @@ impl DryRun {
             if !self.shown.insert(a.key.clone()) {
                 continue;
             }
-            match compose(ws, &a.key, &thread_in(sends, &a.key), now) {
+            match compose(ws, &a.key, &thread_in(sends, &a.key), &history, now) {
                 Ok(message) => {
                     println!(
                         "# dry run: {} due {} ({})",

@@ -6,37 +6,122 @@ use tracing::{error, info};
 
 use super::DaemonError;
 use super::round::Round;
-use crate::core::SendState;
 use crate::core::calendar::human;
+use crate::core::{Interview, Interviewer, SendKey, SendState};
 use crate::delivery::queue::Folder;
 use crate::delivery::{Envelope, Transport, nothing_to_record};
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
-use crate::store::SendRecord;
+use crate::store::{SendRecord, UndeliverableAddress};
 
 impl<T: Transport> Round<'_, T> {
-    /// Tells the user a send failed or may have gone out, and what to do.
+    /// Tells the user a send failed or may have gone out, and what to do. The subject says in
+    /// plain words which message it is; the send key comes last, for the logs and the queue.
     pub(super) async fn notify_problem(&self, record: &SendRecord) {
         let error = record.last_error.as_deref().unwrap_or("unknown error");
-        let (subject, advice) = match record.state {
+        let (who, about) = self.described(&record.key);
+        let what = format!("{} {who}", record.key.step.in_words());
+        let (subject, happened, advice) = match record.state {
             SendState::Uncertain => (
-                format!("followup: not sure whether {} went out", record.key),
-                "The connection ended after the message was handed over, so it may have been \
-                 delivered. It will not be sent again by itself. It waits in the approval queue: \
-                 approve it to send it again (with the same Message-ID), or reject it.",
+                format!("followup: {what} may have gone out"),
+                "may have been delivered: the connection ended after it was handed over",
+                "It will not be sent again by itself. It waits in the approval queue: approve it \
+                 to send it again (with the same Message-ID), or reject it.",
             ),
             _ => (
-                format!("followup: could not send {}", record.key),
+                format!("followup: {what} was not sent"),
+                "was not sent",
                 "It will not be retried. Check the address and the SMTP settings \
                  (`followup check-smtp`), then send it yourself or fix the record.",
             ),
         };
+        let to = record.to.as_deref().unwrap_or("-");
         let body = format!(
-            "{}\n\nTo: {}\nError: {error}\n\n{advice}\n",
-            record.key,
-            record.to.as_deref().unwrap_or("-")
+            "The {what} <{to}>{about} {happened}.\n\nError: {error}\n\n{advice}\n\n\
+             (followup's key for it: {})\n",
+            record.key
         );
         self.send_notice(subject, body).await;
+    }
+
+    /// Once for each address newly found undeliverable: tells the user, who may know a better
+    /// address. However the address was found out (a refusal now, a bounce read later), the
+    /// notice comes from here, so it comes once.
+    pub(super) async fn notify_undeliverable(&self) -> Result<(), DaemonError> {
+        let store = self.live.store.as_ref();
+        let me = self.ws.config.owner.email.key();
+        for bounce in store.undeliverable()? {
+            if bounce.notice_sent_at.is_some() {
+                continue;
+            }
+            if bounce.address == me {
+                // A notice to the user's own dead address cannot arrive either.
+                error!(address = %bounce.address, "your own address is undeliverable: {}", bounce.reason);
+                store.note_undeliverable_notice(&bounce.address, self.now)?;
+                continue;
+            }
+            let (subject, body) = self.bounce_notice(&bounce);
+            if self.send_notice(subject, body).await {
+                store.note_undeliverable_notice(&bounce.address, self.now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bounce_notice(&self, bounce: &UndeliverableAddress) -> (String, String) {
+        let users: Vec<(&Interview, &Interviewer)> = self
+            .ws
+            .interviews
+            .iter()
+            .flat_map(|iv| iv.interviewers.iter().map(move |p| (iv, p)))
+            .filter(|(_, p)| p.email.as_ref().is_some_and(|e| e.key() == bounce.address))
+            .collect();
+        let name = users
+            .first()
+            .map_or(bounce.address.clone(), |(_, p)| p.name.clone());
+        let subject = format!("followup: mail to {name} bounced");
+        let mut body = format!(
+            "Mail to {name} <{}> cannot be delivered. The server said:\n\n    {}\n\n\
+             followup sends nothing more to this address: the e-mails still to come are \
+             cancelled. A call reminder still comes, and says so.\n",
+            bounce.address, bounce.reason
+        );
+        if users.is_empty() {
+            body.push_str("\nNo interview in your records uses this address now.\n");
+        } else {
+            body.push_str(
+                "\nIf you have a better address, put it in the record, and the follow-ups \
+                 resume with it:\n\n",
+            );
+            for (iv, person) in &users {
+                body.push_str(&format!(
+                    "- {} at {}: `email:` of {} in {}\n",
+                    iv.position,
+                    iv.company,
+                    person.name,
+                    iv.source.display()
+                ));
+            }
+        }
+        (subject, body)
+    }
+
+    /// `to Jane Roe` (or `about` her, for a message to the user) and `, about the Backend
+    /// Engineer interview at Globex`, as far as the records still tell.
+    fn described(&self, key: &SendKey) -> (String, String) {
+        let word = if key.step.channel().goes_to_the_user() {
+            "about"
+        } else {
+            "to"
+        };
+        let iv = self.ws.interview(&key.interview);
+        match iv.and_then(|iv| key.person(iv).map(|p| (iv, p))) {
+            Some((iv, person)) => (
+                format!("{word} {}", person.name),
+                format!(", about the {} interview at {},", iv.position, iv.company),
+            ),
+            None => (format!("{word} {}", key.recipient), String::new()),
+        }
     }
 
     /// In approve mode: at most one digest per the policy's interval of what waits in
@@ -72,14 +157,15 @@ impl<T: Transport> Round<'_, T> {
             self.live.queue.dir(Folder::Pending).display()
         );
         for entry in &waiting {
-            let by = entry
-                .key()
-                .and_then(|key| {
-                    let iv = self.ws.interview(&key.interview)?;
-                    policy.send_limit(key.step, iv)
-                })
-                .map(|limit| format!("approve by {}", human(limit, tz)))
-                .unwrap_or_else(|| "no deadline".into());
+            let limit = entry.key().and_then(|key| {
+                let iv = self.ws.interview(&key.interview)?;
+                policy.send_limit(key.step, iv)
+            });
+            let by = match (entry.key(), limit) {
+                (None, _) => "cannot be read: `followup status` says why".to_string(),
+                (Some(_), Some(limit)) => format!("approve by {}", human(limit, tz)),
+                (Some(_), None) => "no deadline".into(),
+            };
             body.push_str(&format!("- {} ({by})\n", entry.id));
         }
         body.push_str(
@@ -87,8 +173,10 @@ impl<T: Transport> Round<'_, T> {
              Move it to rejected/ or delete it to drop it.\n",
         );
         let subject = format!(
-            "followup: {} follow-up(s) wait for your approval",
-            waiting.len()
+            "followup: {} follow-up{} wait{} for your approval",
+            waiting.len(),
+            if waiting.len() == 1 { "" } else { "s" },
+            if waiting.len() == 1 { "s" } else { "" },
         );
         if self.send_notice(subject, body).await {
             store.set_meta("last_digest_at", &self.now.to_rfc3339())?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::{DaemonError, Live, Next, Tally, TickReport, keys_in};
-use crate::core::{Channel, SendKey, SendState, plan};
+use crate::core::{Channel, History, SendKey, SendState, plan};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::delivery::queue::eml::{parse_eml, to_eml};
@@ -81,7 +81,7 @@ impl<'a, T: Transport> Round<'a, T> {
                 }
                 Some(record) if record.state != SendState::Planned => None,
                 _ => {
-                    self.start_send(&action.key, action.due, &records, &mut report)
+                    self.start_send(&action.key, action.due, &records, &history, &mut report)
                         .await?
                 }
             };
@@ -95,6 +95,7 @@ impl<'a, T: Transport> Round<'a, T> {
         if self.approve && !report.queued.is_empty() {
             store.set_meta("last_queued_at", &self.now.to_rfc3339())?;
         }
+        self.notify_undeliverable().await?;
         self.send_digest_if_due().await?;
         self.save_snapshot(problems)?;
         report.tally = Some(Tally::of(records.values().map(|r| r.state)));
@@ -152,10 +153,11 @@ impl<'a, T: Transport> Round<'a, T> {
         key: &SendKey,
         due: DateTime<Utc>,
         records: &BTreeMap<SendKey, SendRecord>,
+        history: &History,
         report: &mut TickReport,
     ) -> Result<Option<SendRecord>, DaemonError> {
         let thread = thread_in(records.values(), key);
-        let message = match compose(self.ws, key, &thread, self.now) {
+        let message = match compose(self.ws, key, &thread, history, self.now) {
             Ok(message) => message,
             Err(e) => {
                 // Templates were checked at load; a failure here is reported, never sent.
@@ -248,16 +250,21 @@ impl<'a, T: Transport> Round<'a, T> {
     }
 
     /// Queued or retrying sends whose interview was removed or reached an outcome that stops
-    /// them (the rule is [`crate::core::Status::cancels`]); their queue files go to `rejected/`.
+    /// them (the rule is [`crate::core::Status::cancels`]), or whose address bounced
+    /// ([`History::bounce_cancels`]); their queue files go to `rejected/`.
     fn cancel_moot(&self) -> Result<(), DaemonError> {
         let store = self.live.store.as_ref();
+        let history = store.history()?;
         for record in store.all()? {
             if !matches!(record.state, SendState::Queued | SendState::Deferred) {
                 continue;
             }
             let why = match self.ws.interview(&record.key.interview) {
                 None => Some("the interview was removed from the records".to_string()),
-                Some(iv) => iv.status.cancels(record.key.step),
+                Some(iv) => iv
+                    .status
+                    .cancels(record.key.step)
+                    .or_else(|| history.bounce_cancels(&record.key, iv.timezone)),
             };
             let Some(why) = why else { continue };
             let mut next = record.clone();

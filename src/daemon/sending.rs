@@ -100,7 +100,19 @@ impl<T: Transport> Round<'_, T> {
                 done.state.as_str()
             );
         }
-        if matches!(done.state, SendState::Failed | SendState::Uncertain) {
+        let bounced = matches!(&outcome, Err(e) if e.rejects_the_recipient());
+        if bounced {
+            // The address is the problem, not this message: nothing more goes to it, and the
+            // round's one notice asks the user for a better one.
+            let reason = outcome
+                .as_ref()
+                .err()
+                .map(DeliveryError::reply)
+                .unwrap_or_default();
+            if store.mark_undeliverable(&envelope.to, self.now, &reason)? {
+                send_event!(warn, key, to = %envelope.to, "undeliverable: {reason}");
+            }
+        } else if matches!(done.state, SendState::Failed | SendState::Uncertain) {
             self.notify_problem(&done).await;
         }
         Ok(Some(done))

@@ -90,6 +90,40 @@ impl DeliveryError {
         matches!(self, DeliveryError::Permanent { .. })
     }
 
+    /// The server refused for good because of the recipient: the address does not exist or
+    /// cannot take mail (enhanced status 5.1.x but 5.1.7 and 5.1.8, which concern the sender, or
+    /// 5.2.1), or a plain 550 at RCPT TO. Mail to that address is pointless until the record
+    /// gives another one. A refusal for any other reason (policy, content, our own setup) is not.
+    pub fn rejects_the_recipient(&self) -> bool {
+        let DeliveryError::Permanent {
+            stage,
+            code,
+            detail,
+        } = self
+        else {
+            return false;
+        };
+        match enhanced_status(detail) {
+            Some((5, 1, sub)) => !matches!(sub, 7 | 8),
+            Some((5, 2, 1)) => true,
+            Some(_) => false,
+            None => *stage == Stage::RcptTo && *code == 550,
+        }
+    }
+
+    /// What the server answered, as a person reads it (`550 5.1.1 No such user`); for a failure
+    /// without an answer, what went wrong.
+    pub fn reply(&self) -> String {
+        match self {
+            DeliveryError::Permanent { code, detail, .. } if *code != 0 => {
+                // lettre words it `permanent error (550): <the server's text>`.
+                let text = detail.split_once("): ").map_or(detail.as_str(), |(_, t)| t);
+                format!("{code} {}", text.trim())
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The message may be at the server already; only a human or a mailbox check can tell.
     pub fn body_may_have_been_handed_over(&self) -> bool {
         matches!(self, DeliveryError::Uncertain { .. })
@@ -104,6 +138,22 @@ impl DeliveryError {
             DeliveryError::Uncertain { .. } => Stage::Body,
         }
     }
+}
+
+/// The RFC 3463 enhanced status code (`5.1.1`) a server's reply text starts with, if any:
+/// the first word of the text that looks like one.
+fn enhanced_status(detail: &str) -> Option<(u8, u16, u16)> {
+    detail.split_whitespace().find_map(|word| {
+        let mut parts = word.trim_end_matches([',', ';', ':']).split('.');
+        let class = parts
+            .next()?
+            .parse()
+            .ok()
+            .filter(|c| matches!(c, 2 | 4 | 5))?;
+        let subject = parts.next()?.parse().ok().filter(|s| *s < 1000)?;
+        let detail = parts.next()?.parse().ok().filter(|d| *d < 1000)?;
+        parts.next().is_none().then_some((class, subject, detail))
+    })
 }
 
 /// Runs just before the body goes out; an `Err` stops the send there, with nothing handed over.
@@ -144,4 +194,77 @@ pub trait Transport: Send + Sync {
 
     /// Releases any open connection politely; sending afterwards reconnects.
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permanent(stage: Stage, code: u16, text: &str) -> DeliveryError {
+        DeliveryError::Permanent {
+            stage,
+            code,
+            detail: format!("permanent error ({code}): {text}"),
+        }
+    }
+
+    #[test]
+    fn a_permanent_failure_that_names_the_recipient_rejects_the_recipient() {
+        for (stage, code, text) in [
+            (Stage::RcptTo, 550, "5.1.1 <jane@example.com>: User unknown"),
+            (
+                Stage::RcptTo,
+                553,
+                "5.1.3 Bad destination mailbox address syntax",
+            ),
+            (Stage::RcptTo, 550, "5.1.10 Recipient address has null MX"),
+            (Stage::Body, 550, "5.1.1 No such user"),
+            (
+                Stage::RcptTo,
+                550,
+                "5.2.1 Mailbox disabled, not accepting messages",
+            ),
+            (
+                Stage::RcptTo,
+                550,
+                "Requested action not taken: mailbox unavailable",
+            ),
+        ] {
+            assert!(
+                permanent(stage, code, text).rejects_the_recipient(),
+                "{code} {text}"
+            );
+        }
+        for (stage, code, text) in [
+            (Stage::RcptTo, 550, "5.7.1 Relaying denied"),
+            (
+                Stage::RcptTo,
+                553,
+                "5.1.8 Sender address rejected: Domain not found",
+            ),
+            (
+                Stage::MailFrom,
+                550,
+                "5.1.7 Bad sender's mailbox address syntax",
+            ),
+            (Stage::Body, 554, "5.7.1 Message rejected as spam"),
+            (Stage::Body, 554, "Transaction failed"),
+            (Stage::RcptTo, 552, "5.2.2 Mailbox full"),
+            (Stage::Auth, 0, "no usable AUTH mechanism"),
+        ] {
+            assert!(
+                !permanent(stage, code, text).rejects_the_recipient(),
+                "{code} {text}"
+            );
+        }
+        assert_eq!(
+            permanent(Stage::RcptTo, 550, "5.1.1 No such user").reply(),
+            "550 5.1.1 No such user"
+        );
+        let transient = DeliveryError::Transient {
+            stage: Stage::RcptTo,
+            detail: "transient error (450): 4.1.1 try later".into(),
+        };
+        assert!(!transient.rejects_the_recipient());
+    }
 }

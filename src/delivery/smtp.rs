@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 use tokio::time::timeout;
 
 use super::{BeforeBody, Delivered, DeliveryError, Envelope, Stage, Transport};
+use crate::core::EmailAddress;
 use crate::input::config::SmtpConfig;
 use crate::input::secret::Secret;
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
@@ -26,10 +27,67 @@ use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 /// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
 
+/// The name followup greets the SMTP server with (EHLO): the configured `smtp.hello_name`, else
+/// this machine's fully qualified name when it has one, else the domain of the sender's address.
+/// Servers that filter mail score a bare host name (`EHLO vm`) as a sign of spam.
+pub fn hello_name(configured: Option<&str>, sender: &EmailAddress) -> String {
+    choose_hello_name(configured, machine_fqdn().as_deref(), sender)
+}
+
+/// [`hello_name`] with the machine's name given: the rule without the lookup.
+fn choose_hello_name(
+    configured: Option<&str>,
+    machine: Option<&str>,
+    sender: &EmailAddress,
+) -> String {
+    let qualified = |name: &&str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name.contains('.')
+            && !name.ends_with(".localdomain")
+            && !name.starts_with("localhost")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+    };
+    configured
+        .or(machine.filter(qualified))
+        .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_else(|| sender.domain().to_ascii_lowercase())
+}
+
+/// This machine's name as the resolver knows it (`hostname --fqdn`): the host name when it is
+/// qualified already, else the canonical name `getaddrinfo` gives it.
+fn machine_fqdn() -> Option<String> {
+    let host = hostname::get().ok()?.into_string().ok()?;
+    if host.contains('.') {
+        return Some(host);
+    }
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: getaddrinfo with a valid C string and zeroed hints; the result list is read
+    // before freeaddrinfo and never after.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_flags = libc::AI_CANONNAME;
+        hints.ai_family = libc::AF_UNSPEC;
+        let mut found: *mut libc::addrinfo = std::ptr::null_mut();
+        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut found) != 0 {
+            return None;
+        }
+        let name = (!found.is_null() && !(*found).ai_canonname.is_null()).then(|| {
+            std::ffi::CStr::from_ptr((*found).ai_canonname)
+                .to_string_lossy()
+                .into_owned()
+        });
+        libc::freeaddrinfo(found);
+        name
+    }
+}
+
 /// Tunables that are not part of the user's configuration.
 #[derive(Debug, Clone)]
 pub struct SmtpOptions {
-    /// The name sent in EHLO; `None` uses the machine's host name.
+    /// The name sent in EHLO (followup's commands give [`hello_name`]); `None` is lettre's
+    /// default, the bare host name, which only tests use.
     pub hello_name: Option<String>,
     /// Bounds the TCP connect, the greeting, TLS, EHLO and AUTH, and the liveness check of a
     /// reused connection.
@@ -625,6 +683,26 @@ mod tests {
             password: PasswordSource::Credential("smtp-password"),
             ca_file: None,
             timeout: None,
+            hello_name: None,
+        }
+    }
+
+    #[test]
+    fn hello_name_is_the_configured_one_else_a_qualified_machine_name_else_the_sender_domain() {
+        let me = EmailAddress::parse("sam@Example.org").unwrap();
+        let pick = |configured, machine| choose_hello_name(configured, machine, &me);
+        assert_eq!(
+            pick(Some("mx.example.net"), Some("vm.lan.example")),
+            "mx.example.net"
+        );
+        assert_eq!(pick(None, Some("vm.lan.example.")), "vm.lan.example");
+        for unqualified in [
+            None,
+            Some("vm"),
+            Some("localhost.localdomain"),
+            Some("vm.localdomain"),
+        ] {
+            assert_eq!(pick(None, unqualified), "example.org", "{unqualified:?}");
         }
     }
 

@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
 use crate::input::secret::{IMAP_CREDENTIAL, SMTP_CREDENTIAL};
+use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
 use crate::net::{Security, is_loopback_host};
 
 /// What happens to a message when it is due.
@@ -67,6 +67,9 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// How long one SMTP transaction may take [default: 2 minutes].
     pub timeout: Option<std::time::Duration>,
+    /// The name to greet the server with (EHLO), when the config gives one; see
+    /// [`crate::delivery::smtp::hello_name`].
+    pub hello_name: Option<String>,
 }
 
 /// The validated configuration; every path is absolute.
@@ -233,7 +236,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMe {
-    name: Text,
+    name: PersonName,
     email: Address,
     /// Other addresses the user writes from: their mail is never a reply.
     #[serde(default)]
@@ -253,6 +256,7 @@ struct RawSmtp {
     password_env: Option<EnvName>,
     ca_file: Option<PathText>,
     timeout: Option<Delay>,
+    hello_name: Option<HostName>,
 }
 
 #[derive(Deserialize)]
@@ -294,6 +298,7 @@ struct RawThankYou {
     limit: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +308,7 @@ struct RawStatusCheck {
     after_decision: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -311,6 +317,7 @@ struct RawStep {
     delay: Option<Delay>,
     window: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -415,6 +422,33 @@ impl<'de> Deserialize<'de> for Port {
                  the default of the `security` chosen",
                 s.trim()
             )),
+        })
+    }
+}
+
+/// A fully qualified host name for EHLO, like `mail.example.org`.
+struct HostName(String);
+
+impl<'de> Deserialize<'de> for HostName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a host name like mail.example.org", |s| {
+            let name = s.trim().trim_end_matches('.');
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            if name.contains('.') && name.len() <= 253 && name.split('.').all(label_ok) {
+                Ok(HostName(name.to_ascii_lowercase()))
+            } else {
+                Err(format!(
+                    "`{}` is not a fully qualified host name: write one like mail.example.org \
+                     (the name of this machine that the mail server may look up)",
+                    s.trim().escape_debug()
+                ))
+            }
         })
     }
 }
@@ -541,6 +575,7 @@ fn smtp(
         password,
         ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
         timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
+        hello_name: raw.hello_name.map(|HostName(h)| h),
     }
 }
 
@@ -646,12 +681,14 @@ fn step(
     delay: Option<Delay>,
     hours: Option<Hours>,
     days: Option<Days>,
+    capped: Option<bool>,
 ) -> StepPolicy {
     let w = &default.window;
     let (start, end) = hours.map_or((w.start, w.end), |Hours(s, e)| (s, e));
     StepPolicy {
         delay: delay.map_or(default.delay, |Delay(d)| d),
         window: Window::new(start, end, days.map_or(w.days, |Days(d)| d)),
+        capped: capped.unwrap_or(default.capped),
     }
 }
 
@@ -661,7 +698,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         |step: &'static str, k: &'static str| [Seg::Key("policy"), Seg::Key(step), Seg::Key(k)];
     if let Some(t) = raw.thank_you {
         let (has_target, has_limit) = (t.target.is_some(), t.limit.is_some());
-        p.thank_you = step(&p.thank_you, t.delay, t.window, t.days);
+        p.thank_you = step(&p.thank_you, t.delay, t.window, t.days, t.capped);
         p.thank_you_target = t.target.map_or(p.thank_you_target, |Delay(d)| d);
         p.thank_you_limit = t.limit.map_or(p.thank_you_limit, |Delay(d)| d);
         // Each pair must keep its order: delay <= target <= limit. The error points at the
@@ -692,7 +729,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         }
     }
     if let Some(s) = raw.status_check {
-        p.status_check = step(&p.status_check, s.delay, s.window, s.days);
+        p.status_check = step(&p.status_check, s.delay, s.window, s.days, s.capped);
         p.after_decision = s.after_decision.map_or(p.after_decision, |Delay(d)| d);
     }
     for (raw, target) in [
@@ -702,7 +739,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         (raw.after_rejection, &mut p.after_rejection),
     ] {
         if let Some(r) = raw {
-            *target = step(target, r.delay, r.window, r.days);
+            *target = step(target, r.delay, r.window, r.days, r.capped);
         }
     }
     if let Some(Delay(d)) = raw.retry_for {
@@ -863,6 +900,25 @@ mod tests {
     }
 
     #[test]
+    fn capped_is_set_per_step_and_only_after_rejection_is_uncapped_by_default() {
+        let p = parse(MINIMAL).unwrap().policy;
+        assert!(!p.after_rejection.capped);
+        assert!(p.thank_you.capped && p.status_check.capped && p.final_check.capped);
+        let text = format!(
+            "{MINIMAL}policy:\n  after_rejection: {{ capped: true }}\n  \
+             status_check: {{ capped: false }}\n  thank_you: {{ capped: false }}\n"
+        );
+        let p = parse(&text).unwrap().policy;
+        assert!(p.after_rejection.capped);
+        assert!(!p.status_check.capped && !p.thank_you.capped);
+        assert!(p.final_check.capped);
+        let d = one_error(&format!(
+            "{MINIMAL}policy:\n  close:\n    capped: sometimes\n"
+        ));
+        assert_eq!(d.line, Some(7), "{d}");
+    }
+
+    #[test]
     fn thank_you_limit_before_target_is_an_error() {
         let d = one_error(&format!("{MINIMAL}policy:\n  thank_you:\n    limit: 12h\n"));
         assert_at(&d, 7, "the thank-you limit (12h) is before its target (1d)");
@@ -914,6 +970,26 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.smtp.unwrap().port, 25);
+    }
+
+    #[test]
+    fn smtp_hello_name_must_be_fully_qualified() {
+        let with = |name: &str| {
+            format!("{MINIMAL}smtp:\n  host: mail.example.com\n  hello_name: {name}\n")
+        };
+        let smtp = parse(&with("Home.Example.org.")).unwrap().smtp.unwrap();
+        assert_eq!(smtp.hello_name.as_deref(), Some("home.example.org"));
+        assert_eq!(
+            parse(&format!("{MINIMAL}smtp:\n  host: h.example\n"))
+                .unwrap()
+                .smtp
+                .unwrap()
+                .hello_name,
+            None
+        );
+        for bad in ["vm", "-x.example.org", "a..b", "\"my host.example\""] {
+            assert_at(&one_error(&with(bad)), 7, "not a fully qualified host name");
+        }
     }
 
     #[test]

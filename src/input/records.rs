@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use crate::core::calendar::{LocalTimeError, resolve_strict};
 use crate::core::{Interview, Interviewer, Status};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::yaml::{self, Address, Date, Delay, PathText, Seg, Text, Zone};
+use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
 
 const WHAT: &str = "one interview (a mapping with company, position, start, interviewers) \
                     or a list of them";
@@ -47,7 +47,10 @@ struct RawInterview {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInterviewer {
-    name: Text,
+    name: PersonName,
+    /// How the messages open, without the comma: `Dear Dr. Weiß` [default: `Dear` and the
+    /// first name].
+    greeting: Option<Greeting>,
     title: Option<Text>,
     email: Option<Address>,
     #[serde(default)]
@@ -193,6 +196,30 @@ impl<'de> Deserialize<'de> for Notes {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A greeting as written, one line, without the comma the templates put after it.
+struct Greeting(String);
+
+impl<'de> Deserialize<'de> for Greeting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        yaml::scalar(d, "a greeting like Dear Dr. Weiß", |s| {
+            let greeting = s.trim().trim_end_matches([',', ' ']);
+            if greeting.is_empty() {
+                Err(
+                    "the greeting is empty: write how the message opens, like `Dear Dr. Weiß`"
+                        .into(),
+                )
+            } else if greeting.chars().any(char::is_control) {
+                Err(format!(
+                    "`{}` holds a line break: keep it on one line",
+                    greeting.escape_debug()
+                ))
+            } else {
+                Ok(Greeting(greeting.to_string()))
+            }
+        })
     }
 }
 
@@ -488,6 +515,7 @@ impl Ctx<'_> {
             .into_iter()
             .map(|r| Interviewer {
                 name: r.name.0,
+                greeting: r.greeting.map(|Greeting(g)| g),
                 title: r.title.map(|Text(t)| t),
                 email: r.email.map(|Address(a)| a),
                 primary: r.primary,
@@ -633,6 +661,34 @@ interviewers:
         assert_eq!(i.status, Status::Rejected);
         assert_eq!(i.notes["years"], "3");
         assert_eq!(i.notes["highlight"], "the API redesign");
+    }
+
+    #[test]
+    fn a_greeting_is_read_without_its_comma() {
+        let text = GOOD.replace(
+            "  - name: Sam Roe\n",
+            "  - name: Jürgen Weiß\n    greeting: \"Dear Dr. Weiß,\"\n",
+        );
+        let i = &parse(&text).unwrap()[0];
+        assert_eq!(i.interviewers[0].greeting, None);
+        assert_eq!(i.interviewers[1].greeting.as_deref(), Some("Dear Dr. Weiß"));
+        let d = one_error(&GOOD.replace(
+            "  - name: Sam Roe\n",
+            "  - name: Sam Roe\n    greeting: \",\"\n",
+        ));
+        assert_at(&d, 9, "greeting is empty");
+    }
+
+    #[test]
+    fn a_name_that_reads_as_an_address_is_an_error_at_its_line() {
+        for name in [
+            "sam@example.com",
+            "Sam <sam@example.com>",
+            "=?utf-8?q?Sam?=",
+        ] {
+            let d = one_error(&GOOD.replace("Sam Roe", &format!("\"{name}\"")));
+            assert_at(&d, 8, "write only the person's name");
+        }
     }
 
     #[test]

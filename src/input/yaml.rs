@@ -596,6 +596,13 @@ scalar_type!(
     parse_text
 );
 scalar_type!(
+    /// A person's name, as it goes before their address in a header: a [`Text`] that does not
+    /// read as an address or as MIME encoding.
+    PersonName(String),
+    "a person's name",
+    parse_person_name
+);
+scalar_type!(
     /// A bare e-mail address.
     Address(EmailAddress),
     "an e-mail address like jane@example.com",
@@ -644,6 +651,16 @@ fn parse_text(s: &str) -> Result<String, String> {
         ));
     }
     Ok(t.to_string())
+}
+
+fn parse_person_name(s: &str) -> Result<String, String> {
+    let name = parse_text(s)?;
+    match crate::core::display_name_problem(&name) {
+        Some(problem) => Err(format!(
+            "`{name}`: {problem}; write only the person's name here (an address goes in `email:`)"
+        )),
+        None => Ok(name),
+    }
 }
 
 fn parse_zone(s: &str) -> Result<Tz, String> {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::core::{SendKey, ThreadRef};
+use crate::core::{History, SendKey, ThreadRef};
 use crate::input::workspace::Workspace;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::{RenderContext, RenderError};
@@ -26,10 +26,12 @@ pub enum ComposeError {
 
 /// Renders the message for the send `key`. `earlier` holds the messages already sent to the
 /// same person for the same interview, oldest first: an e-mail follow-up threads under them.
+/// `history` says whether the person's address bounced, which the call reminder mentions.
 pub fn compose(
     ws: &Workspace,
     key: &SendKey,
     earlier: &[ThreadRef],
+    history: &History,
     now: DateTime<Utc>,
 ) -> Result<Outgoing, ComposeError> {
     let iv = ws
@@ -42,9 +44,12 @@ pub fn compose(
             recipient: key.recipient.clone(),
         })?;
     let owner = &ws.config.owner;
-    let draft = ws
-        .templates
-        .render(key.step, &RenderContext::new(iv, person, owner, key.step))?;
+    let bounce = person
+        .email
+        .as_ref()
+        .and_then(|e| history.undeliverable.get(&e.key()));
+    let context = RenderContext::new(iv, person, owner, key.step).with_bounce(bounce);
+    let draft = ws.templates.render(key.step, &context)?;
     let from = Mailbox::from(owner);
     let to_the_user = key.step.channel().goes_to_the_user();
     let to = if to_the_user {

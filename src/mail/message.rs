@@ -10,8 +10,12 @@ use std::str::FromStr;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, MultiPart, SinglePart};
+use email_encoding::headers::rfc2047;
+use email_encoding::headers::writer::EmailWriter;
+use lettre::message::header::{
+    ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, MultiPart, SinglePart};
 
 use crate::core::{EmailAddress, MessageId, Owner, ThreadRef};
 use crate::mail::render::{Draft, one_line};
@@ -53,21 +57,74 @@ impl From<&Owner> for Mailbox {
     }
 }
 
-/// `Name <address>`, the name quoted when it holds a special character; raw UTF-8, no encoding,
-/// as the `.eml` files are written for people.
+/// `Name <address>`, as the `.eml` files are written for people: raw UTF-8, no encoding, the
+/// name a quoted-string (with `\\` before a `"` or `\\`) unless it is plain words. The queue
+/// file's parser reads every such line back to the same mailbox.
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = one_line(&self.name);
         if name.is_empty() {
             return write!(f, "{}", self.email);
         }
-        if name.contains(|c| "()<>[]:;@\\,.\"".contains(c)) {
-            let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-            write!(f, "\"{escaped}\" <{}>", self.email)
-        } else {
+        if is_plain_phrase(&name) {
             write!(f, "{name} <{}>", self.email)
+        } else {
+            write!(f, "\"{}\" <{}>", quote(&name), self.email)
         }
     }
+}
+
+/// Whether `name` can stand unquoted before `<address>`: words of RFC 5322 `atext` (letters,
+/// digits and ``!#$%&'*+-/=?^_`{|}~``), one space apart. Anything else is quoted; a word that
+/// could read as an RFC 2047 encoded-word (`=?`) too.
+pub(crate) fn is_plain_phrase(name: &str) -> bool {
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    !name.contains("=?")
+        && name
+            .split(' ')
+            .all(|word| !word.is_empty() && word.chars().all(atext))
+}
+
+/// The inside of a quoted-string: `\\` before each `"` and `\\`.
+fn quote(name: &str) -> String {
+    name.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A `From` or `To` header as it goes over SMTP: ASCII only, folded under 78 characters. An
+/// ASCII name is plain words or an RFC 5322 quoted-string (lettre would make an RFC 2047
+/// encoded-word of any name with a comma or an apostrophe, which spam filters score and naive
+/// readers split into two addresses); only a name with non-ASCII letters is encoded.
+fn mailbox_header(header: &'static str, mailbox: &lettre::message::Mailbox) -> HeaderValue {
+    let mut encoded = String::new();
+    {
+        let mut w = EmailWriter::new(&mut encoded, header.len() + 2, 0, false);
+        // Writing to a String cannot fail.
+        let _ = write_mailbox(mailbox, &mut w);
+    }
+    HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(header),
+        mailbox.to_string(),
+        encoded,
+    )
+}
+
+fn write_mailbox(mailbox: &lettre::message::Mailbox, w: &mut EmailWriter<'_>) -> fmt::Result {
+    use std::fmt::Write;
+    let address = mailbox.email.to_string();
+    let Some(name) = mailbox.name.as_deref().filter(|n| !n.is_empty()) else {
+        return w.write_str(&address);
+    };
+    if !name.is_ascii() {
+        rfc2047::encode(name, w)?;
+    } else if is_plain_phrase(name) {
+        w.folding().write_str(name)?;
+    } else {
+        w.write_char('"')?;
+        w.folding().write_str(&quote(name))?;
+        w.write_char('"')?;
+    }
+    w.space();
+    w.folding().write_str(&format!("<{address}>"))
 }
 
 /// Why a message could not be built.
@@ -144,8 +201,6 @@ impl Outgoing {
         let mut builder = lettre::Message::builder()
             .message_id(Some(self.message_id.to_string()))
             .date(SystemTime::from(self.date))
-            .from(self.from.to_lettre()?)
-            .to(self.to.to_lettre()?)
             .subject(one_line(&self.subject));
         if let Some(parent) = &self.in_reply_to {
             builder = builder.in_reply_to(parent.to_string());
@@ -154,16 +209,73 @@ impl Outgoing {
             let refs: Vec<&str> = self.references.iter().map(MessageId::as_str).collect();
             builder = builder.references(refs.join(" "));
         }
-        let body = clean_body(&self.body);
-        if self.attachments.is_empty() {
-            return Ok(builder.header(ContentType::TEXT_PLAIN).body(body)?);
-        }
-        let mut mixed = MultiPart::mixed().singlepart(SinglePart::plain(body));
-        for path in &self.attachments {
-            mixed = mixed.singlepart(attachment(path)?);
-        }
-        Ok(builder.multipart(mixed)?)
+        let (from, to) = (self.from.to_lettre()?, self.to.to_lettre()?);
+        builder = builder.from(from.clone()).to(to.clone());
+        let text = text_part(&clean_body(&self.body));
+        // `singlepart` and `multipart` (not `body`) give the message its MIME-Version.
+        let mut message = if self.attachments.is_empty() {
+            builder.singlepart(text)?
+        } else {
+            let mut mixed = MultiPart::mixed().singlepart(text);
+            for path in &self.attachments {
+                mixed = mixed.singlepart(attachment(path)?);
+            }
+            builder.multipart(mixed)?
+        };
+        // The envelope came from lettre's mailboxes; the headers are written our way.
+        let headers = message.headers_mut();
+        headers.insert_raw(mailbox_header("From", &from));
+        headers.insert_raw(mailbox_header("To", &to));
+        Ok(message)
     }
+}
+
+/// The text as a `text/plain` part in UTF-8. When it is quoted-printable (lettre's choice for
+/// text with a few non-ASCII letters, ours for ASCII text with a line starting `From `), each
+/// line starting `From ` is written `=46rom `, so no mailbox on the way turns it into `>From `.
+fn text_part(text: &str) -> SinglePart {
+    let body = Body::new(text.to_string());
+    let needs_qp = body.encoding() == ContentTransferEncoding::SevenBit && has_from_line(text);
+    let body = match body.encoding() {
+        ContentTransferEncoding::QuotedPrintable => protect_from_lines(body),
+        _ if needs_qp => {
+            match Body::new_with_encoding(
+                text.to_string(),
+                ContentTransferEncoding::QuotedPrintable,
+            ) {
+                Ok(qp) => protect_from_lines(qp),
+                Err(_) => body,
+            }
+        }
+        _ => body,
+    };
+    SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+}
+
+fn has_from_line(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("From "))
+}
+
+/// `From ` at the start of an encoded line becomes `=46rom `; a line that would then pass the
+/// 76 characters quoted-printable allows is broken after it with a soft line break.
+fn protect_from_lines(body: Body) -> Body {
+    let encoded = String::from_utf8_lossy(&body.into_vec()).into_owned();
+    let mut out = String::with_capacity(encoded.len() + 16);
+    for line in encoded.split_inclusive("\r\n") {
+        match line.strip_prefix("From ") {
+            Some(rest) => {
+                out.push_str("=46rom ");
+                if rest.trim_end_matches("\r\n").len() + "=46rom ".len() > 76 {
+                    out.push_str("=\r\n");
+                }
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
+    }
+    Body::dangerous_pre_encoded(out.into_bytes(), ContentTransferEncoding::QuotedPrintable)
 }
 
 /// `Re: Re:Subject` → `Subject`.
@@ -210,17 +322,40 @@ fn attachment(path: &Path) -> Result<SinglePart, MessageError> {
         .file_name()
         .map(|n| one_line(&n.to_string_lossy()))
         .unwrap_or_else(|| "attachment".to_string());
-    Ok(Attachment::new(name).body(content, content_type(path)))
+    Ok(SinglePart::builder()
+        .header(content_type_named(path, &name))
+        .header(ContentDisposition::attachment(&name))
+        .body(Body::new(content)))
+}
+
+/// The file's content type with a `name=` parameter, the name older clients read beside the
+/// RFC 2231 `filename*` of the disposition. A non-ASCII name is given there in ASCII letters
+/// (`Lebenslauf Jürgen.pdf` as `Lebenslauf Jurgen.pdf`): RFC 2047 words are not allowed inside
+/// a quoted parameter, and strict parsers report them as a defect.
+fn content_type_named(path: &Path, name: &str) -> ContentType {
+    let ascii = deunicode::deunicode_with_tofu(name, "_");
+    let ascii = one_line(&ascii);
+    let ascii = if ascii.is_empty() {
+        "attachment"
+    } else {
+        &ascii
+    };
+    ContentType::parse(&format!("{}; name=\"{}\"", mime_of(path), quote(ascii)))
+        .unwrap_or_else(|_| content_type(path))
 }
 
 /// A content type from the file's extension; unknown files are plain bytes.
 pub fn content_type(path: &Path) -> ContentType {
+    ContentType::parse(mime_of(path)).unwrap_or(ContentType::TEXT_PLAIN)
+}
+
+fn mime_of(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let mime = match ext.as_str() {
+    match ext.as_str() {
         "pdf" => "application/pdf",
         "txt" | "md" => "text/plain; charset=utf-8",
         "html" | "htm" => "text/html; charset=utf-8",
@@ -236,8 +371,7 @@ pub fn content_type(path: &Path) -> ContentType {
         "odt" => "application/vnd.oasis.opendocument.text",
         "rtf" => "application/rtf",
         _ => "application/octet-stream",
-    };
-    ContentType::parse(mime).unwrap_or(ContentType::TEXT_PLAIN)
+    }
 }
 
 /// A sample message and readers of what lettre makes of it, for the tests here and of the
@@ -324,7 +458,7 @@ mod tests {
         assert_eq!(named(&hs, "From").len(), 1);
         assert_eq!(
             named(&hs, "To"),
-            [&"To: \"Jane Doe\" <jane@example.com>".to_string()]
+            [&"To: Jane Doe <jane@example.com>".to_string()]
         );
         // The key is ours: it stays in the queue file and the state, never in what the
         // employer receives.
@@ -333,6 +467,107 @@ mod tests {
         assert!(raw.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(named(&hs, "In-Reply-To").is_empty());
         assert!(raw.contains("Dear Jane Doe,\r\n"));
+    }
+
+    /// RFC 2045 section 4: every MIME message says so, single-part ones too.
+    #[test]
+    fn every_message_has_a_mime_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let cv = dir.path().join("cv.pdf");
+        std::fs::write(&cv, b"%PDF-1.4 fake").unwrap();
+        for m in [sample(), sample().with_attachments(vec![cv])] {
+            let hs = headers(&formatted(&m));
+            assert_eq!(
+                named(&hs, "MIME-Version"),
+                [&"MIME-Version: 1.0".to_string()],
+                "{hs:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ascii_names_go_out_as_quoted_strings_not_encoded_words() {
+        let mut m = sample();
+        m.to = Mailbox::new(
+            "Dana \"DJ\" O'Neil, Jr.",
+            addr("dana.oneil@att.example.com"),
+        );
+        m.from = Mailbox::new("Sam Q. Seeker", addr("sam@example.org"));
+        let hs = headers(&formatted(&m));
+        assert_eq!(
+            named(&hs, "To"),
+            [&r#"To: "Dana \"DJ\" O'Neil, Jr." <dana.oneil@att.example.com>"#.to_string()]
+        );
+        assert_eq!(
+            named(&hs, "From"),
+            [&r#"From: "Sam Q. Seeker" <sam@example.org>"#.to_string()]
+        );
+        m.to = Mailbox::new("O'Neil", addr("dana.oneil@att.example.com"));
+        let hs = headers(&formatted(&m));
+        assert_eq!(
+            named(&hs, "To"),
+            [&"To: O'Neil <dana.oneil@att.example.com>".to_string()]
+        );
+    }
+
+    #[test]
+    fn long_names_fold_under_78_characters() {
+        let mut m = sample();
+        m.to = Mailbox::new(
+            "Maria-Theresa Alexandra \"Lexi\" von Habsburg-Lothringen, Head of Talent Acquisition",
+            addr("maria-theresa.von.habsburg-lothringen@talent.example.com"),
+        );
+        m.from = Mailbox::new(
+            "Jürgen-Friedrich Weiß-Müller, Doktor der Ingenieurwissenschaften",
+            addr("juergen@example.org"),
+        );
+        let raw = formatted(&m);
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(line.len() <= 78, "{} characters: {line}", line.len());
+        }
+        let to = named(&headers(&raw), "To")[0].clone();
+        assert!(!to.contains("=?"), "{to}");
+    }
+
+    #[test]
+    fn quoted_printable_lines_starting_from_are_protected() {
+        let mut m = sample();
+        m.body = "Grüße,\nFrom the team\nFrom ".to_string() + &"x".repeat(80) + "\n";
+        let raw = formatted(&m);
+        assert!(
+            raw.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{raw}"
+        );
+        let body = raw.split("\r\n\r\n").nth(1).unwrap();
+        assert!(body.contains("\r\n=46rom the team\r\n"), "{body}");
+        assert!(!body.contains("\r\nFrom "), "{body}");
+        for line in body.split("\r\n") {
+            assert!(line.len() <= 76, "{} characters: {line}", line.len());
+        }
+        // ASCII text with such a line is made quoted-printable for it.
+        let mut m = sample();
+        m.body = "Hello,\nFrom our talk I learnt a lot.\n".into();
+        let raw = formatted(&m);
+        assert!(
+            raw.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{raw}"
+        );
+        assert!(raw.contains("\r\n=46rom our talk"), "{raw}");
+    }
+
+    #[test]
+    fn non_ascii_attachment_names_carry_a_name_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let cv = dir.path().join("Lebenslauf Jürgen Weiß.pdf");
+        std::fs::write(&cv, b"%PDF-1.4 fake").unwrap();
+        let m = sample().with_attachments(vec![cv]);
+        let raw = formatted(&m);
+        assert!(
+            raw.contains("Content-Type: application/pdf; name=\"Lebenslauf Jurgen Weiss.pdf\"\r\n"),
+            "{raw}"
+        );
+        assert!(raw.contains("filename*0*=utf-8''"), "{raw}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use handlebars::{Handlebars, RenderErrorReason, Template};
 use serde_json::{Map, Value, json};
 
-use crate::core::{Interview, Interviewer, Owner, Step};
+use crate::core::{Interview, Interviewer, Owner, Step, Undeliverable};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 
 /// The templates built into the binary, so a config without a templates directory still works;
@@ -334,6 +334,8 @@ impl Templates {
 /// | `interview.day` | `Tuesday` |
 /// | `interview.time` | `14:00`, in the interview's zone |
 /// | `interviewer.name`, `interviewer.first_name` | the person this message is to or about |
+/// | `interviewer.greeting` | how a message to them opens: the record's `greeting`, else `Dear` and the first name |
+/// | `interviewer.bounced` | what the server said when their address bounced, when it did |
 /// | `interviewer.title`, `interviewer.email` | when the record has them |
 /// | `interviewer.primary` | `true` for the primary interviewer |
 /// | `primary` | the primary interviewer, with the same keys as `interviewer` |
@@ -424,6 +426,18 @@ impl RenderContext {
         }
     }
 
+    /// Marks the person the message concerns as unreachable by e-mail: `interviewer.bounced`
+    /// holds what the server said (the call reminder tells the user, and to ask for a better
+    /// address).
+    pub fn with_bounce(mut self, bounce: Option<&Undeliverable>) -> Self {
+        if let (Some(bounce), Some(Value::Object(person))) =
+            (bounce, self.data.get_mut("interviewer"))
+        {
+            insert_opt(person, "bounced", Some(&bounce.reason));
+        }
+        self
+    }
+
     /// The data as JSON, for previews and tests.
     pub fn data(&self) -> &Value {
         &self.data
@@ -445,6 +459,11 @@ fn person_value(iv: &Interview, p: &Interviewer) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), one_line(&p.name).into());
     m.insert("first_name".into(), first_name(&p.name).into());
+    let greeting = match &p.greeting {
+        Some(g) => one_line(g),
+        None => format!("Dear {}", first_name(&p.name)),
+    };
+    m.insert("greeting".into(), greeting.into());
     insert_opt(&mut m, "title", p.title.as_deref());
     insert_opt(&mut m, "email", p.email.as_ref().map(|e| e.as_str()));
     m.insert("primary".into(), (p.key() == iv.primary().key()).into());
@@ -566,6 +585,7 @@ pub(crate) mod tests {
     fn person(name: &str, title: Option<&str>, email: &str, primary: bool) -> Interviewer {
         Interviewer {
             name: name.into(),
+            greeting: None,
             title: title.map(Into::into),
             email: Some(EmailAddress::parse(email).unwrap()),
             primary,
@@ -664,7 +684,9 @@ pub(crate) mod tests {
             for &step in Step::ALL {
                 let d = render(&t, &iv, &me, step).unwrap();
                 assert!(!d.subject.is_empty());
-                assert!(d.body.contains("Backend Engineer"), "{step}: {}", d.body);
+                if step != Step::CallReminder {
+                    assert!(d.body.contains("Backend Engineer"), "{step}: {}", d.body);
+                }
                 assert!(d.body.contains("Acme Tools") || d.subject.contains("Acme Tools"));
             }
         }
@@ -674,17 +696,17 @@ pub(crate) mod tests {
     fn thank_you_is_personal_and_signed() {
         let t = Templates::builtin();
         let d = render(&t, &full(), &full_owner(), Step::ThankYou).unwrap();
-        assert!(d.subject.contains("Backend Engineer"));
-        assert!(d.body.starts_with("Dear Sam Lee,\n"));
-        assert!(d.body.contains("as Staff Engineer"));
+        assert_eq!(d.subject, "Thank you for your time on Tuesday");
+        assert!(d.body.starts_with("Dear Sam,\n"), "{}", d.body);
+        assert!(d.body.contains("Backend Engineer role at Acme Tools"));
         assert!(d.body.contains("event sourcing"));
         assert!(d.body.contains("on-call duty"));
         assert!(d.body.contains("runbooks"));
         assert!(d.body.contains("https://example.com/talk."));
-        assert!(d.body.contains("cv.pdf and sample.pdf,"));
+        assert!(d.body.contains("I have attached cv.pdf and sample.pdf.\n"));
         assert!(
             d.body
-                .contains("my experience running Postgres at scale would")
+                .contains("I am confident my experience running Postgres at scale would")
         );
         assert!(d.body.contains("Tuesday, 3 November"));
         assert!(
@@ -697,12 +719,36 @@ pub(crate) mod tests {
         assert!(!d.body.contains("\n\n\n"));
 
         let bare = render(&t, &bare(), &owner(), Step::ThankYou).unwrap();
-        assert!(!bare.body.contains(" as "), "{}", bare.body);
+        assert!(!bare.body.contains("conversation about"), "{}", bare.body);
+        assert!(bare.body.contains("references or samples of my work"));
         assert!(
             bare.body.ends_with("Best regards,\nAlex Rivera\n"),
             "{}",
             bare.body
         );
+    }
+
+    /// People write "Dear Jane,", not "Dear Jane Doe,"; a record's `greeting` says otherwise
+    /// ("Dear Dr. Weiß").
+    #[test]
+    fn messages_greet_by_first_name_or_the_records_greeting() {
+        let t = Templates::builtin();
+        let mut iv = full();
+        for &step in Step::ALL {
+            let d = render(&t, &iv, &owner(), step).unwrap();
+            let first = d.body.lines().next().unwrap_or_default();
+            let expected = if step.channel().goes_to_the_user() {
+                "Hello Alex,"
+            } else if step == Step::ThankYou {
+                "Dear Sam,"
+            } else {
+                "Dear Jane,"
+            };
+            assert_eq!(first, expected, "{step}");
+        }
+        iv.interviewers[0].greeting = Some("Dear Dr. Doe".into());
+        let d = render(&t, &iv, &owner(), Step::StatusCheck).unwrap();
+        assert!(d.body.starts_with("Dear Dr. Doe,\n"), "{}", d.body);
     }
 
     /// Words as a reader counts them, for the length rule.
@@ -712,14 +758,80 @@ pub(crate) mod tests {
             .count()
     }
 
+    /// A record with every note, a long position title and a long company name.
+    fn long() -> Interview {
+        let mut iv = full();
+        iv.position =
+            "Senior Staff Software Engineer, Payments Infrastructure and Risk Platform (Remote, EMEA)"
+                .into();
+        iv.company = "Smith & Wesson Precision Tooling International".into();
+        iv.interviewers[0].name = "Dana \"DJ\" O'Neil, Jr.".into();
+        iv
+    }
+
     #[test]
-    fn every_default_body_is_at_most_150_words() {
+    fn every_default_message_is_under_120_words() {
         let t = Templates::builtin();
+        for iv in [full(), long()] {
+            for &step in Step::ALL {
+                let d = render(&t, &iv, &full_owner(), step).unwrap();
+                let words = word_count(&d.body);
+                assert!(words < 120, "{step} has {words} words:\n{}", d.body);
+            }
+        }
+    }
+
+    #[test]
+    fn every_default_subject_is_under_60_characters() {
+        let t = Templates::builtin();
+        for iv in [full(), long()] {
+            for &step in Step::ALL {
+                let d = render(&t, &iv, &full_owner(), step).unwrap();
+                let chars = d.subject.chars().count();
+                // A follow-up goes out as `Re:` and the thank-you's subject.
+                assert!(chars < 60 - 4, "{step}: {chars} characters: {}", d.subject);
+            }
+        }
+    }
+
+    /// A follow-up that re-pastes a paragraph of the message before reads as a robot.
+    #[test]
+    fn no_paragraph_is_repeated_across_steps() {
+        let t = Templates::builtin();
+        let mut seen: BTreeMap<String, Step> = BTreeMap::new();
         for &step in Step::ALL {
             let d = render(&t, &full(), &full_owner(), step).unwrap();
-            let words = word_count(&d.body);
-            assert!(words <= 150, "{step} has {words} words:\n{}", d.body);
+            // The first line is the greeting, which is the same on purpose.
+            let body = d.body.split_once('\n').map_or("", |(_, rest)| rest);
+            for paragraph in body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+                if let Some(first) = seen.insert(paragraph.to_string(), step) {
+                    panic!("{first} and {step} both say:\n{paragraph}");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn the_status_check_is_brief_and_never_reproaches() {
+        let t = Templates::builtin();
+        let d = render(&t, &full(), &full_owner(), Step::StatusCheck).unwrap();
+        assert!(d.body.contains("Friday, 13 November"), "{}", d.body);
+        for reproach in ["has passed", "still no", "haven't heard", "have not heard"] {
+            assert!(!d.body.contains(reproach), "`{reproach}`:\n{}", d.body);
+        }
+        // The thank-you's extra paragraph is not pasted again.
+        assert!(!d.body.contains("https://example.com/talk."), "{}", d.body);
+    }
+
+    #[test]
+    fn the_final_check_closes_the_loop_kindly() {
+        let d = render(&Templates::builtin(), &full(), &owner(), Step::FinalCheck).unwrap();
+        assert!(d.body.contains("my last note"), "{}", d.body);
+        assert!(
+            d.body.contains("I wish you and the team every success"),
+            "{}",
+            d.body
+        );
     }
 
     #[test]
@@ -732,36 +844,68 @@ pub(crate) mod tests {
         )
         .unwrap();
         let body = d.body.to_lowercase();
-        assert!(d.subject.contains("Jane Doe"));
+        assert_eq!(d.subject, "Call Jane about your Tuesday interview");
         for needle in [
+            "no answer yet from acme tools",
             "jane doe (head of platform engineering)",
-            "acme tools",
-            "your name, the position (backend engineer) and the interview date (tuesday, 3 november)",
-            "thank them for their time",
-            "follow up on the status",
-            "ask when one is expected and when it would suit them for you to follow up again",
-            "first impressions",
-            "what would have made you a better candidate",
+            "say who you are, the role and your interview date (tuesday, 3 november)",
+            "calling about the next steps",
+            "ask when to expect one, when to follow up again",
+            "what would have made you a stronger candidate",
             "thank them",
-            "another thank-you note",
-            "leave a short message",
+            "thank-you note",
+            "leave your name and the role",
             "+49 30 1234567",
         ] {
             assert!(body.contains(needle), "missing `{needle}`:\n{}", d.body);
         }
+        assert!(!body.contains("first impressions"), "{}", d.body);
+        assert!(!body.contains("bounced"), "{}", d.body);
         assert!(d.body.starts_with("Hello Alex,"));
+    }
+
+    #[test]
+    fn the_call_reminder_says_when_the_address_bounced() {
+        let iv = full();
+        let bounce = Undeliverable {
+            at: Utc.with_ymd_and_hms(2026, 11, 3, 16, 0, 0).unwrap(),
+            reason: "550 5.1.1 No such user".into(),
+        };
+        let ctx = RenderContext::new(&iv, iv.primary(), &owner(), Step::CallReminder)
+            .with_bounce(Some(&bounce));
+        let d = Templates::builtin()
+            .render(Step::CallReminder, &ctx)
+            .unwrap();
+        assert!(
+            d.body
+                .contains("Your e-mail to Jane bounced (550 5.1.1 No such user)"),
+            "{}",
+            d.body
+        );
+        assert!(
+            d.body.contains("ask for an address that works"),
+            "{}",
+            d.body
+        );
+        assert!(word_count(&d.body) < 120, "{}", d.body);
     }
 
     #[test]
     fn close_tells_the_user_to_move_on_and_how_to_record_news() {
         let d = render(&Templates::builtin(), &bare(), &owner(), Step::Close).unwrap();
-        for needle in ["move on", "replied", "offer", "ended"] {
+        for needle in [
+            "next opportunity",
+            "replied",
+            "offer",
+            "stopped",
+            "Nothing more",
+        ] {
             assert!(d.body.contains(needle), "missing `{needle}`:\n{}", d.body);
         }
     }
 
     #[test]
-    fn after_rejection_asks_what_would_have_made_a_better_candidate() {
+    fn after_rejection_is_gracious_and_asks_for_feedback() {
         let d = render(
             &Templates::builtin(),
             &bare(),
@@ -769,9 +913,13 @@ pub(crate) mod tests {
             Step::AfterRejection,
         )
         .unwrap();
-        assert!(d.body.contains("Dear Jane Doe,"));
-        assert!(d.body.contains("stronger candidate"));
+        assert!(d.body.starts_with("Dear Jane,"));
+        assert!(
+            d.body
+                .contains("feedback on what would have made me a stronger candidate")
+        );
         assert!(d.body.contains("future openings"));
+        assert!(!d.body.contains("help me a great deal"), "{}", d.body);
     }
 
     #[test]
@@ -832,7 +980,6 @@ pub(crate) mod tests {
         iv.interviewers[1].title = Some("  ".into());
         iv.notes.insert("highlight".into(), "".into());
         let d = render(&Templates::builtin(), &iv, &owner(), Step::ThankYou).unwrap();
-        assert!(!d.body.contains(" as "));
         assert!(!d.body.contains("conversation about"));
     }
 
@@ -912,7 +1059,9 @@ pub(crate) mod tests {
     fn subjects_fold_line_breaks_from_records() {
         let mut iv = bare();
         iv.position = "Engineer\r\nBcc: victim@example.org".into();
-        let d = render(&Templates::builtin(), &iv, &owner(), Step::ThankYou).unwrap();
+        let t = one("Subject: The {{position}} interview\n\nDear {{interviewer.first_name}}\n")
+            .unwrap();
+        let d = render(&t, &iv, &owner(), Step::ThankYou).unwrap();
         assert!(!d.subject.contains('\n') && !d.subject.contains('\r'));
         assert!(d.subject.contains("Engineer Bcc: victim@example.org"));
     }

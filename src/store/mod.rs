@@ -16,7 +16,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::core::{Channel, History, MessageId, PastSend, SendKey, SendState, Status, ThreadRef};
+use crate::core::{
+    Channel, EmailAddress, History, MessageId, PastSend, SendKey, SendState, Status, ThreadRef,
+    Undeliverable,
+};
 
 pub use sled_store::SledStore;
 
@@ -137,6 +140,30 @@ pub struct StatusSeen {
     pub seen_at: DateTime<Utc>,
 }
 
+/// An address mail cannot reach, however that was learnt (a refusal at SMTP time, or a bounce
+/// found later), and whether the user was asked for a better one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndeliverableAddress {
+    /// Lower-cased, as in send keys.
+    pub address: String,
+    pub at: DateTime<Utc>,
+    /// What the server said, such as `550 5.1.1 No such user`.
+    pub reason: String,
+    /// When the notice asking for a better address went out; `None` until it has.
+    #[serde(default)]
+    pub notice_sent_at: Option<DateTime<Utc>>,
+}
+
+impl UndeliverableAddress {
+    /// The planner's view.
+    pub fn to_past(&self) -> Undeliverable {
+        Undeliverable {
+            at: self.at,
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 /// The whole state as plain values: what `export` writes and `import` reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -147,6 +174,9 @@ pub struct Snapshot {
     /// Small named values such as when the last digest went out.
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
+    /// Absent from exports written before addresses could be marked; they read as none.
+    #[serde(default)]
+    pub undeliverable: Vec<UndeliverableAddress>,
 }
 
 impl Snapshot {
@@ -163,11 +193,19 @@ impl Snapshot {
                 .iter()
                 .map(|s| (s.interview.clone(), (s.status, s.seen_at)))
                 .collect(),
+            undeliverable: self
+                .undeliverable
+                .iter()
+                .map(|u| (u.address.clone(), u.to_past()))
+                .collect(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.sends.is_empty() && self.status_seen.is_empty() && self.meta.is_empty()
+        self.sends.is_empty()
+            && self.status_seen.is_empty()
+            && self.meta.is_empty()
+            && self.undeliverable.is_empty()
     }
 
     /// Refuses anything the store would not have written itself, before a byte is changed.
@@ -208,6 +246,23 @@ impl Snapshot {
                 ));
             }
         }
+        let mut addresses = BTreeSet::new();
+        for u in &self.undeliverable {
+            if EmailAddress::parse(&u.address)
+                .map(|a| a.key())
+                .ok()
+                .as_deref()
+                != Some(&u.address)
+            {
+                return invalid(format!(
+                    "`{}` in `undeliverable` is not a lower-case e-mail address",
+                    u.address
+                ));
+            }
+            if !addresses.insert(&u.address) {
+                return invalid(format!("`{}` appears twice in `undeliverable`", u.address));
+            }
+        }
         if let Some(name) = self.meta.keys().find(|name| is_reserved_meta(name)) {
             return invalid(format!("meta `{name}` is reserved for the store itself"));
         }
@@ -221,6 +276,7 @@ pub struct ImportSummary {
     pub sends: usize,
     pub status_seen: usize,
     pub meta: usize,
+    pub undeliverable: usize,
     /// How many sends the store held before and were replaced.
     pub replaced_sends: usize,
 }
@@ -252,6 +308,24 @@ pub trait Store: Send + Sync {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Records that mail to `address` cannot be delivered: a permanent failure that named the
+    /// recipient, whether an SMTP server refused it or a bounce came back later. Later e-mail
+    /// to it is cancelled (see [`History::bounce_cancels`]). The first record is kept; `Ok(true)`
+    /// when this one is new. Durable before it returns.
+    fn mark_undeliverable(
+        &self,
+        address: &EmailAddress,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Every address marked undeliverable, in address order.
+    fn undeliverable(&self) -> Result<Vec<UndeliverableAddress>, StoreError>;
+
+    /// Records that the user was told `address` is undeliverable (and asked for a better one).
+    fn note_undeliverable_notice(&self, address: &str, at: DateTime<Utc>)
+    -> Result<(), StoreError>;
 
     fn meta(&self, name: &str) -> Result<Option<String>, StoreError>;
 
@@ -296,6 +370,7 @@ pub fn import(store: &dyn Store, json: &str, replace: bool) -> Result<ImportSumm
         sends: snapshot.sends.len(),
         status_seen: snapshot.status_seen.len(),
         meta: snapshot.meta.len(),
+        undeliverable: snapshot.undeliverable.len(),
         replaced_sends: current.sends.len(),
     })
 }

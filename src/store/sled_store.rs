@@ -3,7 +3,7 @@
 //! ```text
 //! <state>/followup.lock    held while open: one process (and one handle) per directory
 //! <state>/check.json       how many sends there were: catches a log sled opened short
-//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`
+//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`, `undeliverable`
 //! <state>/db.last-open/    the database as it was before the last good open
 //! <state>/db.damaged/      the database as found when an open was refused as corrupt
 //! ```
@@ -11,6 +11,8 @@
 //! - `sends`: `interview/step/recipient` → [`SendRecord`]
 //! - `status_seen`: interview id → `{status, seen_at}`
 //! - `meta`: name → string; `schema_version` is the store's own.
+//! - `undeliverable`: lower-cased address → [`UndeliverableAddress`] (a tree added without a
+//!   schema change: a state written before it simply has none).
 //!
 //! sled 0.34 only makes writes durable on flush, so every write here flushes and checks the
 //! result before it reports success.
@@ -30,9 +32,9 @@ use sled::{IVec, Tree};
 
 use super::{
     EXPORT_FORMAT, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen, Store,
-    StoreError, check_key, is_reserved_meta,
+    StoreError, UndeliverableAddress, check_key, is_reserved_meta,
 };
-use crate::core::{History, SendKey, SendState, Status};
+use crate::core::{EmailAddress, History, SendKey, SendState, Status};
 use crate::fsutil;
 
 /// sled's default page cache is 1 GiB; the state of one person's job search is kilobytes.
@@ -60,6 +62,7 @@ pub struct SledStore {
     pub(super) sends: Tree,
     status_seen: Tree,
     meta: Tree,
+    undeliverable: Tree,
     /// Serializes writes of `check.json` so its count only grows.
     check: Mutex<()>,
     _lock: File,
@@ -135,6 +138,7 @@ impl SledStore {
             sends: tree("sends")?,
             status_seen: tree("status_seen")?,
             meta: tree("meta")?,
+            undeliverable: tree("undeliverable")?,
             db,
             path: path.to_path_buf(),
             check: Mutex::new(()),
@@ -297,7 +301,68 @@ impl Store for SledStore {
             .into_iter()
             .map(|s| (s.interview, (s.status, s.seen_at)))
             .collect();
-        Ok(History { sends, status_seen })
+        let undeliverable = self
+            .undeliverable()?
+            .into_iter()
+            .map(|u| (u.address.clone(), u.to_past()))
+            .collect();
+        Ok(History {
+            sends,
+            status_seen,
+            undeliverable,
+        })
+    }
+
+    fn mark_undeliverable(
+        &self,
+        address: &EmailAddress,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let key = address.key();
+        let new = encode(
+            &key,
+            &UndeliverableAddress {
+                address: key.clone(),
+                at,
+                reason: reason.to_string(),
+                notice_sent_at: None,
+            },
+        )?;
+        self.update(&self.undeliverable, &key, |old| {
+            Ok(old.is_none().then(|| new.clone()))
+        })
+    }
+
+    fn undeliverable(&self) -> Result<Vec<UndeliverableAddress>, StoreError> {
+        self.undeliverable
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(|e| self.sled(e))?;
+                decode(
+                    &format!("undeliverable/{}", String::from_utf8_lossy(&k)),
+                    &v,
+                )
+            })
+            .collect()
+    }
+
+    fn note_undeliverable_notice(
+        &self,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let name = format!("undeliverable/{address}");
+        self.update(&self.undeliverable, address, |old| {
+            let Some(raw) = old else { return Ok(None) };
+            let mut record: UndeliverableAddress = decode(&name, raw)?;
+            if record.notice_sent_at.is_some() {
+                return Ok(None);
+            }
+            record.notice_sent_at = Some(at);
+            encode(&name, &record).map(Some)
+        })?;
+        Ok(())
     }
 
     fn note_status(
@@ -373,6 +438,7 @@ impl Store for SledStore {
             sends: self.all()?,
             status_seen: self.seen()?,
             meta,
+            undeliverable: self.undeliverable()?,
         })
     }
 
@@ -384,6 +450,7 @@ impl Store for SledStore {
                 .map_err(|e| self.sled(e))
         };
         let (old_sends, old_seen) = (keys(&self.sends)?, keys(&self.status_seen)?);
+        let old_undeliverable = keys(&self.undeliverable)?;
         let old_meta: Vec<IVec> = keys(&self.meta)?
             .into_iter()
             .filter(|k| !is_reserved_meta(&String::from_utf8_lossy(k)))
@@ -407,9 +474,19 @@ impl Store for SledStore {
                 encode(&s.interview, &value).map(|v| (s.interview.clone(), v))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let undeliverable = snapshot
+            .undeliverable
+            .iter()
+            .map(|u| encode(&u.address, u).map(|v| (u.address.clone(), v)))
+            .collect::<Result<Vec<_>, _>>()?;
 
-        (&self.sends, &self.status_seen, &self.meta)
-            .transaction(|(tx_sends, tx_seen, tx_meta)| {
+        (
+            &self.sends,
+            &self.status_seen,
+            &self.meta,
+            &self.undeliverable,
+        )
+            .transaction(|(tx_sends, tx_seen, tx_meta, tx_undeliverable)| {
                 for k in &old_sends {
                     tx_sends.remove(k.clone())?;
                 }
@@ -427,6 +504,12 @@ impl Store for SledStore {
                 }
                 for (k, v) in &snapshot.meta {
                     tx_meta.insert(k.as_bytes(), v.as_bytes())?;
+                }
+                for k in &old_undeliverable {
+                    tx_undeliverable.remove(k.clone())?;
+                }
+                for (k, v) in &undeliverable {
+                    tx_undeliverable.insert(k.as_bytes(), v.as_slice())?;
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
             })

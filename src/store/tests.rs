@@ -358,11 +358,96 @@ fn export_then_import_round_trips() {
             sends: 1,
             status_seen: 1,
             meta: 1,
+            undeliverable: 0,
             replaced_sends: 0
         }
     );
     assert_eq!(target.snapshot().unwrap(), source.snapshot().unwrap());
     assert_eq!(target.get(&k).unwrap(), Some(rec));
+}
+
+#[test]
+fn an_undeliverable_address_is_kept_durably_with_its_first_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    let ana = EmailAddress::parse("Ana@Example.com").unwrap();
+    {
+        let store = SledStore::open(&path).unwrap();
+        assert!(
+            store
+                .mark_undeliverable(&ana, at(3, 9), "550 5.1.1 No such user")
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_undeliverable(&ana, at(4, 9), "550 again")
+                .unwrap()
+        );
+        store
+            .note_undeliverable_notice("ana@example.com", at(3, 10))
+            .unwrap();
+        store
+            .note_undeliverable_notice("ana@example.com", at(5, 10))
+            .unwrap();
+    }
+    let store = SledStore::open(&path).unwrap();
+    let all = store.undeliverable().unwrap();
+    assert_eq!(
+        all,
+        [UndeliverableAddress {
+            address: "ana@example.com".into(),
+            at: at(3, 9),
+            reason: "550 5.1.1 No such user".into(),
+            notice_sent_at: Some(at(3, 10)),
+        }]
+    );
+    let history = store.history().unwrap();
+    assert_eq!(
+        history.undeliverable["ana@example.com"].reason,
+        "550 5.1.1 No such user"
+    );
+    assert_eq!(store.snapshot().unwrap().history(), history);
+
+    // Through an export and an import.
+    let json = export(&store).unwrap();
+    let (_dir2, target) = fresh();
+    assert_eq!(import(&target, &json, false).unwrap().undeliverable, 1);
+    assert_eq!(target.undeliverable().unwrap(), all);
+    // An import replaces them too.
+    let mut empty: Snapshot = serde_json::from_str(&json).unwrap();
+    empty.undeliverable.clear();
+    empty.sends.clear();
+    import(&target, &serde_json::to_string(&empty).unwrap(), true).unwrap();
+    assert!(target.undeliverable().unwrap().is_empty());
+}
+
+/// An export written before addresses could be marked undeliverable still imports.
+#[test]
+fn an_export_without_undeliverable_addresses_imports() {
+    let (_dir, source) = fresh();
+    source
+        .note_status("acme", Status::Replied, at(6, 8))
+        .unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&export(&source).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("undeliverable");
+    let (_dir2, target) = fresh();
+    import(&target, &value.to_string(), false).unwrap();
+    assert!(target.undeliverable().unwrap().is_empty());
+    assert_eq!(target.snapshot().unwrap().status_seen.len(), 1);
+}
+
+#[test]
+fn import_refuses_an_undeliverable_entry_that_is_not_an_address() {
+    let (_dir, source) = fresh();
+    let mut value: serde_json::Value = serde_json::from_str(&export(&source).unwrap()).unwrap();
+    value["undeliverable"] = serde_json::json!([
+        {"address": "Not An Address", "at": "2025-03-03T09:00:00Z", "reason": "550"}
+    ]);
+    let e = import(&source, &value.to_string(), false).unwrap_err();
+    assert!(
+        e.to_string().contains("not a lower-case e-mail address"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -402,6 +487,7 @@ fn import_validates_before_changing_anything() {
         sends: vec![sending(&k, 1), sending(&k, 2)],
         status_seen: vec![],
         meta: Default::default(),
+        undeliverable: vec![],
     };
     let dup = serde_json::to_string(&snapshot).unwrap();
     let err = import(&store, &dup, false).unwrap_err();

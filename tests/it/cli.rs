@@ -303,8 +303,9 @@ fn preview_prints_the_rfc5322_text_that_would_go_out() {
     for header in [
         "Message-ID: <",
         "Date: ",
-        "From: \"Sam Seeker\" <sam@example.org>",
-        "To: \"Jane Roe\" <jane@globex.example.com>",
+        "From: Sam Seeker <sam@example.org>",
+        "To: Jane Roe <jane@globex.example.com>",
+        "MIME-Version: 1.0",
         "Subject: ",
         "Content-Type: text/plain; charset=utf-8",
     ] {

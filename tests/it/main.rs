@@ -12,6 +12,7 @@ mod hostile;
 mod imap_dovecot;
 mod interop_postfix;
 mod logging;
+mod messages;
 mod queue_dir;
 mod service;
 mod smtp_delivery;

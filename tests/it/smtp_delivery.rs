@@ -36,6 +36,7 @@ fn smtp_config(host: &str, port: u16, security: Security, user: Option<&str>) ->
         password: PasswordSource::Env("UNUSED".into()),
         ca_file: None,
         timeout: None,
+        hello_name: None,
     }
 }
 
@@ -413,4 +414,37 @@ fn secret_is_redacted_in_debug_and_display() {
     assert_eq!(format!("{secret:?}"), "[redacted]");
     assert_eq!(format!("{:?}", Some(&secret)), "Some([redacted])");
     assert_eq!(secret.expose(), PASSWORD);
+}
+
+/// The EHLO on the wire is `smtp.hello_name` when the config gives one.
+#[test]
+fn ehlo_is_the_configured_hello_name() {
+    let home = crate::support::world::World::serving("send").configure(|c| {
+        c.smtp.as_mut().unwrap().extra = "  hello_name: client.example.net\n".into();
+    });
+    home.ok(&["check-smtp"]);
+    assert_eq!(home.server().hello_names(), ["client.example.net"]);
+}
+
+/// Without `smtp.hello_name`, the EHLO is a fully qualified name: the machine's when it has
+/// one, else the domain of `me.email` (never a bare host name like `vm`).
+#[test]
+fn ehlo_is_fully_qualified_by_default() {
+    let home = crate::support::world::World::serving("send");
+    home.ok(&["check-smtp"]);
+    let names = home.server().hello_names();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let machine = hostname_of_this_machine();
+    assert!(
+        names[0].contains('.') && (machine.contains('.') || names[0] != machine),
+        "EHLO {} (this machine is `{machine}`)",
+        names[0]
+    );
+}
+
+fn hostname_of_this_machine() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }

@@ -65,6 +65,7 @@ rusty_fork_test! {
             password: PasswordSource::Env("UNUSED".into()),
             ca_file: None,
             timeout: None,
+            hello_name: None,
         };
         let options = SmtpOptions {
             hello_name: Some("client.example.com".into()),

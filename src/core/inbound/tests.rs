@@ -28,6 +28,7 @@ fn interview(id: &str, company: &str, emails: &[&str]) -> Interview {
                 name: e.split('@').next().unwrap().into(),
                 title: None,
                 email: Some(EmailAddress::parse(e).unwrap()),
+                greeting: None,
                 primary: false,
             })
             .collect(),

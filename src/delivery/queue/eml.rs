@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::core::{EmailAddress, MessageId, SendKey};
+use crate::core::{EmailAddress, MessageId, SendKey, display_name_problem};
 use crate::mail::message::{Mailbox, Outgoing, clean_body};
 use crate::mail::render::one_line;
 
@@ -366,52 +366,82 @@ impl Fields {
 }
 
 /// Reads exactly one `Name <address>`, `"Name" <address>` or bare address, refusing lists,
-/// groups and names dressed up as addresses.
+/// groups and names dressed up as addresses. A quoted name may hold anything a record's name
+/// may (commas, quotes written `\\"`, backslashes written `\\\\`), so what `to_eml` wrote reads back
+/// the same.
 fn parse_mailbox(value: &str) -> Result<Mailbox, String> {
     let value = value.trim();
-    let (name, address) = match value.rfind('<') {
-        None => ("", value),
-        Some(open) => {
-            let inner = value[open + 1..]
-                .strip_suffix('>')
-                .ok_or_else(|| format!("`{value}`: text after the closing `>`"))?;
-            (value[..open].trim(), inner)
-        }
-    };
-    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+    let several =
+        || format!("`{value}` holds more than one address; a follow-up goes to one person");
+    let (name, rest) = match value.strip_prefix('"') {
         Some(quoted) => {
-            let unescaped = quoted.replace("\\\"", "\"").replace("\\\\", "\\");
-            if unescaped.contains('"') {
-                return Err(format!("`{value}`: unbalanced quotes in the name"));
-            }
-            unescaped
-        }
-        None => {
-            if name.contains([',', ';', '<', '>', '"', ':']) {
+            let (name, len) = unquote(quoted)
+                .ok_or_else(|| format!("`{value}`: unbalanced quotes in the name"))?;
+            let rest = quoted[len..].trim_start();
+            if !rest.starts_with('<') {
                 return Err(format!(
-                    "`{value}` holds more than one address; a follow-up goes to one person"
+                    "`{value}`: after the quoted name comes the address in angle brackets, \
+                     like \"Jane Doe\" <jane@example.com>"
                 ));
             }
-            name.to_string()
+            (name, rest)
         }
+        None => match value.find('<') {
+            None => (String::new(), value),
+            Some(open) => {
+                let name = value[..open].trim();
+                if name.contains('"') {
+                    return Err(format!(
+                        "`{value}`: unbalanced quotes in the name; quote the whole name"
+                    ));
+                }
+                if name.contains([',', ';', ':', '>']) {
+                    return Err(several());
+                }
+                (name.to_string(), &value[open..])
+            }
+        },
     };
-    if name.contains(['@', '<', '>']) {
+    let address = match rest.strip_prefix('<') {
+        Some(inner) => inner
+            .strip_suffix('>')
+            .filter(|a| !a.contains(['<', '>']))
+            .ok_or_else(|| match inner.find('>') {
+                Some(close) if inner[close + 1..].trim().is_empty() => {
+                    format!("`{value}`: text after the closing `>`")
+                }
+                Some(_) => several(),
+                None => format!("`{value}`: the `<` before the address is never closed"),
+            })?,
+        None => rest,
+    };
+    if let Some(problem) = display_name_problem(&name) {
         return Err(format!(
-            "`{value}`: the name looks like an address; write only the person's name before <address>"
-        ));
-    }
-    if name.contains("=?") {
-        return Err(format!(
-            "`{value}`: the name is MIME-encoded; write it as plain text"
+            "`{value}`: {problem}; write only the person's name before <address>"
         ));
     }
     let email = EmailAddress::parse(address).map_err(|e| match e {
         crate::core::AddressError::DisplayName(_) | crate::core::AddressError::Whitespace(_) => {
-            format!("`{value}` holds more than one address; a follow-up goes to one person")
+            several()
         }
         other => other.to_string(),
     })?;
     Ok(Mailbox::new(&name, email))
+}
+
+/// The content of a quoted-string whose opening quote is gone, and how many bytes it took with
+/// its closing quote; `None` when it never closes.
+fn unquote(text: &str) -> Option<(String, usize)> {
+    let mut name = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => name.push(chars.next()?.1),
+            '"' => return Some((name, i + 1)),
+            c => name.push(c),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -633,6 +663,97 @@ mod tests {
         assert_eq!(q.subject, "Hello Bcc: spy@example.org Injected body");
         assert_eq!(q.key.interview, "acme");
         assert_eq!(q.body, m.body);
+    }
+
+    #[test]
+    fn names_with_quotes_commas_and_backslashes_round_trip() {
+        for name in [
+            "Dana \"DJ\" O'Neil, Jr.",
+            "Jürgen Weiß",
+            "back\\slash \"quoted\\\"\"",
+            "Smith, Jane (HR); Talent: EU",
+            "\"",
+            "Zoë",
+            "Plain Words",
+        ] {
+            let mut m = sample();
+            m.to = Mailbox::new(name, addr("dana.oneil@att.example.com"));
+            m.from = Mailbox::new(name, addr("alex@example.org"));
+            let eml = eml(&m);
+            let q = parse_eml(eml.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}\n{eml}"));
+            assert_eq!(q.to, m.to, "{eml}");
+            assert_eq!(q.from.as_ref(), Some(&m.from), "{eml}");
+        }
+        let eml = eml(&{
+            let mut m = sample();
+            m.to = Mailbox::new(
+                "Dana \"DJ\" O'Neil, Jr.",
+                addr("dana.oneil@att.example.com"),
+            );
+            m
+        });
+        assert!(
+            eml.contains("To: \"Dana \\\"DJ\\\" O'Neil, Jr.\" <dana.oneil@att.example.com>\n"),
+            "{eml}"
+        );
+        // Written by hand, a quote left open or text after it is refused, not misread.
+        for bad in [
+            "To: \"Dana \\\" <dana@example.com>",
+            "To: \"Dana\" O'Neil <dana@example.com>",
+            "To: Dana \"DJ\" O'Neil <dana@example.com>",
+            "To: \"Dana\" <dana@example.com",
+        ] {
+            let text = eml.replace(
+                "To: \"Dana \\\"DJ\\\" O'Neil, Jr.\" <dana.oneil@att.example.com>",
+                bad,
+            );
+            assert!(
+                matches!(
+                    parse_eml(text.as_bytes()),
+                    Err(EmlError::Invalid { line: 2, .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever name a record accepts comes back unchanged from the queue file, and reads
+        /// the same to a recipient's mail parser.
+        #[test]
+        fn every_name_a_record_accepts_round_trips(
+            name in proptest::prop_oneof![
+                "\\PC{1,60}",
+                "[ a-zA-Z\"\\\\,.;:()<>@=?'&!#~éüß\u{4e2d}\u{1f600}\t]{1,60}",
+            ]
+        ) {
+            let yaml = format!(
+                "company: Acme\nposition: Engineer\nstart: 2026-11-03 10:00\ninterviewers:\n  \
+                 - name: {}\n    email: dana@example.com\n",
+                serde_json::to_string(&name).unwrap()
+            );
+            let Ok(records) = crate::input::records::parse_interviews(
+                &yaml,
+                std::path::Path::new("/nonexistent/interviews/x.yaml"),
+                chrono_tz::Europe::Berlin,
+            ) else {
+                return Ok(());
+            };
+            let person = &records[0].interviewers[0];
+            let to = Mailbox::new(&person.name, person.email.clone().unwrap());
+            let mut m = sample();
+            m.to = to.clone();
+            let eml = eml(&m);
+            let q = parse_eml(eml.as_bytes());
+            proptest::prop_assert!(q.is_ok(), "{:?}\n{}", q, eml);
+            proptest::prop_assert_eq!(&q.unwrap().to, &to, "{}", eml);
+
+            let raw = m.to_lettre().unwrap().formatted();
+            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            let read = parsed.to().and_then(|a| a.first()).unwrap();
+            proptest::prop_assert_eq!(read.name().unwrap_or_default(), to.name.as_str());
+            proptest::prop_assert_eq!(read.address().unwrap_or_default(), "dana@example.com");
+        }
     }
 
     #[test]

@@ -92,6 +92,10 @@ struct Shared {
     behaviour: Mutex<Behaviour>,
     /// Every command line's verb, upper-cased, in order (`EHLO`, `STARTTLS`, `AUTH`, ...).
     commands: Mutex<Vec<String>>,
+    /// The argument of each EHLO and HELO.
+    hello_names: Mutex<Vec<String>>,
+    /// Behaviours for one recipient each, over `behaviour`.
+    behaviour_for: Mutex<Vec<(String, Behaviour)>>,
     connections: AtomicUsize,
     /// Sessions being served right now.
     sessions: AtomicUsize,
@@ -132,6 +136,18 @@ impl Drop for Transaction<'_> {
 
 fn behaviour(shared: &Shared) -> Behaviour {
     *lock(&shared.behaviour)
+}
+
+/// How the server treats a transaction to `rcpt`: its own behaviour if a test set one, else the
+/// server's.
+fn behaviour_for(shared: &Shared, rcpt: Option<&str>) -> Behaviour {
+    let own = rcpt.and_then(|r| {
+        lock(&shared.behaviour_for)
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(r))
+            .map(|(_, b)| *b)
+    });
+    own.unwrap_or_else(|| behaviour(shared))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,6 +227,18 @@ impl TestSmtpServer {
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         *lock(&self.shared.behaviour) = behaviour;
+    }
+
+    /// How the server treats RCPT and DATA for `rcpt` from now on, whatever it does for others.
+    pub fn set_behaviour_for(&self, rcpt: &str, behaviour: Behaviour) {
+        let mut all = lock(&self.shared.behaviour_for);
+        all.retain(|(a, _)| !a.eq_ignore_ascii_case(rcpt));
+        all.push((rcpt.to_owned(), behaviour));
+    }
+
+    /// The name given with each EHLO or HELO, in order.
+    pub fn hello_names(&self) -> Vec<String> {
+        lock(&self.shared.hello_names).clone()
     }
 
     /// TCP connections accepted so far (refused ones included).
@@ -375,6 +403,9 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
             None => (line.to_ascii_uppercase(), ""),
         };
         lock(&shared.commands).push(verb.clone());
+        if matches!(verb.as_str(), "EHLO" | "HELO") {
+            lock(&shared.hello_names).push(arg.to_owned());
+        }
         let answer = match verb.as_str() {
             "EHLO" => {
                 state.greeted = true;
@@ -450,7 +481,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                 if state.from.is_none() {
                     reply(&mut io, "503 5.5.1 MAIL first").await
                 } else if let Some(addr) = path_arg(arg, "TO:") {
-                    match behaviour(shared) {
+                    match behaviour_for(shared, Some(&addr)) {
                         Behaviour::TempFail(FailAt::Rcpt) => {
                             reply(&mut io, "451 4.3.0 Try again later").await
                         }
@@ -484,7 +515,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                     let Some(data) = read_data(&mut io).await else {
                         return;
                     };
-                    match behaviour(shared) {
+                    match behaviour_for(shared, state.rcpt.first().map(String::as_str)) {
                         Behaviour::TempFail(FailAt::EndOfData) => {
                             reset(&mut state);
                             txn.end();
