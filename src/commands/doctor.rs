@@ -332,11 +332,7 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
         PasswordSource::Credential(name) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
             Some(dir) => PathBuf::from(dir).join(name),
             // The units hand over `smtp-password` beside the config (`LoadCredential=`).
-            None => config
-                .path
-                .parent()
-                .unwrap_or(Path::new("/"))
-                .join(name),
+            None => config.path.parent().unwrap_or(Path::new("/")).join(name),
         },
     };
     let p = path.display();

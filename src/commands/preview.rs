@@ -30,7 +30,7 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
     if keys.is_empty() {
         bail!("nothing matches: interview `{id}` has no such step or recipient");
     }
-    let saved = snapshot::load(&ws.config.state_dir)?.unwrap_or_else(empty_snapshot);
+    let saved = snapshot::load(&ws.config.state_dir)?.unwrap_or_else(Snapshot::empty);
     let history = saved.history();
     let now = Utc::now();
     let c = &ws.config;
@@ -125,15 +125,4 @@ fn earlier_in(
             .filter(|r| r.sent_at.unwrap_or(r.reserved_at) < at),
         key,
     )
-}
-
-fn empty_snapshot() -> Snapshot {
-    Snapshot {
-        format: crate::store::EXPORT_FORMAT.into(),
-        schema_version: crate::store::SCHEMA_VERSION,
-        sends: Vec::new(),
-        status_seen: Vec::new(),
-        meta: Default::default(),
-        undeliverable: Vec::new(),
-    }
 }

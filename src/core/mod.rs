@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod calendar;
+pub mod heard;
 pub mod inbound;
 pub mod message_id;
 pub mod model;

@@ -5,6 +5,7 @@
 //! read. It places actions in time order, as a small discrete-event simulation, so that the weekly
 //! cap sees every earlier touch (from any interview) when it decides about a later one.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
 use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
+use super::heard::{self, Heard, HeardByInterview};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
 use super::policy::{Policy, format_delay};
 
@@ -100,6 +102,8 @@ pub struct History {
     /// Addresses mail cannot reach (a permanent failure that named the recipient), by
     /// lower-cased address.
     pub undeliverable: BTreeMap<String, Undeliverable>,
+    /// What the mailbox said about each interview (see [`super::heard`]).
+    pub heard: HeardByInterview,
 }
 
 /// Why mail to an address cannot be delivered, and since when.
@@ -188,19 +192,33 @@ pub fn plan(
     owner: &Owner,
     now: DateTime<Utc>,
 ) -> Vec<Action> {
+    // What was heard decides an interview the record leaves waiting.
+    let heard_notes = records
+        .iter()
+        .filter_map(|iv| {
+            let reply = heard::deciding_reply(iv, &history.heard)?;
+            Some((iv.id.clone(), heard::reply_note(reply)))
+        })
+        .collect();
+    let records: Vec<Cow<Interview>> = records
+        .iter()
+        .map(|iv| heard::effective(iv, &history.heard))
+        .collect();
     let mut planner = Planner {
         history,
         policy,
         owner,
         now,
         touches: BTreeMap::new(),
+        holds: holds(&history.heard),
+        heard_notes,
         queue: BinaryHeap::new(),
         out: Vec::new(),
         seq: 0,
     };
-    planner.seed_touches(records);
+    planner.seed_touches(&records);
     // Place interviews in id order, so the outcome never depends on the order files were read.
-    let mut sorted: Vec<&Interview> = records.iter().collect();
+    let mut sorted: Vec<&Interview> = records.iter().map(|iv| iv.as_ref()).collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for (index, interview) in sorted.iter().enumerate() {
         planner.start(index, interview);
@@ -215,8 +233,42 @@ pub fn plan(
 #[derive(Debug, Clone)]
 struct Touch {
     at: DateTime<Utc>,
-    step: Step,
+    /// What it was, for reasons: a step's name, or the user's own message.
+    what: &'static str,
     interview: String,
+}
+
+/// What an out-of-office holds an interviewer until: the first instant of the day they may be
+/// written to again, who said so, and when.
+#[derive(Debug, Clone)]
+struct Hold {
+    until: NaiveDate,
+    from: String,
+    said_on: DateTime<Utc>,
+}
+
+/// The holds by interviewer (see [`heard::hold`]).
+fn holds(heard: &HeardByInterview) -> BTreeMap<String, Hold> {
+    let mut out = BTreeMap::new();
+    for record in heard.values().flatten() {
+        if let Heard::OutOfOffice {
+            interviewer, from, ..
+        } = &record.heard
+            && !out.contains_key(interviewer)
+            && let Some(latest) = heard::hold(interviewer, heard)
+            && let Heard::OutOfOffice { until, .. } = &latest.heard
+        {
+            out.insert(
+                interviewer.clone(),
+                Hold {
+                    until: *until,
+                    from: from.clone(),
+                    said_on: latest.at,
+                },
+            );
+        }
+    }
+    out
 }
 
 /// A step waiting for its place in time.
@@ -263,6 +315,9 @@ struct Planner<'a> {
     owner: &'a Owner,
     now: DateTime<Utc>,
     touches: BTreeMap<String, Vec<Touch>>,
+    holds: BTreeMap<String, Hold>,
+    /// Why a reply heard in the mailbox stops an interview, by interview id.
+    heard_notes: BTreeMap<String, String>,
     queue: BinaryHeap<Queued>,
     out: Vec<Action>,
     seq: u64,
@@ -273,9 +328,11 @@ impl Planner<'_> {
     /// message still on its way counts as going out now, since it may go any moment; except a
     /// thank-you past its hard limit, which can only go out if the user overrides the limit,
     /// and which would otherwise hold the person's cap for ever.
-    fn seed_touches(&mut self, records: &[Interview]) {
-        let by_id: BTreeMap<&str, &Interview> =
-            records.iter().map(|iv| (iv.id.as_str(), iv)).collect();
+    fn seed_touches(&mut self, records: &[Cow<Interview>]) {
+        let by_id: BTreeMap<&str, &Interview> = records
+            .iter()
+            .map(|iv| (iv.id.as_str(), iv.as_ref()))
+            .collect();
         for (key, past) in &self.history.sends {
             if !key.step.channel().is_touch() {
                 continue;
@@ -298,8 +355,19 @@ impl Planner<'_> {
                 .or_default()
                 .push(Touch {
                     at,
-                    step: key.step,
+                    what: key.step.as_str(),
                     interview: key.interview.clone(),
+                });
+        }
+        // The user's own messages to an interviewer count as much as ours.
+        for (interviewer, interview, at) in heard::own_follow_ups(&self.history.heard) {
+            self.touches
+                .entry(interviewer.to_string())
+                .or_default()
+                .push(Touch {
+                    at,
+                    what: "your own message",
+                    interview: interview.to_string(),
                 });
         }
     }
@@ -568,6 +636,10 @@ impl Planner<'_> {
     }
 
     fn cancel(&mut self, iv: &Interview, step: Step, person: usize, reason: String) {
+        let reason = match self.heard_notes.get(&iv.id) {
+            Some(note) => format!("{note}: {reason}"),
+            None => reason,
+        };
         let now = self.now;
         self.emit(iv, step, person, now, ActionState::Cancelled, reason);
     }
@@ -590,6 +662,24 @@ impl Planner<'_> {
             self.emit(iv, step, person, at, ActionState::Cancelled, why);
             if chain {
                 self.chain_after(interview, iv, step, person, at);
+            }
+            return;
+        }
+        // The user wrote to them after this was due: their message stands for it, and what
+        // follows is anchored on it, so nothing piles on top of their own.
+        if step.channel() == Channel::Email
+            && let Some(own) =
+                heard::own_follow_up_since(&self.history.heard, &iv.id, &key.recipient, at)
+        {
+            let why = format!(
+                "you wrote to {} yourself {}: that stands for this {}",
+                iv.interviewers[person].name,
+                short(own.at, self.tz_of(step, iv)),
+                step.as_str()
+            );
+            self.emit(iv, step, person, own.at, ActionState::Cancelled, why);
+            if chain {
+                self.chain_after(interview, iv, step, person, own.at);
             }
             return;
         }
@@ -649,6 +739,27 @@ impl Planner<'_> {
                 continue;
             }
 
+            // An interviewer who is away gets nothing until they are back (the thank-you still
+            // goes: it answers that day's meeting and waits well in an inbox).
+            let person_key = iv.interviewers[c.person].key();
+            if c.step != Step::ThankYou
+                && c.step.channel().is_touch()
+                && let Some(hold) = self.holds.get(&person_key)
+            {
+                let back = self.day_start(hold.until, tz);
+                if c.at < back {
+                    c.reasons.push(format!(
+                        "held until {}: {} is away (automatic reply {})",
+                        short(back, tz),
+                        hold.from,
+                        short(hold.said_on, tz)
+                    ));
+                    c.at = back;
+                    self.enqueue(c);
+                    continue;
+                }
+            }
+
             let in_window = next_in_window(c.at, &step_policy.window, tz, self.policy);
             if in_window != c.at {
                 c.reasons.push(format!(
@@ -670,7 +781,7 @@ impl Planner<'_> {
                     "deferred {}: weekly cap, {} got {} ({}) {}",
                     format_gap(clear - c.at),
                     person.key(),
-                    blocker.step,
+                    blocker.what,
                     blocker.interview,
                     short(blocker.at, tz),
                 ));
@@ -695,7 +806,7 @@ impl Planner<'_> {
                 if c.step.channel().is_touch() {
                     self.touches.entry(person.key()).or_default().push(Touch {
                         at: c.at,
-                        step: c.step,
+                        what: c.step.as_str(),
                         interview: iv.id.clone(),
                     });
                 }

@@ -985,3 +985,151 @@ mod properties {
         }
     }
 }
+
+// --- what the mailbox said -----------------------------------------------------------------
+
+fn heard(interview: &str, when: DateTime<Utc>, heard: crate::core::heard::Heard) -> History {
+    let record = crate::core::heard::HeardRecord {
+        interview: interview.into(),
+        message: format!("<{}@mail.example.com>", when.timestamp()),
+        at: when,
+        subject: "Re: Thank you".into(),
+        first_lines: "Thanks for your note.".into(),
+        heard,
+        dismissed: false,
+    };
+    History {
+        heard: [(interview.to_string(), vec![record])].into(),
+        ..History::default()
+    }
+}
+
+fn reply_from_jane(rejection: Option<&str>) -> crate::core::heard::Heard {
+    crate::core::heard::Heard::Reply {
+        from: "Jane Roe <jane@acme.example.com>".into(),
+        rule: "From is an interviewer".into(),
+        rejection: rejection.map(String::from),
+        message_id: None,
+    }
+}
+
+#[test]
+fn a_reply_heard_in_the_mailbox_stops_the_automatic_checks_and_says_who_answered() {
+    let iv = panel();
+    let history = heard(
+        "acme",
+        at("2026-11-05 12:00", New_York),
+        reply_from_jane(None),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    for step in [Step::StatusCheck, Step::CallReminder, Step::FinalCheck] {
+        let a = find(&actions, "acme", step, JANE);
+        assert_eq!(a.state, ActionState::Cancelled, "{step}");
+        assert!(a.reason.contains("Jane Roe"), "{}", a.reason);
+        assert!(a.reason.contains("answered on 2026-11-05"), "{}", a.reason);
+    }
+}
+
+#[test]
+fn a_heard_reply_that_reads_as_a_rejection_plans_the_note_after_rejection() {
+    let iv = panel();
+    let history = heard(
+        "acme",
+        at("2026-11-05 12:00", New_York),
+        reply_from_jane(Some("decided to move forward with other candidates")),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    let note = find(&actions, "acme", Step::AfterRejection, JANE);
+    assert_eq!(note.state, ActionState::Scheduled);
+    assert_eq!(local_of(note), naive("2026-11-06 09:00"));
+    assert_eq!(
+        find(&actions, "acme", Step::StatusCheck, JANE).state,
+        ActionState::Cancelled
+    );
+}
+
+#[test]
+fn the_record_wins_over_a_reply_heard_in_the_mailbox() {
+    let mut iv = panel();
+    iv.status = Status::Offer;
+    let history = heard(
+        "acme",
+        at("2026-11-05 12:00", New_York),
+        reply_from_jane(None),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    let check = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert!(check.reason.contains("offer"), "{}", check.reason);
+    assert!(!check.reason.contains("answered"), "{}", check.reason);
+}
+
+#[test]
+fn an_out_of_office_holds_the_interviewers_next_step_until_they_are_back() {
+    let iv = panel();
+    let history = heard(
+        "acme",
+        at("2026-11-09 08:00", New_York),
+        crate::core::heard::Heard::OutOfOffice {
+            interviewer: JANE.into(),
+            from: "Jane Roe".into(),
+            return_date: NaiveDate::from_ymd_opt(2026, 11, 15),
+            until: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+        },
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    let check = find(&actions, "acme", Step::StatusCheck, JANE);
+    // Due Tue 10 Nov; held to Mon 16 Nov, then the window.
+    assert_eq!(local_of(check), naive("2026-11-16 09:00"));
+    assert!(check.reason.contains("is away"), "{}", check.reason);
+    // The thank-you answers that day's meeting: it is not held.
+    let thanks = find(&actions, "acme", Step::ThankYou, JANE);
+    assert_eq!(local_of(thanks), naive("2026-11-03 13:00"));
+}
+
+#[test]
+fn the_users_own_follow_up_counts_toward_the_weekly_cap() {
+    let iv = panel();
+    let history = heard(
+        "acme",
+        at("2026-11-09 10:00", New_York),
+        crate::core::heard::Heard::FollowUp {
+            interviewer: JANE.into(),
+        },
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    let check = find(&actions, "acme", Step::StatusCheck, JANE);
+    // Due Tue 10 Nov, a day after the user's own message: not before Mon 16 Nov.
+    assert_eq!(check.state, ActionState::Deferred);
+    assert_eq!(local_of(check), naive("2026-11-16 09:00"));
+    assert!(
+        check.reason.contains("your own message"),
+        "{}",
+        check.reason
+    );
+}
+
+#[test]
+fn the_users_own_follow_up_after_a_check_was_due_stands_for_it() {
+    let iv = panel();
+    let own = at("2026-11-12 10:00", New_York);
+    let history = heard(
+        "acme",
+        own,
+        crate::core::heard::Heard::FollowUp {
+            interviewer: JANE.into(),
+        },
+    );
+    let now = at("2026-11-12 12:00", New_York);
+    let mut h = history;
+    h.sends.insert(
+        SendKey::new("acme", Step::ThankYou, JANE),
+        sent(at("2026-11-03 13:00", New_York)),
+    );
+    let actions = plan_at(std::slice::from_ref(&iv), &h, now);
+    let check = find(&actions, "acme", Step::StatusCheck, JANE);
+    assert_eq!(check.state, ActionState::Cancelled);
+    assert!(check.reason.contains("yourself"), "{}", check.reason);
+    // What follows is anchored on the user's message, not on the check's time.
+    let call = find(&actions, "acme", Step::CallReminder, JANE);
+    assert_eq!(local_of(call), naive("2026-11-19 10:00"));
+}

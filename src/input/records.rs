@@ -890,8 +890,10 @@ interviewers:
 
     #[test]
     fn company_domains_are_read_lower_case_and_checked() {
-        let i = &parse(&format!("{GOOD}domains: [Globex.Example.COM, \"@hr.example.org\"]\n"))
-            .unwrap()[0];
+        let i = &parse(&format!(
+            "{GOOD}domains: [Globex.Example.COM, \"@hr.example.org\"]\n"
+        ))
+        .unwrap()[0];
         assert_eq!(i.domains, ["globex.example.com", "hr.example.org"]);
         let d = one_error(&format!("{GOOD}domains: [jane@globex.example.com]\n"));
         assert!(d.message.contains("not a mail domain"), "{d}");

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::core::heard::{HeardByInterview, HeardRecord};
 use crate::core::{
     Channel, EmailAddress, History, MessageId, PastSend, SendKey, SendState, Status, ThreadRef,
     Undeliverable,
@@ -98,6 +99,17 @@ impl SendRecord {
     }
 }
 
+/// What was heard, grouped by interview, as [`History::heard`] holds it.
+pub fn by_interview(heard: impl IntoIterator<Item = HeardRecord>) -> HeardByInterview {
+    let mut out = HeardByInterview::new();
+    for record in heard {
+        out.entry(record.interview.clone())
+            .or_default()
+            .push(record);
+    }
+    out
+}
+
 /// The thread `key` follows up on: the earlier e-mails to the same person about the same
 /// interview that were sent (or may have been), oldest first. Only e-mail threads.
 pub fn thread_in<'r>(
@@ -164,6 +176,14 @@ impl UndeliverableAddress {
     }
 }
 
+/// How far one mailbox folder has been read: everything up to `last_seen` under this
+/// `uid_validity` was heard (a new UIDVALIDITY voids it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderCursor {
+    pub uid_validity: u32,
+    pub last_seen: u32,
+}
+
 /// The whole state as plain values: what `export` writes and `import` reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -177,9 +197,29 @@ pub struct Snapshot {
     /// Absent from exports written before addresses could be marked; they read as none.
     #[serde(default)]
     pub undeliverable: Vec<UndeliverableAddress>,
+    /// What the mailbox said (absent from exports written before it was read: none).
+    #[serde(default)]
+    pub heard: Vec<HeardRecord>,
+    /// How far each mailbox folder was read.
+    #[serde(default)]
+    pub cursors: BTreeMap<String, FolderCursor>,
 }
 
 impl Snapshot {
+    /// The state of an installation where nothing happened yet.
+    pub fn empty() -> Self {
+        Self {
+            format: EXPORT_FORMAT.into(),
+            schema_version: SCHEMA_VERSION,
+            sends: Vec::new(),
+            status_seen: Vec::new(),
+            meta: BTreeMap::new(),
+            undeliverable: Vec::new(),
+            heard: Vec::new(),
+            cursors: BTreeMap::new(),
+        }
+    }
+
     /// The planner's view of this state.
     pub fn history(&self) -> History {
         History {
@@ -198,6 +238,7 @@ impl Snapshot {
                 .iter()
                 .map(|u| (u.address.clone(), u.to_past()))
                 .collect(),
+            heard: by_interview(self.heard.iter().cloned()),
         }
     }
 
@@ -206,6 +247,8 @@ impl Snapshot {
             && self.status_seen.is_empty()
             && self.meta.is_empty()
             && self.undeliverable.is_empty()
+            && self.heard.is_empty()
+            && self.cursors.is_empty()
     }
 
     /// Refuses anything the store would not have written itself, before a byte is changed.
@@ -322,6 +365,26 @@ pub trait Store: Send + Sync {
 
     /// Every address marked undeliverable, in address order.
     fn undeliverable(&self) -> Result<Vec<UndeliverableAddress>, StoreError>;
+
+    /// Records what one mailbox folder said, up to `cursor`, in one durable step: the records
+    /// not heard before are added (and returned, so each is told once) and the folder's cursor
+    /// moves on. Reading a message again (after a crash, or a new UIDVALIDITY) changes nothing.
+    fn record_heard(
+        &self,
+        folder: &str,
+        cursor: FolderCursor,
+        heard: &[HeardRecord],
+    ) -> Result<Vec<HeardRecord>, StoreError>;
+
+    /// How far `folder` was read; `None` before the first time.
+    fn cursor(&self, folder: &str) -> Result<Option<FolderCursor>, StoreError>;
+
+    /// Everything heard, in key order.
+    fn heard(&self) -> Result<Vec<HeardRecord>, StoreError>;
+
+    /// `followup resume`: the replies heard for `interview` no longer count (they were wrong).
+    /// Returns how many were undone.
+    fn dismiss_replies(&self, interview: &str) -> Result<usize, StoreError>;
 
     /// Records that the user was told `address` is undeliverable (and asked for a better one).
     fn note_undeliverable_notice(&self, address: &str, at: DateTime<Utc>)

@@ -3,7 +3,8 @@
 //! ```text
 //! <state>/followup.lock    held while open: one process (and one handle) per directory
 //! <state>/check.json       how many sends there were: catches a log sled opened short
-//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`, `undeliverable`
+//! <state>/db/              the sled database, trees `sends`, `status_seen`, `meta`,
+//!                          `undeliverable`, `heard`, `mailbox`
 //! <state>/db.last-open/    the database as it was before the last good open
 //! <state>/db.damaged/      the database as found when an open was refused as corrupt
 //! ```
@@ -11,8 +12,12 @@
 //! - `sends`: `interview/step/recipient` → [`SendRecord`]
 //! - `status_seen`: interview id → `{status, seen_at}`
 //! - `meta`: name → string; `schema_version` is the store's own.
-//! - `undeliverable`: lower-cased address → [`UndeliverableAddress`] (a tree added without a
-//!   schema change: a state written before it simply has none).
+//! - `undeliverable`: lower-cased address → [`UndeliverableAddress`]
+//! - `heard`: `interview/message` → [`HeardRecord`]: what the mailbox said
+//! - `mailbox`: folder name → [`FolderCursor`]: how far it was read
+//!
+//! Trees added after the first release need no schema change: a state written before them
+//! simply has none.
 //!
 //! sled 0.34 only makes writes durable on flush, so every write here flushes and checks the
 //! result before it reports success.
@@ -31,9 +36,10 @@ use sled::transaction::{TransactionError, Transactional};
 use sled::{IVec, Tree};
 
 use super::{
-    EXPORT_FORMAT, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen, Store,
-    StoreError, UndeliverableAddress, check_key, is_reserved_meta,
+    EXPORT_FORMAT, FolderCursor, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen,
+    Store, StoreError, UndeliverableAddress, check_key, is_reserved_meta,
 };
+use crate::core::heard::{Heard, HeardRecord};
 use crate::core::{EmailAddress, History, SendKey, SendState, Status};
 use crate::fsutil;
 
@@ -63,6 +69,8 @@ pub struct SledStore {
     status_seen: Tree,
     meta: Tree,
     undeliverable: Tree,
+    heard: Tree,
+    mailbox: Tree,
     /// Serializes writes of `check.json` so its count only grows.
     check: Mutex<()>,
     _lock: File,
@@ -139,6 +147,8 @@ impl SledStore {
             status_seen: tree("status_seen")?,
             meta: tree("meta")?,
             undeliverable: tree("undeliverable")?,
+            heard: tree("heard")?,
+            mailbox: tree("mailbox")?,
             db,
             path: path.to_path_buf(),
             check: Mutex::new(()),
@@ -310,7 +320,86 @@ impl Store for SledStore {
             sends,
             status_seen,
             undeliverable,
+            heard: super::by_interview(self.heard()?),
         })
+    }
+
+    fn record_heard(
+        &self,
+        folder: &str,
+        cursor: FolderCursor,
+        heard: &[HeardRecord],
+    ) -> Result<Vec<HeardRecord>, StoreError> {
+        let encoded = heard
+            .iter()
+            .map(|r| {
+                let key = r.key();
+                encode(&key, r).map(|v| (key, v, r))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor_value = encode(folder, &cursor)?;
+        let added = (&self.heard, &self.mailbox)
+            .transaction(|(tx_heard, tx_mailbox)| {
+                let mut added = Vec::new();
+                for (key, value, record) in &encoded {
+                    if tx_heard.get(key.as_bytes())?.is_none() {
+                        tx_heard.insert(key.as_bytes(), value.as_slice())?;
+                        added.push((*record).clone());
+                    }
+                }
+                tx_mailbox.insert(folder.as_bytes(), cursor_value.as_slice())?;
+                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(added)
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => self.sled(e),
+                TransactionError::Abort(()) => StoreError::Contention {
+                    key: format!("mailbox/{folder}"),
+                },
+            })?;
+        self.flush()?;
+        Ok(added)
+    }
+
+    fn cursor(&self, folder: &str) -> Result<Option<FolderCursor>, StoreError> {
+        self.mailbox
+            .get(folder)
+            .map_err(|e| self.sled(e))?
+            .map(|raw| decode(&format!("mailbox/{folder}"), &raw))
+            .transpose()
+    }
+
+    fn heard(&self) -> Result<Vec<HeardRecord>, StoreError> {
+        self.heard
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(|e| self.sled(e))?;
+                decode(&format!("heard/{}", String::from_utf8_lossy(&k)), &v)
+            })
+            .collect()
+    }
+
+    fn dismiss_replies(&self, interview: &str) -> Result<usize, StoreError> {
+        let mut undone = 0;
+        for record in self.heard()? {
+            if record.interview != interview
+                || record.dismissed
+                || !matches!(record.heard, Heard::Reply { .. })
+            {
+                continue;
+            }
+            let key = record.key();
+            let changed = self.update(&self.heard, &key, |old| {
+                let Some(raw) = old else { return Ok(None) };
+                let mut current: HeardRecord = decode(&key, raw)?;
+                if current.dismissed {
+                    return Ok(None);
+                }
+                current.dismissed = true;
+                encode(&key, &current).map(Some)
+            })?;
+            undone += usize::from(changed);
+        }
+        Ok(undone)
     }
 
     fn mark_undeliverable(
@@ -439,77 +528,117 @@ impl Store for SledStore {
             status_seen: self.seen()?,
             meta,
             undeliverable: self.undeliverable()?,
+            heard: self.heard()?,
+            cursors: self
+                .mailbox
+                .iter()
+                .map(|entry| {
+                    let (k, v) = entry.map_err(|e| self.sled(e))?;
+                    let folder = String::from_utf8_lossy(&k).into_owned();
+                    let cursor = decode(&format!("mailbox/{folder}"), &v)?;
+                    Ok((folder, cursor))
+                })
+                .collect::<Result<_, StoreError>>()?,
         })
     }
 
     fn restore(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let keys = |tree: &Tree| -> Result<Vec<IVec>, StoreError> {
-            tree.iter()
+        let seen = snapshot.status_seen.iter().map(|s| {
+            let value = SeenValue {
+                status: s.status,
+                seen_at: s.seen_at,
+            };
+            encode(&s.interview, &value).map(|v| (s.interview.clone(), v))
+        });
+        let entries = |items: Vec<Result<(String, Vec<u8>), StoreError>>| {
+            items.into_iter().collect::<Result<Vec<_>, _>>()
+        };
+        // Each tree with what it holds after the restore; every old entry goes.
+        let replacements: Vec<(&Tree, Vec<(String, Vec<u8>)>)> = vec![
+            (
+                &self.sends,
+                entries(
+                    snapshot
+                        .sends
+                        .iter()
+                        .map(|r| {
+                            let name = r.key.to_string();
+                            encode(&name, r).map(|v| (name, v))
+                        })
+                        .collect(),
+                )?,
+            ),
+            (&self.status_seen, entries(seen.collect())?),
+            (
+                &self.meta,
+                snapshot
+                    .meta
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                    .collect(),
+            ),
+            (
+                &self.undeliverable,
+                entries(
+                    snapshot
+                        .undeliverable
+                        .iter()
+                        .map(|u| encode(&u.address, u).map(|v| (u.address.clone(), v)))
+                        .collect(),
+                )?,
+            ),
+            (
+                &self.heard,
+                entries(
+                    snapshot
+                        .heard
+                        .iter()
+                        .map(|r| {
+                            let key = r.key();
+                            encode(&key, r).map(|v| (key, v))
+                        })
+                        .collect(),
+                )?,
+            ),
+            (
+                &self.mailbox,
+                entries(
+                    snapshot
+                        .cursors
+                        .iter()
+                        .map(|(folder, c)| encode(folder, c).map(|v| (folder.clone(), v)))
+                        .collect(),
+                )?,
+            ),
+        ];
+        let mut old = Vec::new();
+        for (tree, _) in &replacements {
+            let keys: Vec<IVec> = tree
+                .iter()
                 .keys()
                 .collect::<Result<_, _>>()
-                .map_err(|e| self.sled(e))
-        };
-        let (old_sends, old_seen) = (keys(&self.sends)?, keys(&self.status_seen)?);
-        let old_undeliverable = keys(&self.undeliverable)?;
-        let old_meta: Vec<IVec> = keys(&self.meta)?
-            .into_iter()
-            .filter(|k| !is_reserved_meta(&String::from_utf8_lossy(k)))
-            .collect();
-        let sends = snapshot
-            .sends
-            .iter()
-            .map(|r| {
-                let name = r.key.to_string();
-                encode(&name, r).map(|v| (name, v))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let seen = snapshot
-            .status_seen
-            .iter()
-            .map(|s| {
-                let value = SeenValue {
-                    status: s.status,
-                    seen_at: s.seen_at,
-                };
-                encode(&s.interview, &value).map(|v| (s.interview.clone(), v))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let undeliverable = snapshot
-            .undeliverable
-            .iter()
-            .map(|u| encode(&u.address, u).map(|v| (u.address.clone(), v)))
-            .collect::<Result<Vec<_>, _>>()?;
-
-        (
-            &self.sends,
-            &self.status_seen,
-            &self.meta,
-            &self.undeliverable,
-        )
-            .transaction(|(tx_sends, tx_seen, tx_meta, tx_undeliverable)| {
-                for k in &old_sends {
-                    tx_sends.remove(k.clone())?;
-                }
-                for k in &old_seen {
-                    tx_seen.remove(k.clone())?;
-                }
-                for k in &old_meta {
-                    tx_meta.remove(k.clone())?;
-                }
-                for (k, v) in &sends {
-                    tx_sends.insert(k.as_bytes(), v.as_slice())?;
-                }
-                for (k, v) in &seen {
-                    tx_seen.insert(k.as_bytes(), v.as_slice())?;
-                }
-                for (k, v) in &snapshot.meta {
-                    tx_meta.insert(k.as_bytes(), v.as_bytes())?;
-                }
-                for k in &old_undeliverable {
-                    tx_undeliverable.remove(k.clone())?;
-                }
-                for (k, v) in &undeliverable {
-                    tx_undeliverable.insert(k.as_bytes(), v.as_slice())?;
+                .map_err(|e| self.sled(e))?;
+            // The schema version stays the store's own.
+            let keys = keys
+                .into_iter()
+                .filter(|k| {
+                    !is_reserved_meta(&String::from_utf8_lossy(k))
+                        || !std::ptr::eq(*tree, &self.meta)
+                })
+                .collect::<Vec<_>>();
+            old.push(keys);
+        }
+        let trees: Vec<&Tree> = replacements.iter().map(|(tree, _)| *tree).collect();
+        trees
+            .as_slice()
+            .transaction(|txs| {
+                for ((tx, keys), (_, new)) in txs.iter().zip(&old).zip(&replacements) {
+                    for k in keys {
+                        tx.remove(k.clone())?;
+                    }
+                    for (k, v) in new {
+                        tx.insert(k.as_bytes(), v.as_slice())?;
+                    }
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
             })

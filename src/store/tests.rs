@@ -5,6 +5,7 @@ use tempfile::TempDir;
 
 use super::*;
 use crate::core::Step;
+use crate::core::heard::Heard;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap()
@@ -482,12 +483,8 @@ fn import_validates_before_changing_anything() {
 
     let k = key("acme", Step::ThankYou);
     let mut snapshot = Snapshot {
-        format: EXPORT_FORMAT.into(),
-        schema_version: 1,
         sends: vec![sending(&k, 1), sending(&k, 2)],
-        status_seen: vec![],
-        meta: Default::default(),
-        undeliverable: vec![],
+        ..Snapshot::empty()
     };
     let dup = serde_json::to_string(&snapshot).unwrap();
     let err = import(&store, &dup, false).unwrap_err();
@@ -626,4 +623,72 @@ fn a_good_open_keeps_the_previous_copy() {
     assert_eq!(store.all().unwrap().len(), 50);
     assert!(path.join("db.last-open").join("conf").exists());
     assert!(!path.join("db.opening").exists());
+}
+
+fn heard_reply(interview: &str, message: &str) -> HeardRecord {
+    HeardRecord {
+        interview: interview.into(),
+        message: message.into(),
+        at: chrono::Utc::now(),
+        subject: "Re: Backend Engineer".into(),
+        first_lines: "Thank you, we will be in touch.".into(),
+        heard: Heard::Reply {
+            from: "Jane Roe <jane@globex.example.com>".into(),
+            rule: "from an interviewer".into(),
+            rejection: None,
+            message_id: None,
+        },
+        dismissed: false,
+    }
+}
+
+#[test]
+fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
+    let (_dir, store) = fresh();
+    let cursor = FolderCursor {
+        uid_validity: 7,
+        last_seen: 12,
+    };
+    let first = heard_reply("globex", "<a@globex.example.com>");
+    let added = store
+        .record_heard("INBOX", cursor, std::slice::from_ref(&first))
+        .unwrap();
+    assert_eq!(added, [first.clone()]);
+    let later = FolderCursor {
+        last_seen: 13,
+        ..cursor
+    };
+    // Read again (a restart, a new UIDVALIDITY): nothing is told twice; the cursor moves on.
+    let again = store.record_heard("INBOX", later, &[first]).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(store.cursor("INBOX").unwrap(), Some(later));
+    assert_eq!(store.history().unwrap().heard["globex"].len(), 1);
+}
+
+#[test]
+fn a_resumed_interview_no_longer_counts_its_replies_and_exports_keep_them() {
+    let (_dir, store) = fresh();
+    let cursor = FolderCursor {
+        uid_validity: 1,
+        last_seen: 2,
+    };
+    store
+        .record_heard(
+            "INBOX",
+            cursor,
+            &[
+                heard_reply("globex", "<a@x.example>"),
+                heard_reply("initech", "<b@x.example>"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(store.dismiss_replies("globex").unwrap(), 1);
+    assert_eq!(store.dismiss_replies("globex").unwrap(), 0);
+    let json = export(&store).unwrap();
+    let (_dir2, other) = fresh();
+    import(&other, &json, false).unwrap();
+    let heard = other.heard().unwrap();
+    assert_eq!(heard.len(), 2);
+    assert!(heard.iter().any(|r| r.interview == "globex" && r.dismissed));
+    assert_eq!(other.cursor("INBOX").unwrap(), Some(cursor));
 }
