@@ -554,7 +554,7 @@ impl Store for SledStore {
             items.into_iter().collect::<Result<Vec<_>, _>>()
         };
         // Each tree with what it holds after the restore; every old entry goes.
-        let replacements: Vec<(&Tree, Vec<(String, Vec<u8>)>)> = vec![
+        let replacements: Vec<(&Tree, Entries)> = vec![
             (
                 &self.sends,
                 entries(
@@ -685,6 +685,9 @@ impl SledStore {
             .collect()
     }
 }
+
+/// A tree's entries as stored: key and encoded value.
+type Entries = Vec<(String, Vec<u8>)>;
 
 fn read_check(dir: &Path) -> Result<Option<Check>, StoreError> {
     let path = dir.join(CHECK_FILE);

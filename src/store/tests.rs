@@ -653,7 +653,7 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
     let added = store
         .record_heard("INBOX", cursor, std::slice::from_ref(&first))
         .unwrap();
-    assert_eq!(added, [first.clone()]);
+    assert_eq!(added, std::slice::from_ref(&first));
     let later = FolderCursor {
         last_seen: 13,
         ..cursor
