@@ -120,6 +120,21 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         send_to: Option<String>,
     },
+    /// Connect and log in to the IMAP server, list the folders and find Sent, changing nothing.
+    CheckImap,
+    /// What the mailbox said: replies, rejections, out-of-office and your own follow-ups, with
+    /// the rule that matched.
+    Replies {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a reply or rejection found in the mailbox for an interview (it was wrong): its
+    /// follow-ups go on.
+    Resume {
+        /// The interview's id.
+        interview: String,
+    },
     /// Check everything that can be set up wrong, and say how to fix each problem.
     Doctor {
         /// Do not connect to the SMTP server.

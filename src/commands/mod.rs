@@ -1,5 +1,6 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
+mod check_imap;
 mod check_smtp;
 mod completions;
 mod doctor;
@@ -8,6 +9,7 @@ mod man;
 mod plan;
 mod preview;
 mod queue;
+mod replies;
 mod run;
 mod simulate;
 mod state;
@@ -22,10 +24,12 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
 use crate::delivery::smtp::{SmtpOptions, SmtpSender, hello_name};
+use crate::input::config::SaveSent;
 use crate::input::config::{self, Config};
 use crate::input::diagnostic::Diagnostics;
 use crate::input::secret::read_password;
 use crate::input::workspace::{Workspace, parse_instant};
+use crate::mailbox::{ImapClient, ImapSettings, Reading, Timeouts, files_submissions_itself};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -59,6 +63,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Queue { action } => queue::run(&load_lenient(&cli.config)?, action),
         Command::State { action } => state::run(&load_lenient(&cli.config)?, action),
         Command::CheckSmtp { send_to } => check_smtp::run(&load(&cli.config)?, send_to.as_deref()),
+        Command::CheckImap => check_imap::run(&load(&cli.config)?),
+        Command::Replies { json } => replies::list(&load_lenient(&cli.config)?, json),
+        Command::Resume { interview } => replies::resume(&load_lenient(&cli.config)?, &interview),
         Command::Doctor { offline } => doctor::run(cli.config.as_deref(), offline),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
@@ -112,6 +119,49 @@ pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
         ..SmtpOptions::default()
     };
     Ok(SmtpSender::new(smtp, password, options)?)
+}
+
+/// How the daemon reads the mailbox the config's `imap` section describes, with the password
+/// read now (never logged); `None` without one.
+pub fn mailbox_reading(config: &Config) -> Result<Option<Reading>> {
+    let Some(imap) = &config.imap else {
+        return Ok(None);
+    };
+    let password =
+        read_password(&imap.password, |name| std::env::var_os(name))?.ok_or_else(|| {
+            anyhow!(
+                "{}: no IMAP password for {}: set imap.password_file or imap.password_env, or \
+             hand it over as the systemd credential `{}`",
+                config.path.display(),
+                imap.username,
+                crate::input::secret::IMAP_CREDENTIAL
+            )
+        })?;
+    let client = ImapClient::new(ImapSettings {
+        host: imap.host.clone(),
+        port: imap.port,
+        security: imap.security,
+        username: imap.username.clone(),
+        password,
+        ca_file: imap.ca_file.clone(),
+        timeouts: Timeouts::default(),
+        use_idle: true,
+    })?;
+    let save_copies = match imap.save_sent {
+        SaveSent::Always => true,
+        SaveSent::Never => false,
+        SaveSent::Auto => !config
+            .smtp
+            .as_ref()
+            .is_some_and(|smtp| files_submissions_itself(&smtp.host)),
+    };
+    Ok(Some(Reading {
+        client,
+        folders: imap.folders.clone(),
+        sent: imap.sent.clone(),
+        poll: imap.poll,
+        save_copies,
+    }))
 }
 
 /// An instant given on the command line, in the config's zone unless it says otherwise.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::{SMTP_TIMEOUT, smtp_sender};
+use super::{SMTP_TIMEOUT, mailbox_reading, smtp_sender};
 use crate::daemon::{Daemon, Live, Mode};
 use crate::input::config::Mode as ConfigMode;
 use crate::input::workspace::{Workspace, parse_instant};
@@ -36,7 +36,8 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
             let store = SledStore::open(dir)
                 .with_context(|| format!("cannot open the state in {}", dir.display()))?;
             let transport = Supervised::new(smtp_sender(&ws.config)?, service.clone());
-            let parts = Live::open(&ws, Box::new(store), transport)?;
+            let parts = Live::open(&ws, Box::new(store), transport)?
+                .with_mailbox(mailbox_reading(&ws.config)?);
             match live {
                 ConfigMode::Send => Mode::Send(parts),
                 _ => Mode::Approve(parts),
@@ -61,10 +62,12 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
             daemon.serve(Shutdown::default(), service).await?;
             return Ok(());
         }
+        daemon.read_mailbox_once(start).await?;
         let report = daemon.tick(start).await?;
         if let Some(live) = daemon.live() {
             live.transport.inner().shutdown().await;
         }
+        daemon.file_copies_once(start).await?;
         eprintln!(
             "queued {}, sent {}, deferred {}, failed {}, uncertain {}, shown {}",
             report.queued.len(),

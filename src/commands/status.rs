@@ -4,9 +4,12 @@ use serde::Serialize;
 
 use super::instant;
 use crate::core::calendar::human;
+use crate::core::heard::{self, Heard};
 use crate::core::{SendState, plan};
+use crate::daemon::hearing;
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::input::workspace::Workspace;
+use crate::mailbox::reader::waiting_copies;
 use crate::store::snapshot;
 
 #[derive(Serialize, Default)]
@@ -22,6 +25,22 @@ struct Status {
     /// Queue files that cannot be used.
     problems: Vec<String>,
     next: Vec<Row>,
+    /// What the mailbox said that is in force: replies that stopped an interview, absences
+    /// holding an interviewer.
+    heard: Vec<Row>,
+    /// The mailbox's health; `None` without an `imap` section.
+    mailbox: Option<MailboxHealth>,
+}
+
+#[derive(Serialize)]
+struct MailboxHealth {
+    /// When a folder was last read.
+    synced_at: Option<DateTime<Utc>>,
+    /// Why it cannot be read now, if it cannot.
+    error: Option<String>,
+    /// Copies of sent messages waiting for the Sent folder, and why the last one failed.
+    copies_waiting: usize,
+    copy_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -95,7 +114,54 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
             }
         }
     }
+    if ws.config.imap.is_some() {
+        let meta = |name: &str| {
+            snapshot
+                .as_ref()
+                .and_then(|s| s.meta.get(name))
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
+        status.mailbox = Some(MailboxHealth {
+            synced_at: meta(hearing::SYNCED_AT)
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            error: meta(hearing::MAILBOX_ERROR),
+            copies_waiting: waiting_copies(&hearing::copies_dir(state_dir)).len(),
+            copy_error: meta(hearing::COPY_ERROR),
+        });
+    }
     let history = snapshot.map(|s| s.history()).unwrap_or_default();
+    for iv in &ws.interviews {
+        if let Some(reply) = heard::deciding_reply(iv, &history.heard) {
+            status.heard.push(Row {
+                key: iv.id.clone(),
+                to: None,
+                at: Some(reply.at),
+                note: Some(format!(
+                    "{}: automatic checks stopped (`followup resume {}` if it was no reply)",
+                    heard::reply_note(reply),
+                    iv.id
+                )),
+            });
+        }
+        for person in &iv.interviewers {
+            if let Some(away) = heard::hold(&person.key(), &history.heard)
+                && let Heard::OutOfOffice { from, until, .. } = &away.heard
+                && *until > now.date_naive()
+                && away.interview == iv.id
+            {
+                status.heard.push(Row {
+                    key: iv.id.clone(),
+                    to: Some(person.key()),
+                    at: Some(away.at),
+                    note: Some(format!(
+                        "{from} is away: their next step waits until {until}"
+                    )),
+                });
+            }
+        }
+    }
     let c = &ws.config;
     status.next = plan(&ws.interviews, &history, &c.policy, &c.owner, now)
         .into_iter()
@@ -142,8 +208,32 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
     section("Waiting for your approval", &status.waiting_for_approval);
     section("Approved, about to be sent", &status.approved);
     section("Retrying", &status.deferred);
+    if !status.heard.is_empty() {
+        section("Heard in the mailbox", &status.heard);
+    }
     section("Next", &status.next);
     section("Sent", &status.sent);
+    if let Some(m) = &status.mailbox {
+        let synced = m
+            .synced_at
+            .map(|t| human(t, tz))
+            .unwrap_or_else(|| "never (is the daemon running?)".into());
+        println!("Mailbox: last read {synced}");
+        if let Some(e) = &m.error {
+            println!("  {e}");
+        }
+        if m.copies_waiting > 0 {
+            println!(
+                "  {} cop{} waiting for the Sent folder{}",
+                m.copies_waiting,
+                if m.copies_waiting == 1 { "y" } else { "ies" },
+                m.copy_error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if !status.problems.is_empty() {
         println!(
             "Queue files that cannot be used ({}):",

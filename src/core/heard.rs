@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::local;
-use super::message_id::MessageId;
-use super::model::{Interview, Status};
+use super::message_id::{MessageId, ThreadRef};
+use super::model::{Interview, Status, Step};
 
 /// What one message meant for one interview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +119,36 @@ pub fn reply_note(reply: &HeardRecord) -> String {
         reply.at.format("%Y-%m-%d"),
         reply.subject
     )
+}
+
+/// The message `step` answers, when it answers one: the note after a rejection heard by mail
+/// replies to that rejection (it follows our thread, then theirs, so it reads as the answer).
+pub fn answer_to(iv: &Interview, step: Step, heard: &HeardByInterview) -> Option<ThreadRef> {
+    if step != Step::AfterRejection {
+        return None;
+    }
+    let mut waiting = Cow::Borrowed(iv);
+    if iv.status == Status::Rejected {
+        // The record may say so too; the mail it answers is still the one heard.
+        waiting.to_mut().status = Status::Waiting;
+    }
+    let reply = deciding_reply(&waiting, heard)?;
+    match &reply.heard {
+        Heard::Reply {
+            rejection: Some(_),
+            message_id: Some(id),
+            ..
+        } => Some(ThreadRef {
+            message_id: id.clone(),
+            subject: reply.subject.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// A reason that an outcome heard in the mailbox explains: `<who answered when>: <why>`.
+pub fn explained(note: &str, why: &str) -> String {
+    format!("{note}: {why}")
 }
 
 /// The out-of-office that holds `interviewer` latest, if any: the day their steps may go

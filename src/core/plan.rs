@@ -115,6 +115,34 @@ pub struct Undeliverable {
 }
 
 impl History {
+    /// Why a send already waiting for approval or retrying should no longer go: its interview's
+    /// outcome (as recorded, or as heard in the mailbox), an address that bounced, or the
+    /// user's own message to the person since it was queued (it stands for this one).
+    pub fn cancels_waiting(
+        &self,
+        iv: &Interview,
+        key: &SendKey,
+        reserved_at: DateTime<Utc>,
+    ) -> Option<String> {
+        let seen = heard::effective(iv, &self.heard);
+        if let Some(why) = seen.status.cancels(key.step) {
+            return Some(match heard::deciding_reply(iv, &self.heard) {
+                Some(reply) => heard::explained(&heard::reply_note(reply), &why),
+                None => why,
+            });
+        }
+        if let Some(why) = self.bounce_cancels(key, iv.timezone) {
+            return Some(why);
+        }
+        let own = (key.step.channel() == Channel::Email)
+            .then(|| heard::own_follow_up_since(&self.heard, &iv.id, &key.recipient, reserved_at))
+            .flatten()?;
+        Some(format!(
+            "you wrote to them yourself {}: that stands for it",
+            short(own.at, iv.timezone)
+        ))
+    }
+
     /// Whether the address the send `key` is about is undeliverable: what the state recorded.
     pub fn bounce_of(&self, key: &SendKey) -> Option<&Undeliverable> {
         self.undeliverable.get(&key.recipient)
@@ -637,7 +665,7 @@ impl Planner<'_> {
 
     fn cancel(&mut self, iv: &Interview, step: Step, person: usize, reason: String) {
         let reason = match self.heard_notes.get(&iv.id) {
-            Some(note) => format!("{note}: {reason}"),
+            Some(note) => heard::explained(note, &reason),
             None => reason,
         };
         let now = self.now;

@@ -24,6 +24,7 @@ macro_rules! send_event {
 mod alarm;
 mod approval;
 mod dry_run;
+pub mod hearing;
 mod notices;
 mod round;
 mod sending;
@@ -46,6 +47,7 @@ use crate::delivery::queue::{QueueDir, QueueError};
 use crate::fsutil::FsError;
 use crate::input::diagnostic::Diagnostics;
 use crate::input::workspace::Workspace;
+use crate::mailbox::Reading;
 use crate::shutdown::Shutdown;
 use crate::store::snapshot::SnapshotError;
 use crate::store::{Store, StoreError};
@@ -112,6 +114,8 @@ pub struct Live<T: Transport> {
     pub store: Box<dyn Store>,
     pub queue: QueueDir,
     pub transport: T,
+    /// The mailbox, when the config has an `imap` section.
+    pub reading: Option<Reading>,
 }
 
 impl<T: Transport> Live<T> {
@@ -121,7 +125,14 @@ impl<T: Transport> Live<T> {
             queue: QueueDir::open(&ws.config.queue_dir)?,
             store,
             transport,
+            reading: None,
         })
+    }
+
+    /// Reads replies from the mailbox (and files copies there) as `reading` says.
+    pub fn with_mailbox(mut self, reading: Option<Reading>) -> Self {
+        self.reading = reading;
+        self
     }
 }
 
@@ -208,6 +219,93 @@ impl<T: Transport> Daemon<T> {
         };
         let round = Round::new(&self.ws, live, approve, now, &self.shutdown);
         round.recover().await
+    }
+
+    /// Reads the mailbox once, to the end, and records what it says: before the first round of
+    /// `run --once` and of the daemon. A mailbox that cannot be read is logged and waited for
+    /// no longer; sending goes on.
+    pub async fn read_mailbox_once(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
+        let (approve, live) = match &self.mode {
+            Mode::Approve(live) => (true, live),
+            Mode::Send(live) => (false, live),
+            Mode::DryRun(_) => return Ok(()),
+        };
+        let Some(reading) = &live.reading else {
+            return Ok(());
+        };
+        let cursors = hearing::cursors(live.store.as_ref(), reading)?;
+        let since = hearing::read_since(&self.ws, now);
+        let copies = hearing::copies_dir(&self.ws.config.state_dir);
+        let events = crate::mailbox::reader::read_once(reading, &cursors, since, &copies).await;
+        let round = Round::new(&self.ws, live, approve, now, &self.shutdown);
+        for event in events {
+            round.hear(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Files the copies of what was sent that wait for the Sent folder, on one connection: the
+    /// end of `run --once` (the daemon hands them to its copier after each round).
+    pub async fn file_copies_once(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
+        let (approve, live) = match &self.mode {
+            Mode::Approve(live) => (true, live),
+            Mode::Send(live) => (false, live),
+            Mode::DryRun(_) => return Ok(()),
+        };
+        let Some(reading) = live.reading.as_ref().filter(|r| r.save_copies) else {
+            return Ok(());
+        };
+        let copies = hearing::copies_dir(&self.ws.config.state_dir);
+        if crate::mailbox::reader::waiting_copies(&copies).is_empty() {
+            return Ok(());
+        }
+        let round = Round::new(&self.ws, live, approve, now, &self.shutdown);
+        let events = match crate::mailbox::reader::sent_folder_once(reading).await {
+            Ok(sent) => crate::mailbox::reader::file_waiting_copies(reading, &sent, &copies).await,
+            Err(e) => vec![crate::mailbox::MailboxEvent::Unreadable {
+                folder: "Sent".into(),
+                error: e.to_string(),
+                auth: e.is_auth_failure(),
+            }],
+        };
+        for event in events {
+            round.hear(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts watching the mailbox's folders, each from where the state says reading stands;
+    /// `None` without an `imap` section or in dry-run.
+    pub fn start_mailbox(&self) -> Result<Option<crate::mailbox::Mailbox>, DaemonError> {
+        let Some(live) = self.live() else {
+            return Ok(None);
+        };
+        let Some(reading) = &live.reading else {
+            return Ok(None);
+        };
+        let cursors = hearing::cursors(live.store.as_ref(), reading)?;
+        let since = hearing::read_since(&self.ws, Utc::now());
+        Ok(Some(crate::mailbox::Mailbox::start(
+            reading.clone(),
+            &cursors,
+            since,
+        )))
+    }
+
+    /// Records one piece of news from the mailbox (see [`hearing`]).
+    pub async fn hear(
+        &mut self,
+        event: crate::mailbox::MailboxEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), DaemonError> {
+        let (approve, live) = match &self.mode {
+            Mode::Approve(live) => (true, live),
+            Mode::Send(live) => (false, live),
+            Mode::DryRun(_) => return Ok(()),
+        };
+        Round::new(&self.ws, live, approve, now, &self.shutdown)
+            .hear(event)
+            .await
     }
 
     /// Does everything that is due at `now`, and says when to look again.

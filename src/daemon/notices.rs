@@ -185,7 +185,7 @@ impl<T: Transport> Round<'_, T> {
     }
 
     /// Sends a notice to the user's own address; `false` when it could not go out.
-    async fn send_notice(&self, subject: String, body: String) -> bool {
+    pub(super) async fn send_notice(&self, subject: String, body: String) -> bool {
         let me = Mailbox::from(&self.ws.config.owner);
         let message = Outgoing::new(me.clone(), me.clone(), Draft { subject, body }, self.now);
         let raw = match message.to_lettre() {

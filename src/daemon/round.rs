@@ -14,7 +14,7 @@ use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::shutdown::Shutdown;
-use crate::store::{SendRecord, snapshot, thread_in};
+use crate::store::{SendRecord, requests, snapshot, thread_in};
 
 /// What a round works with: the workspace as it stands, the state, the queue and the transport,
 /// the instant it acts at, and whether due messages wait for approval.
@@ -52,6 +52,7 @@ impl<'a, T: Transport> Round<'a, T> {
     ) -> Result<TickReport, DaemonError> {
         let mut report = TickReport::default();
         self.note_statuses()?;
+        self.apply_requests()?;
         *problems = self.reconcile_queue(problems, &mut report).await?;
         self.cancel_moot()?;
 
@@ -241,6 +242,16 @@ impl<'a, T: Transport> Round<'a, T> {
             .ok()
     }
 
+    /// What the command line asked of this daemon while it held the state: `followup resume`.
+    fn apply_requests(&self) -> Result<(), DaemonError> {
+        for (interview, file) in requests::resumes(&self.ws.config.state_dir) {
+            let undone = self.live.store.dismiss_replies(&interview)?;
+            tracing::info!(interview = %interview, undone, "resumed: the replies heard no longer count");
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(())
+    }
+
     /// Records when each interview was first seen in its current status.
     fn note_statuses(&self) -> Result<(), DaemonError> {
         for iv in &self.ws.interviews {
@@ -261,10 +272,7 @@ impl<'a, T: Transport> Round<'a, T> {
             }
             let why = match self.ws.interview(&record.key.interview) {
                 None => Some("the interview was removed from the records".to_string()),
-                Some(iv) => iv
-                    .status
-                    .cancels(record.key.step)
-                    .or_else(|| history.bounce_cancels(&record.key, iv.timezone)),
+                Some(iv) => history.cancels_waiting(iv, &record.key, record.reserved_at),
             };
             let Some(why) = why else { continue };
             let mut next = record.clone();

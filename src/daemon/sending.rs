@@ -74,6 +74,7 @@ impl<T: Transport> Round<'_, T> {
                 done.note = Some(delivered.response.clone());
                 send_event!(info, key, to = %envelope.to, response = %delivered.response, "sent");
                 report.sent.push(key.clone());
+                self.keep_copy(&key, message, &raw);
             }
             Err(e) => {
                 done.last_error = Some(e.to_string());

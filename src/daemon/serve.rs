@@ -10,6 +10,7 @@ use super::watch::{Change, WatchRoot, Watcher};
 use super::{Alarm, Daemon, TickReport};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
+use crate::mailbox::MailboxEvent;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
 
@@ -41,6 +42,17 @@ impl<T: Transport> Daemon<T> {
         let mut down = shutdown.clone();
         info!(mode = self.mode_name(), "followup is running");
         service.ready();
+        // What the mailbox says is known before the first round, as for `run --once`.
+        if let Err(e) = self.read_mailbox_once(Utc::now()).await {
+            error!("cannot record what the mailbox says: {e}");
+        }
+        let mut mailbox = match self.start_mailbox() {
+            Ok(mailbox) => mailbox,
+            Err(e) => {
+                error!("cannot read the mailbox: {e}; replies are recorded by hand only");
+                None
+            }
+        };
         // The files on disk do not validate: the last good version is in force.
         let mut edit_rejected = false;
         loop {
@@ -69,9 +81,17 @@ impl<T: Transport> Daemon<T> {
             if shutdown.is_triggered() {
                 break;
             }
+            if let Some(mailbox) = &mut mailbox {
+                mailbox.offer_copies(&super::hearing::copies_dir(&self.ws.config.state_dir));
+            }
             tokio::select! {
                 _ = down.wait() => break,
                 _ = wakes.recv() => {}
+                Some(event) = next_event(&mut mailbox) => {
+                    if let Err(e) = self.hear(event, Utc::now()).await {
+                        error!("cannot record what the mailbox says: {e}; it is read again later");
+                    }
+                }
                 // A round, if nothing else asked for one, to feed the watchdog.
                 _ = service.round_due() => {}
                 _ = hangup.recv() => {
@@ -89,6 +109,9 @@ impl<T: Transport> Daemon<T> {
         }
         info!("shutting down");
         alarm.stop().await;
+        if let Some(mailbox) = mailbox {
+            mailbox.stop();
+        }
         if let Some(live) = self.live() {
             live.transport.shutdown().await;
             if let Err(e) = live.store.flush() {
@@ -108,11 +131,20 @@ impl<T: Transport> Daemon<T> {
             for folder in [Folder::Approved, Folder::Pending, Folder::Rejected] {
                 roots.push(WatchRoot::queue(&live.queue.dir(folder)));
             }
+            // `followup resume` leaves its request there: a change means a round.
+            roots.push(WatchRoot::queue(&crate::store::requests::dir(&c.state_dir)));
         }
         if let Some(templates) = &c.templates {
             roots.push(WatchRoot::templates(templates));
         }
         roots
+    }
+}
+
+async fn next_event(mailbox: &mut Option<crate::mailbox::Mailbox>) -> Option<MailboxEvent> {
+    match mailbox {
+        Some(mailbox) => mailbox.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::core::heard;
 use crate::core::{History, SendKey, ThreadRef};
 use crate::input::workspace::Workspace;
 use crate::mail::message::{Mailbox, Outgoing};
@@ -26,7 +27,8 @@ pub enum ComposeError {
 
 /// Renders the message for the send `key`. `earlier` holds the messages already sent to the
 /// same person for the same interview, oldest first: an e-mail follow-up threads under them.
-/// `history` says whether the person's address bounced, which the call reminder mentions.
+/// `history` says whether the person's address bounced, which the call reminder mentions, and
+/// which answer the note after a rejection replies to, when the rejection was heard by mail.
 pub fn compose(
     ws: &Workspace,
     key: &SendKey,
@@ -63,9 +65,15 @@ pub fn compose(
     };
     let message =
         Outgoing::new(from, to, draft, now).with_attachments(iv.attachments_for(key.step).to_vec());
-    Ok(if to_the_user {
-        message
-    } else {
-        message.threaded(earlier)
-    })
+    if to_the_user {
+        return Ok(message);
+    }
+    match heard::answer_to(iv, key.step, &history.heard) {
+        Some(theirs) => {
+            let mut thread = earlier.to_vec();
+            thread.push(theirs);
+            Ok(message.threaded(&thread))
+        }
+        None => Ok(message.threaded(earlier)),
+    }
 }

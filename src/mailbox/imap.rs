@@ -57,16 +57,6 @@ pub struct ImapSettings {
     pub use_idle: bool,
 }
 
-impl ImapSettings {
-    /// The usual port of each security mode: 993 for TLS, 143 for STARTTLS and plain.
-    pub fn default_port(security: Security) -> u16 {
-        match security {
-            Security::Tls => 993,
-            Security::Starttls | Security::Plain => 143,
-        }
-    }
-}
-
 /// How long each step may take. IDLE has two: a server that says nothing for `idle_silence`
 /// (each keep-alive renews it) is asked whether it is still there, and IDLE is re-issued every
 /// `idle_renew` in any case, under the 29 minutes RFC 2177 allows and before the ~25 minutes

@@ -1,0 +1,372 @@
+//! The mailbox beside the daemon: one task per folder kept in view (IDLE, else polling; every
+//! failure retried with backoff), whose batches the daemon's loop classifies and records, and
+//! one task that files copies of what was sent in the Sent folder.
+//!
+//! Nothing here touches the state: the loop owns it. A folder's batch is handed over with the
+//! cursor after it, and the loop records both in one step, so a message is never missed and,
+//! read twice, never counted twice. IMAP being down never holds up sending: it only means
+//! replies are noticed later.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::imap::{
+    Backoff, Batch, Cursor, DEFAULT_BATCH, FolderWatch, ImapClient, ImapError, StartAt,
+};
+use super::inbound;
+
+/// Where the copies of sent messages wait for the Sent folder, in the state directory: one
+/// file each, the exact bytes that went out, removed once filed.
+pub const SENT_COPIES_DIR: &str = "sent-copies";
+
+/// What the daemon reads, and where it files its copies.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub client: ImapClient,
+    /// Where replies arrive.
+    pub folders: Vec<String>,
+    /// The Sent folder as configured; `None`: the one flagged `\Sent`, else `Sent`.
+    pub sent: Option<String>,
+    pub poll: Duration,
+    /// Whether copies of what followup sends go into Sent.
+    pub save_copies: bool,
+}
+
+/// What happened in the mailbox.
+#[derive(Debug)]
+pub enum MailboxEvent {
+    /// What one folder holds since it was last read, and where reading stands after it.
+    Read(Batch),
+    /// A folder cannot be read now; it is tried again with backoff.
+    Unreadable {
+        folder: String,
+        error: String,
+        auth: bool,
+    },
+    /// A copy was filed in Sent (or found there already) and its file removed.
+    Copied { file: PathBuf },
+    /// A copy could not be filed; it is tried again with backoff.
+    CopyFailed { file: PathBuf, error: String },
+}
+
+/// The running tasks, and the channel their news comes on.
+pub struct Mailbox {
+    events: mpsc::Receiver<MailboxEvent>,
+    copies: mpsc::UnboundedSender<PathBuf>,
+    /// Copies handed to the copier and not yet reported on.
+    offered: BTreeSet<PathBuf>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Mailbox {
+    /// Starts watching every folder (the Sent folder too, for the user's own follow-ups) from
+    /// its cursor; a folder never read before is read from `since` (the earliest interview
+    /// still open).
+    pub fn start(reading: Reading, cursors: &BTreeMap<String, Cursor>, since: NaiveDate) -> Self {
+        let (tx, events) = mpsc::channel(64);
+        let (copies, copy_requests) = mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        for folder in &reading.folders {
+            let watch = watch(&reading, folder, cursors.get(folder).copied(), since);
+            tasks.push(tokio::spawn(keep_reading(watch, tx.clone())));
+        }
+        let cursors = cursors.clone();
+        tasks.push(tokio::spawn(async move {
+            let Some(sent) = sent_folder(&reading, &tx).await else {
+                return;
+            };
+            let watch = watch(&reading, &sent, cursors.get(&sent).copied(), since);
+            let copier = tokio::spawn(file_copies(
+                reading.client.clone(),
+                sent,
+                copy_requests,
+                tx.clone(),
+            ));
+            keep_reading(watch, tx).await;
+            copier.abort();
+        }));
+        Self {
+            events,
+            copies,
+            offered: BTreeSet::new(),
+            tasks,
+        }
+    }
+
+    /// The next thing that happened; `None` once every task has ended.
+    pub async fn next(&mut self) -> Option<MailboxEvent> {
+        let event = self.events.recv().await?;
+        if let MailboxEvent::Copied { file } = &event {
+            self.offered.remove(file);
+        }
+        Some(event)
+    }
+
+    /// Hands every copy waiting in `dir` to the copier, once each.
+    pub fn offer_copies(&mut self, dir: &Path) {
+        for file in waiting_copies(dir) {
+            if self.offered.insert(file.clone()) {
+                let _ = self.copies.send(file);
+            }
+        }
+    }
+
+    pub fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The copies waiting to be filed, oldest name first.
+pub fn waiting_copies(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reads every folder once, to the end, and files the waiting copies: `followup run --once`
+/// and the daemon's start do this before their first round, so a cron user hears of replies
+/// as the daemon would. A folder that cannot be read is reported and skipped.
+pub async fn read_once(
+    reading: &Reading,
+    cursors: &BTreeMap<String, Cursor>,
+    since: NaiveDate,
+    copies: &Path,
+) -> Vec<MailboxEvent> {
+    let (tx, mut rx) = mpsc::channel(64);
+    // A server that cannot be reached at all is reported once, not once per folder.
+    match reading.client.connect().await {
+        Ok(session) => {
+            let _ = session.logout().await;
+        }
+        Err(e) => return vec![unreadable(&reading.folders.join(", "), &e)],
+    }
+    let mut folders = reading.folders.clone();
+    let sent = match sent_folder_once(reading).await {
+        Ok(sent) => Some(sent),
+        Err(e) => {
+            let _ = tx.send(unreadable("Sent", &e)).await;
+            None
+        }
+    };
+    folders.extend(sent.clone());
+    for folder in &folders {
+        let mut watch = watch(reading, folder, cursors.get(folder).copied(), since)
+            .with_backoff(Backoff::new(Duration::ZERO, Duration::ZERO, Duration::ZERO));
+        loop {
+            match watch.next().await {
+                Ok(batch) => {
+                    let done = batch.messages.len() < DEFAULT_BATCH;
+                    let _ = tx.send(MailboxEvent::Read(batch)).await;
+                    if done {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(unreadable(folder, &e)).await;
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(sent) = sent.filter(|_| reading.save_copies) {
+        for event in file_waiting_copies(reading, &sent, copies).await {
+            let _ = tx.send(event).await;
+        }
+    }
+    drop(tx);
+    let mut events = Vec::new();
+    while let Some(event) = rx.recv().await {
+        events.push(event);
+    }
+    events
+}
+
+/// Files every copy waiting in `copies` in `sent`, on one connection.
+pub async fn file_waiting_copies(
+    reading: &Reading,
+    sent: &str,
+    copies: &Path,
+) -> Vec<MailboxEvent> {
+    let files = waiting_copies(copies);
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let mut session = match reading.client.connect().await {
+        Ok(session) => session,
+        Err(e) => {
+            let error = e.to_string();
+            return files
+                .into_iter()
+                .map(|file| MailboxEvent::CopyFailed {
+                    file,
+                    error: error.clone(),
+                })
+                .collect();
+        }
+    };
+    let mut events = Vec::new();
+    for file in files {
+        events.push(copy_one(&mut session, sent, file).await);
+    }
+    let _ = session.logout().await;
+    events
+}
+
+/// The Sent folder as configured, else as the server says (one connection), for a single run.
+pub async fn sent_folder_once(reading: &Reading) -> Result<String, ImapError> {
+    if let Some(sent) = &reading.sent {
+        return Ok(sent.clone());
+    }
+    let mut session = reading.client.connect().await?;
+    let sent = session.find_sent().await?;
+    let _ = session.logout().await;
+    Ok(sent.unwrap_or_else(|| "Sent".into()))
+}
+
+fn watch(reading: &Reading, folder: &str, cursor: Option<Cursor>, since: NaiveDate) -> FolderWatch {
+    FolderWatch::new(
+        reading.client.clone(),
+        folder,
+        cursor,
+        StartAt::Since(since),
+        reading.poll,
+    )
+}
+
+/// Reads `watch` for ever, handing each batch (even an empty one, which says the folder is
+/// healthy) and each failure to the loop.
+async fn keep_reading(mut watch: FolderWatch, tx: mpsc::Sender<MailboxEvent>) {
+    loop {
+        let event = match watch.next().await {
+            Ok(batch) => MailboxEvent::Read(batch),
+            Err(e) => unreadable(watch.folder(), &e),
+        };
+        if tx.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn unreadable(folder: &str, e: &ImapError) -> MailboxEvent {
+    MailboxEvent::Unreadable {
+        folder: folder.to_string(),
+        error: e.to_string(),
+        auth: e.is_auth_failure(),
+    }
+}
+
+/// The Sent folder: as configured, else the one the server flags `\Sent`, else `Sent`. Asking
+/// the server is retried with backoff until it answers; `None` when the loop is gone.
+async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Option<String> {
+    if let Some(sent) = &reading.sent {
+        return Some(sent.clone());
+    }
+    let mut backoff = Backoff::default();
+    loop {
+        tokio::time::sleep(backoff.delay()).await;
+        let found = async {
+            let mut session = reading.client.connect().await?;
+            let sent = session.find_sent().await?;
+            let _ = session.logout().await;
+            Ok::<_, ImapError>(sent.unwrap_or_else(|| "Sent".into()))
+        };
+        match found.await {
+            Ok(sent) => return Some(sent),
+            Err(e) => {
+                backoff.failed(&e);
+                tx.send(unreadable("Sent", &e)).await.ok()?;
+            }
+        }
+    }
+}
+
+/// Files each copy it is handed in `sent`, on one connection kept open between copies; a
+/// copy that fails is tried again with backoff before the next.
+async fn file_copies(
+    client: ImapClient,
+    sent: String,
+    mut requests: mpsc::UnboundedReceiver<PathBuf>,
+    tx: mpsc::Sender<MailboxEvent>,
+) {
+    let mut session = None;
+    let mut backoff = Backoff::default();
+    while let Some(file) = requests.recv().await {
+        loop {
+            tokio::time::sleep(backoff.delay()).await;
+            let open = match session.take() {
+                Some(open) => Ok(open),
+                None => client.connect().await,
+            };
+            let event = match open {
+                Ok(mut open) => {
+                    let event = copy_one(&mut open, &sent, file.clone()).await;
+                    if open.is_open() {
+                        session = Some(open);
+                    }
+                    event
+                }
+                Err(e) => {
+                    backoff.failed(&e);
+                    MailboxEvent::CopyFailed {
+                        file: file.clone(),
+                        error: e.to_string(),
+                    }
+                }
+            };
+            let done = matches!(event, MailboxEvent::Copied { .. });
+            if tx.send(event).await.is_err() {
+                return;
+            }
+            if done {
+                backoff.succeeded();
+                break;
+            }
+        }
+    }
+}
+
+/// Files one copy: never twice (the folder is searched for its Message-ID first), and its
+/// file is removed once it is there.
+async fn copy_one(session: &mut super::Session, sent: &str, file: PathBuf) -> MailboxEvent {
+    let bytes = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        // Filed and removed by an earlier attempt.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return MailboxEvent::Copied { file },
+        Err(e) => {
+            return MailboxEvent::CopyFailed {
+                file,
+                error: e.to_string(),
+            };
+        }
+    };
+    let Some(id) = inbound::parse(&bytes).message_id else {
+        return MailboxEvent::CopyFailed {
+            file,
+            error: "the copy has no Message-ID".into(),
+        };
+    };
+    match session.append_once(sent, &id, &bytes).await {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&file);
+            MailboxEvent::Copied { file }
+        }
+        Err(e) => MailboxEvent::CopyFailed {
+            file,
+            error: e.to_string(),
+        },
+    }
+}
