@@ -2,7 +2,8 @@
 //! `src/`, this is the place to follow it.
 
 pub use followup::core::{
-    EmailAddress, Interview, Interviewer, Owner, SendKey, SendState, Status, Step, ThreadRef,
+    EmailAddress, Interview, Interviewer, MessageId, Owner, SendKey, SendState, Status, Step,
+    ThreadRef,
 };
 pub use followup::delivery::queue::eml::{EmlError, MAX_EML_BYTES, to_eml};
 pub use followup::delivery::queue::{EntryError, Folder, QueueDir, QueueError};
@@ -14,5 +15,10 @@ pub use followup::input::config::{PasswordSource, SmtpConfig};
 pub use followup::input::secret::Secret;
 pub use followup::mail::message::{Mailbox, Outgoing};
 pub use followup::mail::render::{Draft, RenderContext, Templates};
+pub use followup::mailbox::imap::TEXT_PREFIX_BYTES;
+pub use followup::mailbox::{
+    Backoff, Batch, FolderWatch, ImapClient, ImapError, ImapSettings, Session, StartAt, Timeouts,
+    Wake,
+};
 pub use followup::net::Security;
 pub use followup::store::{SendRecord, SledStore, Snapshot, Store, StoreError};

@@ -4,6 +4,7 @@
 //! may lack.
 
 pub mod api;
+pub mod dovecot;
 pub mod gate;
 pub mod mail;
 pub mod runner;
