@@ -12,6 +12,7 @@ mod hostile;
 mod imap_dovecot;
 mod interop_postfix;
 mod logging;
+mod mailbox;
 mod messages;
 mod queue_dir;
 mod service;

@@ -125,17 +125,26 @@ impl Dovecot {
     /// Delivers a message into the INBOX as an MDA does (tmp/, then a rename into new/), owned
     /// by the mailbox's user. Returns the file's path.
     pub fn deliver(&self, message: &[u8]) -> PathBuf {
+        self.deliver_to(None, message)
+    }
+
+    /// [`Dovecot::deliver`] into `folder` (`Sent`, ...), or the INBOX.
+    pub fn deliver_to(&self, folder: Option<&str>, message: &[u8]) -> PathBuf {
         use std::os::unix::fs::MetadataExt;
         let owner = std::fs::metadata(&self.maildir).expect("the Maildir exists");
+        let root = match folder {
+            None => self.maildir.clone(),
+            Some(f) => self.maildir.join(format!(".{f}")),
+        };
         let name = format!(
             "{}.followup-test.{}",
             now_secs(),
             uuid::Uuid::new_v4().simple()
         );
-        let tmp = self.maildir.join("tmp").join(&name);
+        let tmp = root.join("tmp").join(&name);
         std::fs::write(&tmp, message).expect("write into Maildir/tmp");
         std::os::unix::fs::chown(&tmp, Some(owner.uid()), Some(owner.gid())).expect("chown");
-        let new = self.maildir.join("new").join(&name);
+        let new = root.join("new").join(&name);
         std::fs::rename(&tmp, &new).expect("rename into Maildir/new");
         new
     }

@@ -1,0 +1,379 @@
+//! The daemon reading a real Dovecot: a reply stops the sequence (at once with IDLE), an
+//! out-of-office holds the interviewer, the user's own message in Sent counts toward the cap
+//! without stopping anything, each message sent gets exactly one copy in Sent, an uncertain send
+//! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, and a
+//! wrong password is shown while mail still goes out. Skipped like every Dovecot test.
+//!
+//! Every test's interviewers are at a domain of its own, so the messages other tests left in
+//! the shared mailbox never concern it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::api::{MessageId, Step};
+use crate::support::dovecot::{DEADLINE, Dovecot, StartOnDrop, dovecot_ctl};
+use crate::support::smtp_server::Behaviour;
+use crate::support::wait::wait_for_async;
+use crate::support::world::{ME, World};
+
+/// A home in `mode` whose mailbox is the Dovecot test user's, with one interview (Tue 3 Nov
+/// 10:00 New York) with Jane at a domain no other test uses. Returns the home and Jane's
+/// address.
+fn home(d: &Dovecot, mode: &str, imap_extra: &str) -> (World, String) {
+    let domain = format!("globex-{}.example.com", uuid::Uuid::new_v4().simple());
+    let jane = format!("jane@{domain}");
+    let record = format!(
+        "company: Globex\nposition: Backend Engineer\nstart: 2026-11-03 10:00\n\
+         interviewers:\n  - name: Jane Roe\n    email: {jane}\n"
+    );
+    let password = d.password.clone();
+    let imap = format!(
+        "imap:\n  host: {}\n  port: {}\n  security: plain\n  username: {}\n  \
+         password_file: imap-password\n  poll: 2s\n{imap_extra}",
+        d.host, d.starttls_port, d.user
+    );
+    let w = World::serving(mode)
+        .with("globex.yaml", &record)
+        .configure(|c| c.extra.push_str(&imap));
+    w.write_file("imap-password", password.as_bytes());
+    chmod_private(&w.path("imap-password"));
+    (w, jane)
+}
+
+fn chmod_private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A message from Jane, written `date`, maybe answering `parent`.
+fn from_jane(
+    jane: &str,
+    date: &str,
+    subject: &str,
+    parent: Option<&str>,
+    extra: &str,
+    body: &str,
+) -> Vec<u8> {
+    let id = format!(
+        "<reply.{}@{}>",
+        uuid::Uuid::new_v4().simple(),
+        jane.split('@').nth(1).unwrap()
+    );
+    let threading = parent
+        .map(|p| format!("In-Reply-To: {p}\r\nReferences: {p}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: Jane Roe <{jane}>\r\nTo: Sam Seeker <{ME}>\r\nSubject: {subject}\r\n\
+         Date: {date}\r\nMessage-ID: {id}\r\n{threading}{extra}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The planned actions of `step`, as `plan --json` says them.
+fn planned(w: &World, now: &str, step: Step) -> Value {
+    let plan = w.ok(&["plan", "--json", "--now", now]).json();
+    plan.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["step"] == step.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no {step} in {plan:#}"))
+}
+
+/// The Message-ID of the thank-you the in-process server received for `jane`.
+fn thank_you_id(w: &World, jane: &str) -> String {
+    let mail = w.to(jane);
+    assert_eq!(mail.len(), 1, "one thank-you to {jane}");
+    mail[0].one("Message-ID")
+}
+
+#[tokio::test]
+async fn a_reply_in_the_inbox_stops_the_checks_and_the_user_is_told() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.once_at("2026-11-03 13:00");
+    let parent = thank_you_id(&w, &jane);
+    d.deliver(&from_jane(
+        &jane,
+        "Wed, 04 Nov 2026 10:00:00 -0500",
+        "Re: Thank you for your time on Tuesday",
+        Some(&parent),
+        "",
+        "Hi Sam,\r\n\r\nthank you, we will be in touch after the other interviews.\r\n\r\nJane",
+    ));
+    w.once_at("2026-11-10 09:00");
+
+    assert_eq!(w.to(&jane).len(), 1, "no status check after a reply");
+    let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
+    assert_eq!(check["state"], "cancelled", "{check:#}");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Jane Roe") && reason.contains("answered"),
+        "{reason}"
+    );
+    let told = w.to(ME);
+    let notice = told
+        .iter()
+        .find(|m| m.subject().contains("answered"))
+        .unwrap_or_else(|| panic!("no notice of the reply among {told:#?}"));
+    assert!(
+        notice.text().contains("we will be in touch"),
+        "{}",
+        notice.text()
+    );
+    assert!(
+        notice.text().contains("followup resume globex"),
+        "{}",
+        notice.text()
+    );
+    let replies = w.ok(&["replies"]).stdout;
+    assert!(
+        replies.contains("threads under one of ours") || replies.contains("reply from Jane Roe"),
+        "{replies}"
+    );
+
+    // It was not a reply after all: the checks come back.
+    w.ok(&["resume", "globex"]);
+    let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
+    assert_eq!(check["state"], "scheduled", "{check:#}");
+}
+
+#[tokio::test]
+async fn a_rejection_by_mail_plans_the_gracious_note_threaded_under_it() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.once_at("2026-11-03 13:00");
+    let parent = thank_you_id(&w, &jane);
+    let rejection = from_jane(
+        &jane,
+        "Thu, 05 Nov 2026 10:00:00 -0500",
+        "Your application",
+        Some(&parent),
+        "",
+        "Dear Sam,\r\n\r\nwe have decided to move forward with other candidates.\r\n",
+    );
+    let their_id = String::from_utf8_lossy(&rejection)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
+        .unwrap();
+    d.deliver(&rejection);
+    w.once_at("2026-11-06 09:30");
+
+    let notes = w.to(&jane);
+    assert_eq!(
+        notes.len(),
+        2,
+        "the thank-you, then the note after the rejection"
+    );
+    let note = &notes[1];
+    assert_eq!(note.one("In-Reply-To"), their_id);
+    assert!(
+        note.one("Subject").starts_with("Re: "),
+        "{}",
+        note.one("Subject")
+    );
+}
+
+#[tokio::test]
+async fn an_out_of_office_holds_the_interviewer_until_the_day_after_they_are_back() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.once_at("2026-11-03 13:00");
+    d.deliver(&from_jane(
+        &jane,
+        "Mon, 09 Nov 2026 08:00:00 -0500",
+        "Automatic reply: Thank you for your time on Tuesday",
+        None,
+        "Auto-Submitted: auto-replied\r\n",
+        "I am out of the office and back on Monday 16 November.",
+    ));
+    w.once_at("2026-11-09 12:00");
+    let check = planned(&w, "2026-11-09 12:00", Step::StatusCheck);
+    assert!(
+        check["due_local"].as_str().unwrap().contains("2026-11-17"),
+        "held to the day after the return date: {check:#}"
+    );
+    assert!(
+        check["reason"].as_str().unwrap().contains("is away"),
+        "{check:#}"
+    );
+}
+
+#[tokio::test]
+async fn the_users_own_message_in_sent_counts_toward_the_cap_and_stops_nothing() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.once_at("2026-11-03 13:00");
+    let own = format!(
+        "From: Sam Seeker <{ME}>\r\nTo: Jane Roe <{jane}>\r\nSubject: A question\r\n\
+         Date: Mon, 09 Nov 2026 09:30:00 -0500\r\nMessage-ID: <own.{}@example.org>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Hi Jane, one more question about the on-call rotation.\r\n",
+        uuid::Uuid::new_v4().simple()
+    );
+    d.deliver_to(Some("Sent"), own.as_bytes());
+    w.once_at("2026-11-10 09:00");
+
+    assert_eq!(
+        w.to(&jane).len(),
+        1,
+        "no status check a day after the user's own message"
+    );
+    let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
+    assert_eq!(check["state"], "deferred", "{check:#}");
+    assert!(
+        check["reason"]
+            .as_str()
+            .unwrap()
+            .contains("your own message"),
+        "{check:#}"
+    );
+}
+
+#[tokio::test]
+async fn every_message_sent_gets_exactly_one_copy_in_sent() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "  save_sent: always\n");
+    w.once_at("2026-11-03 13:00");
+    let id = MessageId::from_header(&thank_you_id(&w, &jane)).unwrap();
+    // Another round (and another read of Sent) adds nothing.
+    w.once_at("2026-11-03 14:00");
+    let copies = d.maildir_flags(Some("Sent"), &id);
+    assert_eq!(copies.len(), 1, "one copy, flagged seen: {copies:?}");
+    assert!(copies[0].contains('S'), "{copies:?}");
+    assert!(
+        std::fs::read_dir(w.path("state/sent-copies"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "nothing left waiting"
+    );
+}
+
+#[tokio::test]
+async fn an_uncertain_send_found_in_sent_is_settled_and_never_resent() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.server().set_behaviour(Behaviour::DeliverThenDrop);
+    w.once_at("2026-11-03 13:00");
+    let received = w.to(&jane);
+    assert_eq!(received.len(), 1);
+    let sent_bytes = received[0].raw.clone().into_bytes();
+    let key = "globex/thank_you/".to_string() + &jane;
+    assert_eq!(w.exported()[&key]["state"], "uncertain");
+    w.server().set_behaviour(Behaviour::Accept);
+    // The provider filed it in Sent, as Gmail and others do with what they relay.
+    d.deliver_to(Some("Sent"), &sent_bytes);
+    w.once_at("2026-11-03 14:00");
+
+    assert_eq!(w.exported()[&key]["state"], "sent");
+    assert!(
+        w.queue_files("pending").is_empty(),
+        "its decision file is filed away"
+    );
+    assert_eq!(w.to(&jane).len(), 1, "never resent");
+    assert!(
+        w.to(ME).iter().any(|m| m.subject().contains("did go out")),
+        "the user is told"
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_whose_server_restarts_reconnects_and_misses_nothing() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.once_at("2026-11-03 13:00");
+    let parent = thank_you_id(&w, &jane);
+    let mut daemon = w.spawn("daemon");
+    daemon.wait_log("the daemon reads the mailbox", |log| {
+        log.contains("followup is running")
+    });
+    wait_for_async("the daemon idles on INBOX", DEADLINE, || {
+        crate::support::dovecot::a_session_is_idling(&d.user)
+    })
+    .await;
+    {
+        let _start_again = StartOnDrop;
+        dovecot_ctl("stop");
+        d.deliver(&from_jane(
+            &jane,
+            "Wed, 04 Nov 2026 10:00:00 -0500",
+            "Re: Thank you",
+            Some(&parent),
+            "",
+            "Thanks Sam, talk soon.",
+        ));
+        // The daemon notices the server is gone and backs off.
+        wait_for_async("the loss is logged", DEADLINE, || {
+            daemon.log().contains("cannot read")
+        })
+        .await;
+    }
+    wait_for_async(
+        "the reply is recorded once Dovecot is back",
+        DEADLINE,
+        || {
+            w.ok(&["replies", "--json"])
+                .json()
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        },
+    )
+    .await;
+    daemon.signal(libc::SIGTERM);
+    wait_for_async("the daemon stops", Duration::from_secs(20), || {
+        daemon.try_exit().is_some()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_shown_and_mail_still_goes_out() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane) = home(&d, "send", "");
+    w.write_file("imap-password", b"not-the-password");
+    chmod_private(&w.path("imap-password"));
+    let out = w.once_at("2026-11-03 13:00");
+    assert_eq!(w.to(&jane).len(), 1, "the thank-you went out over SMTP");
+    assert!(!out.stderr.contains("not-the-password"), "{}", out.stderr);
+    let status = w.ok(&["status"]).stdout;
+    assert!(status.contains("Mailbox:"), "{status}");
+    assert!(
+        status.contains("imap.username and the password"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn check_imap_proves_the_settings_and_the_password_never_reaches_the_log() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, _) = home(&d, "send", "");
+    let out = w
+        .followup()
+        .env("RUST_LOG", "trace")
+        .arg("check-imap")
+        .succeeds();
+    assert!(out.stdout.contains("logged in as"), "{}", out.stdout);
+    assert!(out.stdout.contains("Sent"), "{}", out.stdout);
+    assert!(!out.stdout.contains(&d.password) && !out.stderr.contains(&d.password));
+    assert!(!out.stderr.contains("LOGIN"), "{}", out.stderr);
+}
