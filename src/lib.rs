@@ -9,5 +9,6 @@ pub mod fsutil;
 pub mod input;
 pub mod mail;
 pub mod net;
+pub mod output;
 pub mod shutdown;
 pub mod store;

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     init_logging();
     match followup::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`followup plan | head -1`): nothing is wrong.
+        Err(err) if followup::output::is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             if let Some(diagnostics) = err.downcast_ref::<Diagnostics>() {
                 eprintln!("{diagnostics}");

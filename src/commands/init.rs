@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::input::config;
 use crate::mail::render::BUILTIN;
+use crate::outln;
 
 /// The shipped example config, which doubles as the commented starter.
 const STARTER_CONFIG: &str = include_str!("../../config/followup.yaml");
@@ -47,13 +48,13 @@ pub fn run(dir: Option<PathBuf>) -> Result<()> {
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         write_new(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display())?;
     }
-    println!(
+    outln!(
         "\nNext: edit {} (your name, address, time zone), then `followup --config {} validate`.",
         files[0].0.display(),
         files[0].0.display()
-    );
+    )?;
     Ok(())
 }
 

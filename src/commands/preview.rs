@@ -4,6 +4,7 @@ use chrono::Utc;
 use crate::core::{SendKey, Step};
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
+use crate::{out, outln};
 
 /// Prints each message of one interview exactly as it would be handed to SMTP.
 pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>) -> Result<()> {
@@ -26,18 +27,18 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
     let now = Utc::now();
     for (i, key) in keys.iter().enumerate() {
         if i > 0 {
-            println!("\n{}\n", "-".repeat(72));
+            outln!("\n{}\n", "-".repeat(72))?;
         }
-        println!("# {key} ({})", key.step.channel().as_str());
+        outln!("# {key} ({})", key.step.channel().as_str())?;
         match compose(ws, key, &[], now) {
             Ok(message) => {
                 let bytes = message
                     .to_lettre()
                     .with_context(|| format!("cannot build {key}"))?
                     .formatted();
-                print!("{}", String::from_utf8_lossy(&bytes));
+                out!("{}", String::from_utf8_lossy(&bytes))?;
             }
-            Err(e) => println!("(not sent: {e})"),
+            Err(e) => outln!("(not sent: {e})")?,
         }
     }
     Ok(())

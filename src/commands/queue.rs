@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::QueueAction;
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::input::workspace::Workspace;
+use crate::outln;
 
 pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
     let queue = QueueDir::open(&ws.config.queue_dir)?;
@@ -12,18 +13,18 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
         QueueAction::List => {
             for folder in [Folder::Pending, Folder::Approved] {
                 let entries = queue.scan(folder)?;
-                println!("{folder} ({}):", entries.len());
+                outln!("{folder} ({}):", entries.len())?;
                 for entry in entries {
                     match &entry.parsed {
-                        Ok(file) => println!("  {}  to {}  {}", entry.id, file.to, file.subject),
-                        Err(e) => println!("  {}  cannot be used: {e}", entry.id),
+                        Ok(file) => outln!("  {}  to {}  {}", entry.id, file.to, file.subject)?,
+                        Err(e) => outln!("  {}  cannot be used: {e}", entry.id)?,
                     }
                 }
             }
-            println!(
+            outln!(
                 "\nApprove with `followup queue approve ID` (or move the file to {}).",
                 queue.dir(Folder::Approved).display()
-            );
+            )?;
         }
         QueueAction::Show { id } => {
             let Some(entry) = queue.find(&id)? else {
@@ -31,25 +32,25 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
             };
             let text = std::fs::read_to_string(&entry.path)
                 .with_context(|| format!("cannot read {}", entry.path.display()))?;
-            println!("# {} ({})\n{text}", entry.path.display(), entry.folder);
+            outln!("# {} ({})\n{text}", entry.path.display(), entry.folder)?;
         }
         QueueAction::Approve { id, late } => {
             if late && queue.approve_late(&id)? == Folder::Approved {
                 // Already approved: the header is all it needed.
-                println!(
+                outln!(
                     "approved {id} to be sent although late (the daemon sends it within seconds)"
-                );
+                )?;
                 return Ok(());
             }
             let to = queue.approve(&id)?;
-            println!(
+            outln!(
                 "approved: {} (the daemon sends it within seconds)",
                 to.display()
-            );
+            )?;
         }
         QueueAction::Reject { id } => {
             let to = queue.reject(&id)?;
-            println!("rejected: {} (it will not be sent)", to.display());
+            outln!("rejected: {} (it will not be sent)", to.display())?;
         }
     }
     Ok(())

@@ -17,6 +17,7 @@ use crate::core::{
 };
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
+use crate::outln;
 
 /// One event of `simulate --json`.
 #[derive(Serialize)]
@@ -55,29 +56,32 @@ pub fn run(
     };
     let events = play(ws, &mut history, from, until)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&events)?);
+        outln!("{}", serde_json::to_string_pretty(&events)?)?;
         return Ok(());
     }
     let tz = ws.config.timezone;
-    println!(
+    outln!(
         "Simulated from {} to {}, nobody answering:",
         human(from, tz),
         human(until, tz)
-    );
+    )?;
     for e in &events {
-        println!();
+        outln!()?;
         let to = e.to.as_deref().unwrap_or("-");
-        println!(
+        outln!(
             "{}  {:<7}  {}/{}  to {to}",
-            e.at_local, e.event, e.interview, e.step
-        );
+            e.at_local,
+            e.event,
+            e.interview,
+            e.step
+        )?;
         if let Some(subject) = &e.subject {
-            println!("    Subject: {subject}");
+            outln!("    Subject: {subject}")?;
         }
-        println!("    {}", e.reason);
+        outln!("    {}", e.reason)?;
     }
     let sent = events.iter().filter(|e| e.event == "sent").count();
-    println!("\n{sent} sent, {} skipped", events.len() - sent);
+    outln!("\n{sent} sent, {} skipped", events.len() - sent)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use crate::core::calendar::human;
 use crate::core::{SendState, plan};
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::input::workspace::Workspace;
+use crate::outln;
 use crate::store::snapshot;
 
 #[derive(Serialize, Default)]
@@ -99,12 +100,12 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
         })
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
         return Ok(());
     }
     let tz = c.timezone;
     let section = |title: &str, rows: &[Row]| {
-        println!("{title} ({}):", rows.len());
+        outln!("{title} ({}):", rows.len())?;
         for r in rows {
             let at =
                 r.at.map(|t| format!("{}  ", human(t, tz)))
@@ -118,26 +119,27 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                 .as_deref()
                 .map(|n| format!("\n      {n}"))
                 .unwrap_or_default();
-            println!("  {at}{}{to}{note}", r.key);
+            outln!("  {at}{}{to}{note}", r.key)?;
         }
+        Ok::<(), std::io::Error>(())
     };
-    section("Failed", &status.failed);
+    section("Failed", &status.failed)?;
     section(
         "Uncertain (may have been sent; decide in the queue)",
         &status.uncertain,
-    );
-    section("Waiting for your approval", &status.waiting_for_approval);
-    section("Approved, about to be sent", &status.approved);
-    section("Retrying", &status.deferred);
-    section("Next", &status.next);
-    section("Sent", &status.sent);
+    )?;
+    section("Waiting for your approval", &status.waiting_for_approval)?;
+    section("Approved, about to be sent", &status.approved)?;
+    section("Retrying", &status.deferred)?;
+    section("Next", &status.next)?;
+    section("Sent", &status.sent)?;
     if !status.problems.is_empty() {
-        println!(
+        outln!(
             "Queue files that cannot be used ({}):",
             status.problems.len()
-        );
+        )?;
         for p in &status.problems {
-            println!("  {p}");
+            outln!("  {p}")?;
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use crate::core::{SendKey, plan};
 use crate::delivery::queue::eml::to_eml;
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
+use crate::outln;
 use crate::store::{Snapshot, snapshot, thread_in};
 
 /// What dry-run has shown already.
@@ -44,13 +45,13 @@ impl DryRun {
             }
             match compose(ws, &a.key, &thread_in(sends, &a.key), now) {
                 Ok(message) => {
-                    println!(
+                    outln!(
                         "# dry run: {} due {} ({})",
                         a.key,
                         a.due.to_rfc3339(),
                         a.reason
-                    );
-                    println!("{}", to_eml(&a.key, &message, None));
+                    )?;
+                    outln!("{}", to_eml(&a.key, &message, None))?;
                     report.shown.push(a.key.clone());
                 }
                 Err(e) => error!(key = %a.key, "cannot render: {e}"),

@@ -43,6 +43,7 @@ impl<T: Transport> Daemon<T> {
                     log_report(&report);
                     alarm.set(report.next, now).await;
                 }
+                Err(super::DaemonError::Output(e)) => return Err(e),
                 Err(e) => error!(
                     "this round failed, nothing was sent for it: {e}; trying again at the next tick"
                 ),

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod closed_pipe;
 mod daemon;
 mod daemon_cli;
 mod faults;

@@ -3,6 +3,7 @@
 //! test says otherwise. Every test that runs the binary builds its command here.
 
 use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -57,6 +58,7 @@ impl Followup {
         Output {
             command: self.shown,
             code: out.status.code(),
+            signal: out.status.signal(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -66,6 +68,41 @@ impl Followup {
     #[track_caller]
     pub fn succeeds(self) -> Output {
         self.output().success()
+    }
+
+    /// Runs it as `followup ... | head -1` does: reads the first line of its output, closes the
+    /// pipe, and waits for it to end. The output holds that line alone. The pipe holds one page,
+    /// so a command that prints more than a few kilobytes is still writing when it closes.
+    pub fn first_line(mut self) -> Output {
+        use std::io::BufRead;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills `fds` with two new descriptors, which are owned below.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are open descriptors that nothing else owns.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own; the kernel rounds up to one page.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+        let mut child = self
+            .cmd
+            .stdout(Stdio::from(write))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        // The parent's copy of the writing end went to the child and was closed on spawn.
+        let mut line = String::new();
+        std::io::BufReader::new(File::from(read))
+            .read_line(&mut line)
+            .expect("read the first line");
+        // The reader is dropped here: the pipe is closed while the command still writes.
+        let out = child.wait_with_output().expect("wait for the command");
+        Output {
+            command: self.shown,
+            code: out.status.code(),
+            signal: out.status.signal(),
+            stdout: line,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     /// Starts it in the background, stdout discarded, stderr appended to `log`.
@@ -93,6 +130,8 @@ impl Followup {
 pub struct Output {
     command: String,
     pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
