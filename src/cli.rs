@@ -36,7 +36,7 @@ pub enum Command {
         /// Start here [default: now].
         #[arg(long, value_name = "T")]
         from: Option<String>,
-        /// Stop here [default: when nothing more is due].
+        /// Stop here [default: when nothing more is due, at most a year after the start].
         #[arg(long, value_name = "T")]
         until: Option<String>,
         /// Ignore the saved state: start as if nothing had been sent.
@@ -59,7 +59,8 @@ pub enum Command {
     },
     /// Write a commented starter config, an example interview and the default templates.
     Init {
-        /// Where to write them [default: $XDG_CONFIG_HOME/followup].
+        /// Where to write them [default: beside the config that --config or $FOLLOWUP_CONFIG
+        /// names, else $XDG_CONFIG_HOME/followup].
         dir: Option<PathBuf>,
     },
     /// Run the daemon: queue, send or show each follow-up when it is due.
@@ -70,8 +71,9 @@ pub enum Command {
         /// Do what is due now, then exit (for cron, and for tests).
         #[arg(long)]
         once: bool,
-        /// With --once: act as if it were this time.
-        #[arg(long, value_name = "T", requires = "once")]
+        /// With --dry-run --once: show what would be done at this time (RFC 3339, or
+        /// `YYYY-MM-DD[ HH:MM]` in the config's zone). A real run always acts now.
+        #[arg(long, value_name = "T", requires_all = ["once", "dry_run"])]
         now: Option<String>,
     },
     /// What was sent, what waits for approval, what failed or is uncertain, and what is next.

@@ -7,22 +7,21 @@ mod preview;
 mod queue;
 mod run;
 mod simulate;
+mod smtp_setup;
 mod state;
 mod status;
 mod validate;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
-use crate::delivery::smtp::{SmtpOptions, SmtpSender};
-use crate::input::config::{self, Config, Mode};
+use crate::input::config;
 use crate::input::diagnostic::Diagnostics;
-use crate::input::secret::read_password;
 use crate::input::workspace::{Workspace, parse_instant};
+pub use smtp_setup::{mode_sends, smtp_sender, smtp_sender_with};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -46,7 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
             step,
             recipient,
         } => preview::run(&load(&cli.config)?, &interview, step, recipient.as_deref()),
-        Command::Init { dir } => init::run(dir),
+        Command::Init { dir } => init::run(dir, cli.config.as_deref()),
         Command::Run { dry_run, once, now } => {
             run::run(&config_path(&cli.config)?, dry_run, once, now.as_deref())
         }
@@ -83,29 +82,9 @@ fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {
     Workspace::load(&path).map_err(|d: Diagnostics| d.into())
 }
 
-/// The SMTP sender the config describes, with the password read now (never logged).
-pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
-    let smtp = config.smtp.as_ref().ok_or_else(|| {
-        anyhow!(
-            "{}: mode `{}` sends mail but there is no `smtp` section; add one, or use --dry-run",
-            config.path.display(),
-            match config.mode {
-                Mode::Send => "send",
-                _ => "approve",
-            }
-        )
-    })?;
-    let password = match &smtp.username {
-        Some(_) => read_password(&smtp.password, |name| std::env::var_os(name))?,
-        None => None,
-    };
-    let options = SmtpOptions {
-        hello_name: None,
-        extra_root_cert: smtp.ca_file.clone(),
-        transaction_timeout: smtp.timeout.unwrap_or(Duration::from_secs(120)),
-        ..SmtpOptions::default()
-    };
-    Ok(SmtpSender::new(smtp, password, options)?)
+/// `1 interview`, `2 interviews`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// An instant given on the command line, in the config's zone unless it says otherwise.

@@ -12,9 +12,20 @@ use crate::input::workspace::{Workspace, parse_instant};
 use crate::shutdown::Shutdown;
 use crate::store::SledStore;
 
+/// The test suite's clock for `run --once`: a real round acts as if it were this time (RFC 3339,
+/// or `YYYY-MM-DD[ HH:MM]` in the config's zone). Never set it in production: messages are then
+/// dated and decided by it.
+pub const TEST_CLOCK: &str = "FOLLOWUP_TEST_NOW";
+
 pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> Result<()> {
+    let test_clock = once
+        .then(|| std::env::var(TEST_CLOCK).ok())
+        .flatten()
+        .filter(|t| !t.is_empty());
     let ws = Workspace::load(config_path)?;
+    // `--now` is for dry runs (clap enforces it); the test suite moves a real round's clock.
     let now = now
+        .or(test_clock.as_deref())
         .map(|t| parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg))
         .transpose()?;
     let configured = if dry_run {
@@ -25,10 +36,12 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
     let mode = match configured {
         ConfigMode::DryRun => Mode::dry_run(),
         live => {
+            // The same check as `validate`, before the state is opened or anything connects.
+            let sender = smtp_sender(&ws.config)?;
             let dir = &ws.config.state_dir;
             let store = SledStore::open(dir)
                 .with_context(|| format!("cannot open the state in {}", dir.display()))?;
-            let live_parts = Live::open(&ws, Box::new(store), smtp_sender(&ws.config)?)?;
+            let live_parts = Live::open(&ws, Box::new(store), sender)?;
             match live {
                 ConfigMode::Send => Mode::Send(live_parts),
                 _ => Mode::Approve(live_parts),

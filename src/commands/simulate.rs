@@ -45,7 +45,8 @@ pub fn run(
     json: bool,
 ) -> Result<()> {
     let from = instant(ws, from)?.unwrap_or_else(Utc::now);
-    let until = instant(ws, until)?.unwrap_or(from + TimeDelta::days(DEFAULT_SPAN_DAYS));
+    let given = instant(ws, until)?;
+    let until = given.unwrap_or(from + TimeDelta::days(DEFAULT_SPAN_DAYS));
     if until < from {
         bail!("--until comes before --from");
     }
@@ -60,10 +61,13 @@ pub fn run(
         return Ok(());
     }
     let tz = ws.config.timezone;
+    let span = match given {
+        Some(until) => format!("to {}", human(until, tz)),
+        None => "until nothing more is due (at most a year)".to_string(),
+    };
     outln!(
-        "Simulated from {} to {}, nobody answering:",
-        human(from, tz),
-        human(until, tz)
+        "Simulated from {} {span}, nobody answering:",
+        human(from, tz)
     )?;
     for e in &events {
         outln!()?;

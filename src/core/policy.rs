@@ -307,6 +307,17 @@ impl Policy {
         (step == Step::ThankYou).then(|| self.thank_you_deadline(iv))
     }
 
+    /// The limit of `step` of `iv` when `at` is past it: a send still on its way stops there (a
+    /// retry fails, an approval needs `--late`). `None` while it may still go out.
+    pub fn past_limit(
+        &self,
+        step: Step,
+        iv: &Interview,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.send_limit(step, iv).filter(|limit| at > *limit)
+    }
+
     /// How long to wait before the next try after `attempts` failed with a temporary error.
     pub fn retry_delay(&self, attempts: u32) -> TimeDelta {
         let doublings = attempts.saturating_sub(1).min(10);

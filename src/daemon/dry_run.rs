@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tracing::error;
 
 use super::{DaemonError, TickReport};
-use crate::core::{SendKey, plan};
+use crate::core::{SendKey, SendState, plan};
 use crate::delivery::queue::eml::to_eml;
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
@@ -41,6 +41,22 @@ impl DryRun {
                 continue;
             }
             if !self.shown.insert(a.key.clone()) {
+                continue;
+            }
+            // As a real round decides: a retry past its step's limit fails, it is not sent.
+            let expired = ws
+                .interview(&a.key.interview)
+                .and_then(|iv| c.policy.past_limit(a.key.step, iv, now));
+            let retrying = sends
+                .iter()
+                .any(|r| r.key == a.key && r.state == SendState::Deferred);
+            if let (true, Some(limit)) = (retrying, expired) {
+                outln!(
+                    "# dry run: {} would fail: still not delivered at its limit ({})",
+                    a.key,
+                    limit.format("%Y-%m-%d %H:%M UTC")
+                )?;
+                report.failed.push(a.key.clone());
                 continue;
             }
             match compose(ws, &a.key, &thread_in(sends, &a.key), now) {

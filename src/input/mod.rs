@@ -8,3 +8,4 @@ pub mod records;
 pub mod secret;
 pub mod workspace;
 pub mod yaml;
+pub mod zone;

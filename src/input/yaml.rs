@@ -605,7 +605,7 @@ scalar_type!(
     /// An IANA time zone.
     Zone(Tz),
     "an IANA time zone name like Europe/Berlin",
-    parse_zone
+    crate::input::zone::parse
 );
 scalar_type!(
     /// A calendar date, `YYYY-MM-DD`.
@@ -644,19 +644,6 @@ fn parse_text(s: &str) -> Result<String, String> {
         ));
     }
     Ok(t.to_string())
-}
-
-fn parse_zone(s: &str) -> Result<Tz, String> {
-    let t = s.trim();
-    t.parse::<Tz>().map_err(|_| {
-        let names = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
-        match closest(t, names) {
-            Some(best) => format!(
-                "unknown time zone `{t}`: did you mean {best}? Use an IANA name like Europe/Berlin"
-            ),
-            None => format!("unknown time zone `{t}`: use an IANA name like Europe/Berlin"),
-        }
-    })
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {

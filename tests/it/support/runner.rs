@@ -83,7 +83,7 @@ impl Followup {
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // SAFETY: fcntl on a descriptor we own; the kernel rounds up to one page.
         unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
-        let mut child = self
+        let child = self
             .cmd
             .stdout(Stdio::from(write))
             .stderr(Stdio::piped())
