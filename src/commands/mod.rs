@@ -82,6 +82,19 @@ fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {
     Workspace::load(&path).map_err(|d: Diagnostics| d.into())
 }
 
+/// Times in JSON: RFC 3339 in UTC, to the second (`2026-12-01T22:30:00Z`).
+fn json_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// [`json_time`], or `null`.
+fn json_time_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => json_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// `1 interview`, `2 interviews`.
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })

@@ -24,6 +24,7 @@ struct PlanRow<'a> {
     /// Where the message goes.
     to: Option<&'a str>,
     channel: &'a str,
+    #[serde(serialize_with = "super::json_time")]
     due: DateTime<Utc>,
     due_local: String,
     state: &'a str,

@@ -22,6 +22,7 @@ use crate::outln;
 /// One event of `simulate --json`.
 #[derive(Serialize)]
 struct SimEvent {
+    #[serde(serialize_with = "super::json_time")]
     at: DateTime<Utc>,
     at_local: String,
     interview: String,

@@ -13,9 +13,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
-use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
+use super::calendar::{
+    Placed, add_delay, is_whole_days, local, next_in_window, resolve_lenient, short, short_date,
+};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
-use super::policy::{Policy, format_delay};
+use super::policy::{Policy, Window, format_delay};
 
 /// Where a send stands in the durable state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -195,6 +197,9 @@ struct Candidate {
     person: usize,
     reasons: Vec<String>,
     capped: bool,
+    /// When it was due, if that was before now and it was moved to now: the time a skipped step
+    /// would have gone out.
+    overdue_from: Option<DateTime<Utc>>,
     /// Whether successors follow once this step is placed.
     chain: bool,
 }
@@ -285,9 +290,9 @@ impl Planner<'_> {
                 let reason = format!(
                     "{} after the interview ended {}",
                     format_delay(self.policy.thank_you.delay),
-                    short(iv.end, iv.timezone)
+                    self.when(iv.end, iv.timezone)
                 );
-                self.push(index, iv, Step::ThankYou, person, at, reason, false);
+                self.push(index, Step::ThankYou, person, at, reason, false);
             }
         }
         match iv.status {
@@ -319,7 +324,7 @@ impl Planner<'_> {
                 None => (first_at, first_reason.clone()),
                 Some((prev, prev_step)) => self.after(iv, step, prev, prev_step),
             };
-            self.push(index, iv, step, primary, at, reason, true);
+            self.push(index, step, primary, at, reason, true);
             return;
         }
     }
@@ -340,7 +345,7 @@ impl Planner<'_> {
             match (&replan, replanned, step) {
                 (Some((at, reason)), false, Step::StatusCheck | Step::FinalCheck) => {
                     let reason = format!("the employer replied and gave a new date; {reason}");
-                    self.push(index, iv, step, primary, *at, reason, false);
+                    self.push(index, step, primary, *at, reason, false);
                     replanned = true;
                 }
                 _ => {
@@ -367,7 +372,7 @@ impl Planner<'_> {
                 format!("recorded {date}"),
             ),
             (None, Some((Status::Rejected, seen))) => {
-                (*seen, format!("seen {}", short(*seen, iv.timezone)))
+                (*seen, format!("seen {}", self.when(*seen, iv.timezone)))
             }
             _ => (self.now, "recorded now".to_string()),
         };
@@ -376,7 +381,7 @@ impl Planner<'_> {
             "{} after the rejection ({what})",
             format_delay(policy.delay)
         );
-        self.push(index, iv, Step::AfterRejection, primary, at, reason, false);
+        self.push(index, Step::AfterRejection, primary, at, reason, false);
     }
 
     fn cancel_sequence(&mut self, iv: &Interview, primary: usize) {
@@ -473,7 +478,7 @@ impl Planner<'_> {
                     ActionState::Sent,
                     at,
                     at,
-                    format!("sent {}", short(at, iv.timezone)),
+                    format!("sent {}", self.when(at, iv.timezone)),
                 )
             }
             SendState::Uncertain => (
@@ -538,31 +543,23 @@ impl Planner<'_> {
         self.emit(iv, step, person, now, ActionState::Cancelled, reason);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         interview: usize,
-        iv: &Interview,
         step: Step,
         person: usize,
         at: DateTime<Utc>,
         reason: String,
         chain: bool,
     ) {
-        let mut reasons = vec![reason];
-        let at = if at < self.now {
-            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, iv))));
-            self.now
-        } else {
-            at
-        };
         self.enqueue(Candidate {
             at,
             interview,
             step,
             person,
-            reasons,
+            reasons: vec![reason],
             capped: false,
+            overdue_from: None,
             chain,
         });
     }
@@ -605,15 +602,24 @@ impl Planner<'_> {
                 continue;
             }
 
-            let in_window = next_in_window(c.at, &step_policy.window, tz, self.policy);
-            if in_window != c.at {
-                c.reasons.push(format!(
-                    "moved from {} to {}: send window {}",
-                    short(c.at, tz),
-                    short(in_window, tz),
-                    step_policy.window
-                ));
-                c.at = in_window;
+            let placed = next_in_window(c.at, &step_policy.window, tz, |d| {
+                self.policy.holds_back(c.step, d)
+            });
+            if placed.at != c.at {
+                // Moved from now when it was overdue: `now` is no time of its own.
+                let from = c.overdue_from.is_none().then_some(c.at);
+                let why = self.moved(from, &placed, &step_policy.window, tz);
+                c.reasons.push(why);
+                c.at = placed.at;
+                self.enqueue(c);
+                continue;
+            }
+            // Due before now, even in its window: it goes now (or is too late), and says so.
+            if c.at < self.now {
+                c.reasons
+                    .push(format!("overdue since {}", self.when(c.at, tz)));
+                c.overdue_from = Some(c.at);
+                c.at = self.now;
                 self.enqueue(c);
                 continue;
             }
@@ -628,7 +634,7 @@ impl Planner<'_> {
                     person.key(),
                     blocker.step,
                     blocker.interview,
-                    short(blocker.at, tz),
+                    self.when(blocker.at, tz),
                 ));
                 c.at = clear;
                 c.capped = true;
@@ -684,7 +690,7 @@ impl Planner<'_> {
                 Some(at) => (step, anchor) = (next, at),
                 None => {
                     let (at, reason) = self.after(iv, next, anchor, step);
-                    self.push(index, iv, next, person, at, reason, true);
+                    self.push(index, next, person, at, reason, true);
                     return;
                 }
             }
@@ -731,11 +737,51 @@ impl Planner<'_> {
         Some((clear.max(at + TimeDelta::minutes(1)), blocker))
     }
 
-    /// Reports a step that will not go out, with every reason that led there.
+    /// Reports a step that will not go out, with every reason that led there, due when it
+    /// would have gone out (not now, when it was only found overdue now).
     fn skip(&mut self, iv: &Interview, c: &mut Candidate, why: String) {
         c.reasons.push(why);
         let reason = c.reasons.join("; ");
-        self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, reason);
+        let due = c.overdue_from.unwrap_or(c.at);
+        self.emit(iv, c.step, c.person, due, ActionState::Skipped, reason);
+    }
+
+    /// A time in a reason, in `tz`, with its date when it is not this week.
+    fn when(&self, t: DateTime<Utc>, tz: Tz) -> String {
+        short(t, tz, self.now)
+    }
+
+    /// Why the send window moved a step from `from` (`None`: from now, where an overdue step
+    /// stood): the hours or days, and every holiday passed over, by name.
+    fn moved(
+        &self,
+        from: Option<DateTime<Utc>>,
+        placed: &Placed,
+        window: &Window,
+        tz: Tz,
+    ) -> String {
+        let to = self.when(placed.at, tz);
+        let from = match from {
+            Some(from) => format!("from {} ", self.when(from, tz)),
+            None => String::new(),
+        };
+        let days: Vec<String> = placed.holidays.iter().map(|d| short_date(*d)).collect();
+        let holidays = match days.as_slice() {
+            [] => None,
+            [one] => Some((one.clone(), "a holiday", "is a holiday")),
+            [rest @ .., last] => Some((
+                format!("{} and {last}", rest.join(", ")),
+                "holidays",
+                "are holidays",
+            )),
+        };
+        match (holidays, placed.outside_window) {
+            (None, _) => format!("moved {from}to {to}: send window {window}"),
+            (Some((dates, noun, _)), false) => format!("moved off {dates}, {noun}, to {to}"),
+            (Some((dates, _, verb)), true) => {
+                format!("moved {from}to {to}: send window {window}, and {dates} {verb}")
+            }
+        }
     }
 
     fn emit(

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 
 use super::model::{Interview, Step};
 
@@ -245,6 +245,10 @@ pub struct Policy {
     pub digest_every: TimeDelta,
     /// Dates (in the recipient's zone) on which nothing goes out.
     pub holidays: BTreeSet<NaiveDate>,
+    /// Whether holidays hold back the thank-you too (`policy.thank_you.holidays: true`). By
+    /// default they hold back the later steps only: a thank-you answers that day's meeting, and
+    /// held over a holiday it would miss its 48 hours.
+    pub thank_you_holidays: bool,
 }
 
 impl Default for Policy {
@@ -275,6 +279,7 @@ impl Default for Policy {
             retry_max: TimeDelta::hours(1),
             digest_every: TimeDelta::hours(1),
             holidays: BTreeSet::new(),
+            thank_you_holidays: false,
         }
     }
 }
@@ -340,13 +345,10 @@ impl Policy {
         }
     }
 
-    pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        self.holidays.contains(&date)
-    }
-
-    /// Whether `date` is a day on which `window` lets anything out.
-    pub fn is_send_day(&self, window: &Window, date: NaiveDate) -> bool {
-        window.days.contains(date.weekday()) && !self.is_holiday(date)
+    /// Whether `date` is a holiday that holds `step` back: every step but the thank-you, and
+    /// the thank-you too when the policy says so.
+    pub fn holds_back(&self, step: Step, date: NaiveDate) -> bool {
+        (step != Step::ThankYou || self.thank_you_holidays) && self.holidays.contains(&date)
     }
 }
 
