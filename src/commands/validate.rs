@@ -27,6 +27,9 @@ pub fn run(config: &Path) -> Result<()> {
     if mode_sends(ws.config.mode) {
         smtp_sender(&ws.config)?;
     }
+    for w in &ws.warnings {
+        eprintln!("warning: {w}");
+    }
     let people: usize = ws.interviews.iter().map(|iv| iv.interviewers.len()).sum();
     outln!(
         "{}: ok ({}, {}, every template rendered for each)",

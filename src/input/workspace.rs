@@ -17,6 +17,9 @@ pub struct Workspace {
     pub config: Config,
     pub interviews: Vec<Interview>,
     pub templates: Templates,
+    /// What is worth knowing but not wrong (a note no record has yet, a primary interviewer
+    /// without an address): `validate` shows them.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Workspace {
@@ -32,14 +35,19 @@ impl Workspace {
                 None
             }
         };
+        let mut warnings = Vec::new();
         if let Some(templates) = &templates {
             problems.extend(templates.check(&interviews, &config.owner));
+            let (errors, notes) = templates.check_names(&interviews, &config.owner);
+            problems.extend(errors);
+            warnings.extend(notes);
         }
         match templates {
             Some(templates) if problems.is_empty() => Ok(Self {
                 config,
                 interviews,
                 templates,
+                warnings,
             }),
             _ => Err(Diagnostics(problems)),
         }
@@ -60,6 +68,7 @@ impl Workspace {
                 config,
                 interviews,
                 templates,
+                warnings: Vec::new(),
             },
             problems,
         ))

@@ -19,4 +19,5 @@ mod smtp_delivery;
 mod smtp_logging;
 mod smtp_setup;
 mod starter;
+mod templates;
 mod torture;
