@@ -795,6 +795,20 @@ impl Planner<'_> {
     ) {
         let interviewer: &Interviewer = &iv.interviewers[person];
         let channel = step.channel();
+        let mut reason = reason;
+        if let (false, Some(named), true) = (
+            step.is_for_every_interviewer(),
+            iv.primary_stood_in_for(),
+            matches!(
+                state,
+                ActionState::Scheduled | ActionState::Deferred | ActionState::Skipped
+            ),
+        ) {
+            reason.push_str(&format!(
+                "; {} is the primary but has no e-mail address: {} stands in",
+                named.name, interviewer.name
+            ));
+        }
         let to = if channel.goes_to_the_user() {
             Some(self.owner.email.clone())
         } else {

@@ -797,6 +797,38 @@ fn berlin_dst_end_on_2026_10_25_keeps_the_intended_local_hour() {
 }
 
 #[test]
+fn a_primary_without_an_address_has_the_later_steps_go_to_the_next_interviewer_with_one() {
+    let mut pat = person("Pat Lee", "");
+    pat.primary = true;
+    let iv = interview(
+        "routed",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Ann Kim", OMAR), pat, person("Jane Roe", JANE)],
+    );
+    assert_eq!(
+        iv.primary().name,
+        "Jane Roe",
+        "the next after Pat, not the first"
+    );
+    let actions = plan_fresh(&iv);
+    let check = find(&actions, "routed", Step::StatusCheck, JANE);
+    assert_eq!(check.state, ActionState::Scheduled);
+    assert!(
+        check
+            .reason
+            .contains("Pat Lee is the primary but has no e-mail address: Jane Roe stands in"),
+        "{}",
+        check.reason
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.key.step == Step::StatusCheck && a.key.recipient == "pat lee")
+    );
+}
+
+#[test]
 fn interviewer_without_an_address_is_skipped_with_a_reason_but_can_still_be_called() {
     let mut iv = solo("phone", "2026-11-03 10:00", New_York, "Pat Lee", "");
     iv.interviewers[0].primary = true;

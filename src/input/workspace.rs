@@ -8,7 +8,7 @@ use crate::core::Interview;
 use crate::core::calendar::resolve_lenient;
 use crate::input::config::{Config, load_config};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::records::load_interviews;
+use crate::input::records::{load_interviews, load_interviews_and_warnings};
 use crate::mail::render::Templates;
 
 /// A consistent set of the user's files: nothing in it failed to validate.
@@ -27,7 +27,8 @@ impl Workspace {
     /// against every record; returns every problem found, not just the first.
     pub fn load(config_path: &Path) -> Result<Self, Diagnostics> {
         let config = load_config(config_path)?;
-        let (interviews, mut problems) = load_interviews(&config.interviews, config.timezone);
+        let (interviews, mut problems, mut warnings) =
+            load_interviews_and_warnings(&config.interviews, config.timezone);
         let templates = match Templates::load(config.templates.as_deref()) {
             Ok(templates) => Some(templates),
             Err(Diagnostics(found)) => {
@@ -35,7 +36,6 @@ impl Workspace {
                 None
             }
         };
-        let mut warnings = Vec::new();
         if let Some(templates) = &templates {
             problems.extend(templates.check(&interviews, &config.owner));
             let (errors, notes) = templates.check_names(&interviews, &config.owner);

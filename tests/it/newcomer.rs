@@ -65,3 +65,41 @@ fn simulate_help_says_what_until_defaults_to() {
         out.stdout
     );
 }
+
+#[test]
+fn a_primary_without_an_address_has_the_checks_go_to_the_next_one_and_validate_warns() {
+    let record = "company: Globex\nposition: Backend Engineer\nstart: 2026-11-03 10:00\n\
+                  interviewers:\n  - name: Pat Lee\n    primary: true\n  - name: Jane Roe\n    \
+                  email: jane@globex.example.com\n";
+    let w = World::empty().with("globex.yaml", record);
+    let out = w.ok(&["validate"]);
+    assert!(
+        out.stderr.contains("warning: ")
+            && out.stderr.contains("globex.yaml:5:")
+            && out
+                .stderr
+                .contains("the status checks and the later follow-ups go to Jane Roe"),
+        "{}",
+        out.stderr
+    );
+    let plan = w
+        .ok(&["plan", "--now", "2026-11-03 09:00", "--json"])
+        .json();
+    let check = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "status_check")
+        .unwrap();
+    assert_eq!(check["to"], "jane@globex.example.com", "{check}");
+    assert_eq!(check["state"], "scheduled", "{check}");
+    assert!(
+        check["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Pat Lee is the primary but has no e-mail address: Jane Roe stands in"),
+        "{check}"
+    );
+    let text = w.ok(&["plan", "--now", "2026-11-03 09:00"]).stdout;
+    assert!(text.contains("Jane Roe stands in"), "{text}");
+}
