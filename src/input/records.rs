@@ -207,6 +207,9 @@ pub fn parse_interviews(
 /// worth a warning about it.
 type Located = (Interview, Option<(usize, usize)>, Vec<Diagnostic>);
 
+/// A record that passed its checks, and where its `id:` is written.
+type Checked = (Interview, Option<(usize, usize)>);
+
 fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>, Diagnostics> {
     let records: Records = yaml::parse(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
     let raws: Vec<(Vec<Seg>, RawInterview)> = match records {
@@ -420,7 +423,7 @@ impl Ctx<'_> {
         base: &[Seg],
         raw: RawInterview,
         list: bool,
-    ) -> Result<(Interview, Option<(usize, usize)>), Vec<Diagnostic>> {
+    ) -> Result<Checked, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let id = self
             .id_of(base, &raw.id, list)
