@@ -9,9 +9,9 @@ use followup::input::diagnostic::Diagnostics;
 fn main() -> ExitCode {
     // Everything followup writes (state, queue files, snapshots) is for its user alone.
     // SAFETY: umask only sets the process's file-creation mask; no threads exist yet.
-    unsafe {
-        libc::umask(0o077);
-    }
+    let user_umask = unsafe { libc::umask(0o077) };
+    // Files made for the user to edit (a record `followup add` writes) follow their own umask.
+    followup::fsutil::set_user_umask(user_umask);
     let cli = Cli::parse();
     init_logging();
     match followup::commands::run(cli) {

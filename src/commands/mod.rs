@@ -1,7 +1,9 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
+mod add;
 mod check_smtp;
 mod init;
+mod mark;
 mod plan;
 mod preview;
 mod queue;
@@ -46,6 +48,19 @@ pub fn run(cli: Cli) -> Result<()> {
             recipient,
         } => preview::run(&load(&cli.config)?, &interview, step, recipient.as_deref()),
         Command::Init { dir } => init::run(dir, cli.config.as_deref()),
+        Command::Mark {
+            interview,
+            status,
+            on,
+            decision_by,
+        } => mark::run(
+            &load_lenient(&cli.config)?,
+            &interview,
+            &status,
+            on.as_deref(),
+            decision_by.as_deref(),
+        ),
+        Command::Add(args) => add::run(&load_lenient(&cli.config)?, args),
         Command::Run { dry_run, once, now } => {
             run::run(&config_path(&cli.config)?, dry_run, once, now.as_deref())
         }

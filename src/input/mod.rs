@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod edit;
+pub mod invitation;
 pub mod records;
 pub mod secret;
 pub mod workspace;

@@ -121,7 +121,8 @@ impl<'de> Deserialize<'de> for LocalStart {
     }
 }
 
-fn parse_start(s: &str) -> Result<NaiveDateTime, String> {
+/// A record's `start`: a local date and time, as `followup add` also reads it.
+pub fn parse_start(s: &str) -> Result<NaiveDateTime, String> {
     let t = s.trim();
     [
         "%Y-%m-%d %H:%M",

@@ -14,6 +14,7 @@ mod newcomer;
 mod queue_cli;
 mod queue_dir;
 mod reasons;
+mod record_edits;
 mod run_clock;
 mod smtp_delivery;
 mod smtp_logging;

@@ -105,6 +105,67 @@ impl Followup {
         }
     }
 
+    /// Runs it with a terminal (a pseudo-terminal) as stdin, typing `input` into it, as a person
+    /// answering its questions would; waits at most [`PATIENCE`] for it to end.
+    pub fn on_terminal(mut self, input: &str) -> Output {
+        use std::io::Write;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let mut fds = [-1; 2];
+        // SAFETY: openpty fills both descriptors, owned below; no name, settings or size.
+        let made = unsafe {
+            libc::openpty(
+                &mut fds[0],
+                &mut fds[1],
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(made, 0, "openpty");
+        // SAFETY: both are open descriptors that nothing else owns.
+        let (controller, terminal) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut child = self
+            .cmd
+            .stdin(Stdio::from(terminal))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        let mut typing = File::from(controller);
+        typing
+            .write_all(input.as_bytes())
+            .expect("type the answers");
+        let (done, finished) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let stderr = child.stderr.take().expect("a piped stderr");
+        std::thread::spawn(move || {
+            let read = |mut pipe: Box<dyn std::io::Read>| {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            };
+            let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
+            let _ = done.send((out, err));
+        });
+        let (stdout, stderr) = finished.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "`{}` still waits for an answer after {PATIENCE:?}",
+                self.shown
+            )
+        });
+        let status = child.wait().expect("wait for the command");
+        drop(typing);
+        Output {
+            command: self.shown,
+            code: status.code(),
+            signal: status.signal(),
+            stdout,
+            stderr,
+        }
+    }
+
     /// Starts it in the background, stdout discarded, stderr appended to `log`.
     pub fn spawn(mut self, log: &Path) -> Running {
         let file = File::options()
