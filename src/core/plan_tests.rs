@@ -624,6 +624,12 @@ fn notices_to_the_user_are_not_capped() {
     assert!(closes.iter().all(|c| c.state == ActionState::Scheduled));
 }
 
+/// The action's reason says `needle`.
+#[track_caller]
+fn assert_reason(a: &Action, needle: &str) {
+    assert!(a.reason.contains(needle), "`{needle}` not in: {}", a.reason);
+}
+
 /// The example of the starter config: the 24th and 25th of December are holidays.
 fn christmas() -> Policy {
     let mut policy = Policy::default();
@@ -645,12 +651,9 @@ fn holidays_move_later_steps_to_the_next_working_day_naming_the_holiday() {
     let actions = plan_fresh_with(&iv, &policy);
     let check = find(&actions, "dec", Step::StatusCheck, JANE);
     assert_eq!(local_of(check), naive("2026-12-23 09:00"));
-    assert!(
-        check
-            .reason
-            .contains("moved off Tue 22 Dec, a holiday, to Wed 23 Dec 09:00 EST"),
-        "{}",
-        check.reason
+    assert_reason(
+        check,
+        "moved off Tue 22 Dec, a holiday, to Wed 23 Dec 09:00 EST",
     );
     assert!(!check.reason.contains("send window"), "{}", check.reason);
 }
@@ -663,12 +666,9 @@ fn holidays_do_not_hold_back_a_thank_you_by_default() {
     let thanks = find(&actions, "dec", Step::ThankYou, JANE);
     assert_eq!(local_of(thanks), naive("2026-12-24 08:00"));
     assert_eq!(thanks.state, ActionState::Scheduled);
-    assert!(
-        thanks
-            .reason
-            .contains("moved from Wed 21:30 EST to Thu 08:00 EST: send window"),
-        "{}",
-        thanks.reason
+    assert_reason(
+        thanks,
+        "moved from Wed 21:30 EST to Thu 08:00 EST: send window",
     );
 }
 
@@ -682,24 +682,18 @@ fn policy_thank_you_holidays_holds_it_back_too_and_names_the_holidays() {
     // Saturday the 26th is past the 48 h limit: skipped, and the holidays are the reason.
     assert_eq!(thanks.state, ActionState::Skipped);
     assert_eq!(local_of(thanks), naive("2026-12-26 08:00"));
-    assert!(
-        thanks.reason.contains(
-            "moved from Wed 21:30 EST to Sat 08:00 EST: send window 08:00-20:00 every day, and \
-             Thu 24 Dec and Fri 25 Dec are holidays"
-        ),
-        "{}",
-        thanks.reason
+    assert_reason(
+        thanks,
+        "moved from Wed 21:30 EST to Sat 08:00 EST: send window 08:00-20:00 every day, and \
+             Thu 24 Dec and Fri 25 Dec are holidays",
     );
     let earlier = solo("dec", "2026-12-24 16:00", New_York, "Jane Roe", JANE);
     let actions = plan_fresh_with(&earlier, &policy);
     let thanks = find(&actions, "dec", Step::ThankYou, JANE);
     assert_eq!(local_of(thanks), naive("2026-12-26 08:00"));
-    assert!(
-        thanks
-            .reason
-            .contains("moved off Thu 24 Dec and Fri 25 Dec, holidays, to Sat 08:00 EST"),
-        "{}",
-        thanks.reason
+    assert_reason(
+        thanks,
+        "moved off Thu 24 Dec and Fri 25 Dec, holidays, to Sat 08:00 EST",
     );
 }
 
@@ -709,17 +703,9 @@ fn reasons_give_the_date_of_a_time_outside_this_week() {
     let now = at("2026-11-16 09:00", New_York);
     let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
     let check = find(&actions, "old", Step::StatusCheck, JANE);
-    assert!(
-        check.reason.contains("overdue since Tue 10 Nov 11:00 EST"),
-        "{}",
-        check.reason
-    );
+    assert_reason(check, "overdue since Tue 10 Nov 11:00 EST");
     let thanks = find(&actions, "old", Step::ThankYou, JANE);
-    assert!(
-        thanks.reason.contains("ended Tue 3 Nov 11:00 EST"),
-        "{}",
-        thanks.reason
-    );
+    assert_reason(thanks, "ended Tue 3 Nov 11:00 EST");
 }
 
 #[test]
@@ -739,25 +725,13 @@ fn a_step_due_later_today_is_moved_from_its_own_time_not_from_now() {
     let now = at("2026-11-10 18:00", New_York);
     let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
     let check = find(&actions, "eve", Step::StatusCheck, JANE);
-    assert!(
-        check
-            .reason
-            .contains("moved from Tue 19:00 EST to Wed 09:00 EST"),
-        "{}",
-        check.reason
-    );
+    assert_reason(check, "moved from Tue 19:00 EST to Wed 09:00 EST");
     // Planned after 19:00, by the daemon's clock or simulate's: still moved from 19:00, and
     // not overdue, since its window opens only tomorrow.
     let now = at("2026-11-10 23:30", New_York);
     let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
     let check = find(&actions, "eve", Step::StatusCheck, JANE);
-    assert!(
-        check
-            .reason
-            .contains("moved from Tue 19:00 EST to Wed 09:00 EST"),
-        "{}",
-        check.reason
-    );
+    assert_reason(check, "moved from Tue 19:00 EST to Wed 09:00 EST");
     assert!(!check.reason.contains("overdue"), "{}", check.reason);
 }
 
@@ -814,12 +788,9 @@ fn a_primary_without_an_address_has_the_later_steps_go_to_the_next_interviewer_w
     let actions = plan_fresh(&iv);
     let check = find(&actions, "routed", Step::StatusCheck, JANE);
     assert_eq!(check.state, ActionState::Scheduled);
-    assert!(
-        check
-            .reason
-            .contains("Pat Lee is the primary but has no e-mail address: Jane Roe stands in"),
-        "{}",
-        check.reason
+    assert_reason(
+        check,
+        "Pat Lee is the primary but has no e-mail address: Jane Roe stands in",
     );
     assert!(
         !actions

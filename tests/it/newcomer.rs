@@ -1,7 +1,7 @@
 //! The small things a newcomer trips over in the first hour: each answered with the fix.
 
 use crate::support::runner::followup;
-use crate::support::world::{RECORD, World};
+use crate::support::world::{RECORD, World, plan_row};
 
 /// `validate` of [`RECORD`] changed by `edit`: its stderr, exit 1.
 fn refused(edit: impl Fn(&str) -> String) -> String {
@@ -82,15 +82,8 @@ fn a_primary_without_an_address_has_the_checks_go_to_the_next_one_and_validate_w
         "{}",
         out.stderr
     );
-    let plan = w
-        .ok(&["plan", "--now", "2026-11-03 09:00", "--json"])
-        .json();
-    let check = plan
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["step"] == "status_check")
-        .unwrap();
+    let rows = w.plan_rows("2026-11-03 09:00");
+    let check = plan_row(&rows, "status_check", None);
     assert_eq!(check["to"], "jane@globex.example.com", "{check}");
     assert_eq!(check["state"], "scheduled", "{check}");
     assert!(

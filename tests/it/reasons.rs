@@ -1,23 +1,6 @@
 //! Reasons that name their real cause, in one zone, with dates when they are not this week.
 
-use serde_json::Value;
-
-use crate::support::world::{RECORD, World};
-
-/// The rows of `plan --json` as of `now`.
-fn plan(w: &World, now: &str) -> Vec<Value> {
-    w.ok(&["plan", "--now", now, "--json"])
-        .json()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn row<'a>(rows: &'a [Value], step: &str, recipient: &str) -> &'a Value {
-    rows.iter()
-        .find(|r| r["step"] == step && r["recipient"] == recipient)
-        .unwrap_or_else(|| panic!("no {step} for {recipient} in {rows:#?}"))
-}
+use crate::support::world::{RECORD, World, plan_row};
 
 const JANE: &str = "jane@globex.example.com";
 
@@ -35,8 +18,8 @@ fn christmas(policy: &str) -> World {
 
 #[test]
 fn holidays_hold_back_the_later_steps_only_unless_the_policy_says_the_thank_you_too() {
-    let rows = plan(&christmas(""), "2026-12-23 12:00");
-    let thanks = row(&rows, "thank_you", JANE);
+    let rows = christmas("").plan_rows("2026-12-23 12:00");
+    let thanks = plan_row(&rows, "thank_you", Some(JANE));
     assert_eq!(thanks["state"], "scheduled", "{thanks}");
     assert_eq!(
         thanks["due"], "2026-12-24T13:00:00Z",
@@ -44,8 +27,8 @@ fn holidays_hold_back_the_later_steps_only_unless_the_policy_says_the_thank_you_
     );
 
     let held = christmas("policy:\n  thank_you: { holidays: true }\n");
-    let rows = plan(&held, "2026-12-23 12:00");
-    let thanks = row(&rows, "thank_you", JANE);
+    let rows = held.plan_rows("2026-12-23 12:00");
+    let thanks = plan_row(&rows, "thank_you", Some(JANE));
     assert_eq!(thanks["state"], "skipped", "{thanks}");
     let reason = thanks["reason"].as_str().unwrap();
     assert!(
@@ -64,8 +47,8 @@ fn a_step_moved_by_a_holiday_names_the_holiday_not_the_window() {
             "globex.yaml",
             &RECORD.replace("2026-11-03 10:00", "2026-12-24 10:00"),
         );
-    let rows = plan(&w, "2026-12-24 09:00");
-    let check = row(&rows, "status_check", JANE);
+    let rows = w.plan_rows("2026-12-24 09:00");
+    let check = plan_row(&rows, "status_check", Some(JANE));
     let reason = check["reason"].as_str().unwrap();
     assert!(
         reason.contains("moved off Thu 31 Dec, a holiday, to Fri 1 Jan 2027 09:00 EST"),
@@ -77,8 +60,8 @@ fn a_step_moved_by_a_holiday_names_the_holiday_not_the_window() {
 #[test]
 fn reasons_give_the_date_when_it_is_not_this_week() {
     let w = World::empty().with_globex();
-    let rows = plan(&w, "2026-11-12 09:00");
-    let thanks = row(&rows, "thank_you", JANE);
+    let rows = w.plan_rows("2026-11-12 09:00");
+    let thanks = plan_row(&rows, "thank_you", Some(JANE));
     let reason = thanks["reason"].as_str().unwrap();
     assert!(reason.contains("ended Tue 3 Nov 11:00 EST"), "{reason}");
 }
@@ -143,7 +126,7 @@ fn plan_json_times_are_whole_seconds_and_a_skipped_step_is_due_when_it_would_hav
             "{due}"
         );
     }
-    let thanks = row(rows.as_array().unwrap(), "thank_you", JANE);
+    let thanks = plan_row(rows.as_array().unwrap(), "thank_you", Some(JANE));
     assert_eq!(thanks["state"], "skipped");
     assert_eq!(thanks["due"], "2026-11-03T18:00:00Z", "{thanks}");
 }

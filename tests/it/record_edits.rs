@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::world::World;
+use crate::support::world::{World, plan_row};
 
 /// The example record as a user keeps it: comments, a blank line, notes at the end.
 const COMMENTED: &str = "\
@@ -58,15 +58,8 @@ fn mark_edits_the_record_in_place_keeping_its_comments_and_layout() {
         )
     );
     // The plan sees it: one more check, from the new date.
-    let plan = w
-        .ok(&["plan", "--now", "2026-11-07 09:00", "--json"])
-        .json();
-    let check = plan
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["step"] == "status_check")
-        .unwrap();
+    let rows = w.plan_rows("2026-11-07 09:00");
+    let check = plan_row(&rows, "status_check", None);
     assert_eq!(check["state"], "scheduled", "{check}");
     assert!(
         check["reason"].as_str().unwrap().contains("new date"),

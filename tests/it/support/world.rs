@@ -247,6 +247,15 @@ impl World {
         self.followup().args(args).succeeds()
     }
 
+    /// The rows of `followup plan --now <now> --json`.
+    #[track_caller]
+    pub fn plan_rows(&self, now: &str) -> Vec<Value> {
+        let plan = self.ok(&["plan", "--now", now, "--json"]).json();
+        plan.as_array()
+            .unwrap_or_else(|| panic!("plan --json is not a list: {plan}"))
+            .clone()
+    }
+
     /// One real round at `now`: `followup run --once` with the test suite's clock set (a real
     /// run takes no `--now`), to add arguments to.
     pub fn round_at(&self, now: &str) -> Followup {
@@ -373,6 +382,14 @@ impl World {
         };
         followup::daemon::Daemon::new(&config, ws, mode)
     }
+}
+
+/// The row of `plan --json` for `step` (and `recipient`, when given).
+#[track_caller]
+pub fn plan_row<'a>(rows: &'a [Value], step: &str, recipient: Option<&str>) -> &'a Value {
+    rows.iter()
+        .find(|r| r["step"] == step && recipient.is_none_or(|who| r["recipient"] == who))
+        .unwrap_or_else(|| panic!("no {step} for {recipient:?} in {rows:#?}"))
 }
 
 /// A send's key as the JSON of `state export` or `status --json` writes it.
