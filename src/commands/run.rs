@@ -23,6 +23,9 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
         .flatten()
         .filter(|t| !t.is_empty());
     let ws = Workspace::load(config_path)?;
+    for w in &ws.warnings {
+        tracing::warn!("{w}");
+    }
     // `--now` is for dry runs (clap enforces it); the test suite moves a real round's clock.
     let now = now
         .or(test_clock.as_deref())
