@@ -63,6 +63,9 @@ pub enum Command {
         /// names, else $XDG_CONFIG_HOME/followup].
         dir: Option<PathBuf>,
     },
+    /// Add an interview: from flags named after the record's fields, from a calendar
+    /// invitation, and on a terminal by asking for what is still missing.
+    Add(AddArgs),
     /// Record what happened (a reply, a rejection, an offer, ...) in the interview's file.
     ///
     /// Changes the `status:` line (and `status_on:`, `decision_by:`) in place, keeping the
@@ -82,9 +85,6 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         decision_by: Option<String>,
     },
-    /// Add an interview: from flags named after the record's fields, from a calendar
-    /// invitation, and on a terminal by asking for what is still missing.
-    Add(AddArgs),
     /// Run the daemon: queue, send or show each follow-up when it is due.
     Run {
         /// Show each due message, send nothing, change nothing (overrides `mode`).

@@ -58,10 +58,16 @@ pub fn run(dir: Option<PathBuf>, config: Option<&Path>) -> Result<()> {
         outln!("wrote {}", path.display())?;
     }
     let config = files[0].0.display();
+    // Where every command looks by default, the command needs no --config.
+    let found = config::locate_with(None, &env).is_ok_and(|p| p == files[0].0);
+    let check = if found {
+        "followup validate".to_string()
+    } else {
+        format!("followup --config {config} validate")
+    };
     outln!(
         "\nNext: edit {config}: your name and address, your time zone, your mail server and \
-         where its password is (the lines marked CHANGE); then check it all with\n  \
-         followup --config {config} validate"
+         where its password is (the lines marked CHANGE); then check it all with\n  {check}"
     )?;
     Ok(())
 }

@@ -59,11 +59,11 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
                 &[Folder::Pending]
             };
             let Some(entry) = queue.find_in(folders, &id)? else {
-                match queue.find_in(&[Folder::Approved], &id)? {
-                    Some(done) => outln!("{} is approved already", done.describe())?,
-                    None => anyhow::bail!(not_found(&id)),
+                if let Some(done) = queue.find_in(&[Folder::Approved], &id)? {
+                    outln!("{} is approved already", done.describe())?;
+                    return Ok(());
                 }
-                return Ok(());
+                return Err(elsewhere(&queue, &id)?);
             };
             if late && queue.approve_late(&entry.id)? == Folder::Approved {
                 // Already approved: the header is all it needed.
@@ -76,9 +76,9 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
             outln!("{}", daemon_note(ws)?)?;
         }
         QueueAction::Reject { id } => {
-            let entry = queue
-                .find_in(&[Folder::Pending, Folder::Approved], &id)?
-                .with_context(|| not_found(&id))?;
+            let Some(entry) = queue.find_in(&[Folder::Pending, Folder::Approved], &id)? else {
+                return Err(elsewhere(&queue, &id)?);
+            };
             let to = queue.reject(&entry.id)?;
             outln!(
                 "rejected {}: {} (it will not be sent)",
@@ -88,6 +88,22 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why `id` is not waiting: it was approved, sent or rejected already, or is not there at all.
+fn elsewhere(queue: &QueueDir, id: &str) -> Result<anyhow::Error> {
+    let Some(entry) = queue.find(id)? else {
+        return Ok(anyhow::anyhow!(not_found(id)));
+    };
+    let what = entry.describe();
+    Ok(anyhow::anyhow!(match entry.folder {
+        Folder::Approved => format!("{what} is approved already: it is sent when the daemon runs"),
+        Folder::Sent => format!("{what} was sent already ({})", entry.path.display()),
+        _ => format!(
+            "{what} was rejected: it is not sent ({})",
+            entry.path.display()
+        ),
+    }))
 }
 
 fn not_found(id: &str) -> String {

@@ -96,3 +96,25 @@ fn a_primary_without_an_address_has_the_checks_go_to_the_next_one_and_validate_w
     let text = w.ok(&["plan", "--now", "2026-11-03 09:00"]).stdout;
     assert!(text.contains("Jane Roe stands in"), "{text}");
 }
+
+#[test]
+fn check_smtp_says_what_the_server_offers_in_words() {
+    let w = World::globex("approve");
+    let out = w.ok(&["check-smtp"]).stdout;
+    assert!(out.contains(" offers "), "{out}");
+    assert!(
+        !out.contains('{') && !out.contains("Authentication("),
+        "{out}"
+    );
+}
+
+#[test]
+fn init_at_the_default_place_says_the_next_command_without_config() {
+    let home = tempfile::tempdir().unwrap();
+    let out = followup().env("HOME", home.path()).arg("init").succeeds();
+    assert!(
+        out.stdout.contains("\n  followup validate\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -111,3 +111,20 @@ fn a_thank_you_approved_after_its_limit_is_not_listed_as_about_to_be_sent() {
     );
     assert!(out.contains("`followup queue approve --late 1`"), "{out}");
 }
+
+#[test]
+fn approving_a_message_sent_or_rejected_already_says_so() {
+    let w = waiting();
+    w.ok(&["queue", "approve", "1"]);
+    let again = w.ok(&["queue", "approve", "1"]).stdout;
+    assert!(again.contains("is approved already"), "{again}");
+    w.ok(&["queue", "reject", "2"]);
+    let err = w.run(&["queue", "approve", "2"]).exit(1).stderr;
+    assert!(
+        err.contains("2 (globex/thank_you/") && err.contains("was rejected"),
+        "{err}"
+    );
+    w.once_at("2026-11-03 13:05");
+    let err = w.run(&["queue", "approve", "1"]).exit(1).stderr;
+    assert!(err.contains("was sent already"), "{err}");
+}
