@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod closed_pipe;
 mod daemon;
 mod daemon_cli;
 mod doctor;
@@ -13,8 +14,16 @@ mod imap_dovecot;
 mod interop_postfix;
 mod logging;
 mod messages;
+mod newcomer;
+mod queue_cli;
 mod queue_dir;
+mod reasons;
+mod record_edits;
+mod run_clock;
 mod service;
 mod smtp_delivery;
 mod smtp_logging;
+mod smtp_setup;
+mod starter;
+mod templates;
 mod torture;
