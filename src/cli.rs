@@ -57,7 +57,7 @@ pub enum Command {
         /// Start here [default: now].
         #[arg(long, value_name = "T")]
         from: Option<String>,
-        /// Stop here [default: when nothing more is due].
+        /// Stop here [default: when nothing more is due, at most a year after the start].
         #[arg(long, value_name = "T")]
         until: Option<String>,
         /// Ignore the saved state: start as if nothing had been sent.
@@ -80,8 +80,31 @@ pub enum Command {
     },
     /// Write a commented starter config, an example interview and the default templates.
     Init {
-        /// Where to write them [default: $XDG_CONFIG_HOME/followup].
+        /// Where to write them [default: beside the config that --config or $FOLLOWUP_CONFIG
+        /// names, else $XDG_CONFIG_HOME/followup].
         dir: Option<PathBuf>,
+    },
+    /// Add an interview: from flags named after the record's fields, from a calendar
+    /// invitation, and on a terminal by asking for what is still missing.
+    Add(AddArgs),
+    /// Record what happened (a reply, a rejection, an offer, ...) in the interview's file.
+    ///
+    /// Changes the `status:` line (and `status_on:`, `decision_by:`) in place, keeping the
+    /// file's comments and layout; the record is checked before it is written. The daemon
+    /// picks the change up within seconds.
+    Mark {
+        /// The interview's id (its file name, or its `id:`).
+        interview: String,
+        /// What happened.
+        #[arg(value_parser = ["replied", "rejected", "offer", "withdrawn", "closed", "waiting"])]
+        status: String,
+        /// When it happened (`YYYY-MM-DD`) [default: today].
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+        /// The new date they gave for their decision (with `replied` or `waiting`): one more
+        /// check follows it.
+        #[arg(long, value_name = "DATE")]
+        decision_by: Option<String>,
     },
     /// Run the daemon: queue, send or show each follow-up when it is due.
     Run {
@@ -91,8 +114,9 @@ pub enum Command {
         /// Do what is due now, then exit (for cron, and for tests).
         #[arg(long)]
         once: bool,
-        /// With --once: act as if it were this time.
-        #[arg(long, value_name = "T", requires = "once")]
+        /// With --dry-run --once: show what would be done at this time (RFC 3339, or
+        /// `YYYY-MM-DD[ HH:MM]` in the config's zone). A real run always acts now.
+        #[arg(long, value_name = "T", requires_all = ["once", "dry_run"])]
         now: Option<String>,
     },
     /// What was sent, what waits for approval, what failed or is uncertain, and what is next.
@@ -148,6 +172,43 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `followup man | man -l -`.
     Man,
+}
+
+/// The fields of a new interview record; what is not given is asked for on a terminal.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AddArgs {
+    /// Read the start, duration, zone, people, company and position from a calendar
+    /// invitation (`.ics`, as Google Calendar, Outlook or Zoom send it).
+    #[arg(long, value_name = "FILE")]
+    pub ics: Option<PathBuf>,
+    /// The interview's id, which names its file [default: company and date, like
+    /// globex-2026-12-08].
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long)]
+    pub company: Option<String>,
+    #[arg(long)]
+    pub position: Option<String>,
+    /// Local date and time, `YYYY-MM-DD HH:MM`.
+    #[arg(long, value_name = "WHEN")]
+    pub start: Option<String>,
+    /// Like 45m or 1h30m [default: 1h].
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// The interview's IANA zone [default: the config's].
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Someone you met: `"Jane Roe <jane@example.com>"`, with a title as
+    /// `"Jane Roe, Engineering Manager <jane@example.com>"`; repeat for each. The first is
+    /// the primary.
+    #[arg(long = "interviewer", value_name = "PERSON")]
+    pub interviewers: Vec<String>,
+    /// When they said they would decide, `YYYY-MM-DD`.
+    #[arg(long, value_name = "DATE")]
+    pub decision_by: Option<String>,
+    /// A note for the templates, `highlight=the plan to move billing`; repeat for each.
+    #[arg(long = "note", value_name = "NAME=TEXT")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

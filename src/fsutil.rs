@@ -12,6 +12,21 @@ use std::time::Duration;
 /// final name, so a long name can never make the write fail half way.
 pub const TEMP_PREFIX: &str = ".followup.";
 
+/// The umask the user ran followup with; `main` replaces it with a private one for followup's
+/// own files (state, queue, snapshots).
+static USER_UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0o022);
+
+/// Remembers the umask the user ran followup with.
+pub fn set_user_umask(mask: u32) {
+    USER_UMASK.store(mask & 0o777, Ordering::Relaxed);
+}
+
+/// The mode of a file made for the user to read and edit (a record `followup add` writes), as
+/// their own tools would create it.
+pub fn user_file_mode() -> u32 {
+    0o666 & !USER_UMASK.load(Ordering::Relaxed)
+}
+
 /// A file operation that failed, with what was being done and to which path.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {action} {}: {cause}", path.display())]
@@ -56,6 +71,17 @@ pub fn write_atomic(
     bytes: &[u8],
     existing: Existing,
 ) -> Result<PathBuf, FsError> {
+    write_atomic_mode(dir, name, bytes, existing, 0o600)
+}
+
+/// [`write_atomic`] giving the file `mode` (the user's own record keeps the mode it had).
+pub fn write_atomic_mode(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    existing: Existing,
+    mode: u32,
+) -> Result<PathBuf, FsError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let target = dir.join(name);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -68,6 +94,11 @@ pub fn write_atomic(
             .custom_flags(libc::O_NOFOLLOW)
             .open(&temp)
             .map_err(FsError::new("create", &temp))?;
+        if mode != 0o600 {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(FsError::new("write", &temp))?;
+        }
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
             .map_err(FsError::new("write", &temp))?;
@@ -86,6 +117,22 @@ pub fn write_atomic(
 
 /// [`write_atomic`] of a whole path, replacing what is there.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    replace_file_mode(path, bytes, 0o600)
+}
+
+/// [`replace_file`] with the mode the file had (its permission bits), so a user's own file
+/// (a record `followup mark` edits) stays as readable as they made it.
+pub fn replace_keeping_mode(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map_err(FsError::new("inspect", path))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    replace_file_mode(path, bytes, mode)
+}
+
+fn replace_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return Err(FsError {
             action: "write",
@@ -98,7 +145,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     } else {
         dir
     };
-    write_atomic(dir, name, bytes, Existing::Replace).map(drop)
+    write_atomic_mode(dir, name, bytes, Existing::Replace, mode).map(drop)
 }
 
 /// Gives `temp` the name `target` unless `target` exists. A hard link is atomic and never
@@ -176,6 +223,20 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"three");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1, "a temporary was left behind");
+    }
+
+    #[test]
+    fn replacing_a_users_file_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acme.yaml");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        replace_keeping_mode(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod logging;
 pub mod mail;
 pub mod mailbox;
 pub mod net;
+pub mod output;
 pub mod service;
 pub mod shutdown;
 pub mod store;

@@ -9,13 +9,15 @@ use followup::input::diagnostic::Diagnostics;
 fn main() -> ExitCode {
     // Everything followup writes (state, queue files, snapshots) is for its user alone.
     // SAFETY: umask only sets the process's file-creation mask; no threads exist yet.
-    unsafe {
-        libc::umask(0o077);
-    }
+    let user_umask = unsafe { libc::umask(0o077) };
+    // Files made for the user to edit (a record `followup add` writes) follow their own umask.
+    followup::fsutil::set_user_umask(user_umask);
     let cli = Cli::parse();
     followup::logging::init(cli.log_format);
     match followup::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`followup plan | head -1`): nothing is wrong.
+        Err(err) if followup::output::is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             if let Some(diagnostics) = err.downcast_ref::<Diagnostics>() {
                 eprintln!("{diagnostics}");

@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 
 use super::mailbox_reading;
 use crate::input::workspace::Workspace;
+use crate::outln;
 
 pub fn run(ws: &Workspace) -> Result<()> {
     let Some(reading) = mailbox_reading(&ws.config)? else {
@@ -23,7 +24,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
             .connect()
             .await
             .with_context(|| format!("cannot log in to {}:{}", imap.host, imap.port))?;
-        println!(
+        outln!(
             "ok: {}:{} ({}), logged in as {}{}",
             imap.host,
             imap.port,
@@ -34,10 +35,10 @@ pub fn run(ws: &Workspace) -> Result<()> {
             } else {
                 ", no IDLE: polled every `imap.poll`"
             }
-        );
+        )?;
         let folders = session.list_folders().await?;
         let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
-        println!("folders: {}", names.join(", "));
+        outln!("folders: {}", names.join(", "))?;
         let sent = match &reading.sent {
             Some(sent) => sent.clone(),
             None => crate::mailbox::imap::sent_folder(&folders).unwrap_or_else(|| "Sent".into()),

@@ -9,6 +9,7 @@ use crate::delivery::Envelope;
 use crate::input::workspace::Workspace;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
+use crate::outln;
 
 pub fn run(ws: &Workspace, send_to: Option<&str>) -> Result<()> {
     let sender = smtp_sender(&ws.config)?;
@@ -20,7 +21,7 @@ pub fn run(ws: &Workspace, send_to: Option<&str>) -> Result<()> {
         .build()?;
     runtime.block_on(async {
         let summary = sender.check().await?;
-        println!("ok: {summary}");
+        outln!("ok: {summary}")?;
         if let Some(to) = to {
             let me = Mailbox::from(&ws.config.owner);
             let draft = Draft {
@@ -38,10 +39,11 @@ pub fn run(ws: &Workspace, send_to: Option<&str>) -> Result<()> {
             let raw = message.to_lettre()?.formatted();
             let envelope = Envelope { from: me.email, to };
             let delivered = sender.send(&envelope, &raw).await?;
-            println!(
+            outln!(
                 "sent a test message to {}: {}",
-                envelope.to, delivered.response
-            );
+                envelope.to,
+                delivered.response
+            )?;
         }
         sender.shutdown().await;
         Ok(())

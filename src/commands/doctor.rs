@@ -8,6 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::outln;
 use anyhow::{Result, bail};
 
 use crate::input::config::{self, Config, Mode, PasswordSource};
@@ -34,16 +35,17 @@ struct Report {
 }
 
 impl Report {
+    /// Prints one check. A reader that went away (`doctor | head`) ends the printing, not
+    /// the checks: their verdict is the exit status.
     fn say(&mut self, name: &str, outcome: Outcome) {
-        match outcome {
-            Outcome::Ok(detail) => println!("ok    {name:<10} {detail}"),
-            Outcome::Warn(detail) => println!("warn  {name:<10} {detail}"),
+        let _ = match outcome {
+            Outcome::Ok(detail) => outln!("ok    {name:<10} {detail}"),
+            Outcome::Warn(detail) => outln!("warn  {name:<10} {detail}"),
             Outcome::Fail(problem, fix) => {
                 self.failures += 1;
-                println!("FAIL  {name:<10} {problem}");
-                println!("      {:<10} fix: {fix}", "");
+                outln!("FAIL  {name:<10} {problem}\n      {:<10} fix: {fix}", "")
             }
-        }
+        };
     }
 }
 

@@ -1,31 +1,39 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use chrono::{Datelike, Days, NaiveDate, Utc, Weekday};
 
 use crate::input::config;
 use crate::mail::render::BUILTIN;
+use crate::outln;
 
-/// The shipped example config, which doubles as the commented starter.
-const STARTER_CONFIG: &str = include_str!("../../config/followup.yaml");
-const STARTER_INTERVIEW: &str = include_str!("../../config/interviews/globex-panel.yaml");
+/// The starter config: right where it is written (state in the XDG directory, the password as a
+/// systemd credential or a file only the user reads), with comments that say what to change.
+const STARTER_CONFIG: &str = include_str!("starter/followup.yaml");
+/// An example record, dated next week so that `plan` shows a timeline with nothing due yet.
+const STARTER_INTERVIEW: &str = include_str!("starter/interview.yaml");
 
-/// Writes a starter set of files, or nothing at all when any of them already exists.
-pub fn run(dir: Option<PathBuf>) -> Result<()> {
-    let dir = match dir {
-        Some(dir) => dir,
-        None => {
-            let env = |name: &str| std::env::var_os(name);
-            let (path, _) = config::default_location(&env)?;
-            path.parent().map(Path::to_path_buf).unwrap_or_default()
-        }
+/// Writes a starter set of files, or nothing at all when any of them already exists: into
+/// `dir`, else beside the config `--config` or `$FOLLOWUP_CONFIG` names, else the XDG default.
+pub fn run(dir: Option<PathBuf>, config: Option<&Path>) -> Result<()> {
+    let env = |name: &str| std::env::var_os(name);
+    let config_file = match (dir, config) {
+        (Some(_), Some(_)) => bail!("give either a directory or --config, not both"),
+        (Some(dir), None) => dir.join("followup.yaml"),
+        (None, Some(path)) => path.to_path_buf(),
+        (None, None) => match env("FOLLOWUP_CONFIG").filter(|v| !v.is_empty()) {
+            Some(path) => PathBuf::from(path),
+            None => config::default_location(&env)?.0,
+        },
     };
-    let config = STARTER_CONFIG.replace("# templates: templates", "templates: templates");
+    let dir = config_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let (config_text, interview) = starter(Utc::now().date_naive());
     let mut files: Vec<(PathBuf, String)> = vec![
-        (dir.join("followup.yaml"), config),
-        (
-            dir.join("interviews/example.yaml"),
-            STARTER_INTERVIEW.to_string(),
-        ),
+        (config_file, config_text),
+        (dir.join("interviews/example.yaml"), interview),
     ];
     for (step, text) in BUILTIN {
         files.push((dir.join(format!("templates/{step}.hbs")), text.to_string()));
@@ -47,15 +55,43 @@ pub fn run(dir: Option<PathBuf>) -> Result<()> {
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         write_new(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display())?;
     }
     create_state_dirs(&files[0].0)?;
-    println!(
-        "\nNext: edit {} (your name, address, time zone), then `followup --config {} validate`.",
-        files[0].0.display(),
-        files[0].0.display()
-    );
+    let config = files[0].0.display();
+    // Where every command looks by default, the command needs no --config.
+    let found = config::locate_with(None, &env).is_ok_and(|p| p == files[0].0);
+    let check = if found {
+        "followup validate".to_string()
+    } else {
+        format!("followup --config {config} validate")
+    };
+    outln!(
+        "\nNext: edit {config}: your name and address, your time zone, your mail server and \
+         where its password is (the lines marked CHANGE); then check it all with\n  {check}"
+    )?;
     Ok(())
+}
+
+/// The starter config and example record as of `today`: the example interview next Tuesday
+/// afternoon, the holidays the next Christmas and New Year's Day.
+fn starter(today: NaiveDate) -> (String, String) {
+    let mut start = today + Days::new(7);
+    while start.weekday() != Weekday::Tue {
+        start = start + Days::new(1);
+    }
+    let christmas = NaiveDate::from_ymd_opt(today.year(), 12, 25)
+        .filter(|d| *d >= today)
+        .or_else(|| NaiveDate::from_ymd_opt(today.year() + 1, 12, 25))
+        .unwrap_or(today);
+    let new_year = NaiveDate::from_ymd_opt(christmas.year() + 1, 1, 1).unwrap_or(today);
+    let config = STARTER_CONFIG
+        .replace("CHRISTMAS", &christmas.to_string())
+        .replace("NEW_YEAR", &new_year.to_string());
+    let interview = STARTER_INTERVIEW
+        .replace("START", &format!("{start} 14:00"))
+        .replace("DECISION", &(start + Days::new(10)).to_string());
+    (config, interview)
 }
 
 /// The state directory and the approval queue's folders the new config names, private to the
@@ -71,11 +107,11 @@ fn create_state_dirs(config_path: &Path) -> Result<()> {
         .create(&config.state_dir)
         .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
     crate::delivery::queue::QueueDir::open(&config.queue_dir)?;
-    println!(
+    outln!(
         "created {} and {}",
         config.state_dir.display(),
         config.queue_dir.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -1,35 +1,36 @@
 //! One module per command. Each returns `anyhow::Result`; `main` maps errors to exit codes.
 
+mod add;
 mod check_imap;
 mod check_smtp;
 mod completions;
 mod doctor;
+mod imap_setup;
 mod init;
 mod man;
+mod mark;
 mod plan;
 mod preview;
 mod queue;
 mod replies;
 mod run;
 mod simulate;
+mod smtp_setup;
 mod state;
 mod status;
 mod validate;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
-use crate::delivery::smtp::{SmtpOptions, SmtpSender, hello_name};
-use crate::input::config::SaveSent;
-use crate::input::config::{self, Config};
+use crate::input::config;
 use crate::input::diagnostic::Diagnostics;
-use crate::input::secret::read_password;
 use crate::input::workspace::{Workspace, parse_instant};
-use crate::mailbox::{ImapClient, ImapSettings, Reading, Timeouts, files_submissions_itself};
+pub use imap_setup::mailbox_reading;
+pub use smtp_setup::{SMTP_TIMEOUT, mode_sends, smtp_sender, smtp_sender_with};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -53,7 +54,20 @@ pub fn run(cli: Cli) -> Result<()> {
             step,
             recipient,
         } => preview::run(&load(&cli.config)?, &interview, step, recipient.as_deref()),
-        Command::Init { dir } => init::run(dir),
+        Command::Init { dir } => init::run(dir, cli.config.as_deref()),
+        Command::Mark {
+            interview,
+            status,
+            on,
+            decision_by,
+        } => mark::run(
+            &load_lenient(&cli.config)?,
+            &interview,
+            &status,
+            on.as_deref(),
+            decision_by.as_deref(),
+        ),
+        Command::Add(args) => add::run(&load_lenient(&cli.config)?, args),
         Command::Run { dry_run, once, now } => {
             run::run(&config_path(&cli.config)?, dry_run, once, now.as_deref())
         }
@@ -96,72 +110,22 @@ fn load(explicit: &Option<PathBuf>) -> Result<Workspace> {
     Workspace::load(&path).map_err(|d: Diagnostics| d.into())
 }
 
-/// How long one SMTP transaction may take when `smtp.timeout` does not say.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The SMTP sender the config describes, with the password read now (never logged).
-pub fn smtp_sender(config: &Config) -> Result<SmtpSender> {
-    let smtp = config.smtp.as_ref().ok_or_else(|| {
-        anyhow!(
-            "{}: mode `{}` sends mail but there is no `smtp` section; add one, or use --dry-run",
-            config.path.display(),
-            config.mode
-        )
-    })?;
-    let password = match &smtp.username {
-        Some(_) => read_password(&smtp.password, |name| std::env::var_os(name))?,
-        None => None,
-    };
-    let options = SmtpOptions {
-        hello_name: Some(hello_name(smtp.hello_name.as_deref(), &config.owner.email)),
-        extra_root_cert: smtp.ca_file.clone(),
-        transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
-        ..SmtpOptions::default()
-    };
-    Ok(SmtpSender::new(smtp, password, options)?)
+/// Times in JSON: RFC 3339 in UTC, to the second (`2026-12-01T22:30:00Z`).
+fn json_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// How the daemon reads the mailbox the config's `imap` section describes, with the password
-/// read now (never logged); `None` without one.
-pub fn mailbox_reading(config: &Config) -> Result<Option<Reading>> {
-    let Some(imap) = &config.imap else {
-        return Ok(None);
-    };
-    let password =
-        read_password(&imap.password, |name| std::env::var_os(name))?.ok_or_else(|| {
-            anyhow!(
-                "{}: no IMAP password for {}: set imap.password_file or imap.password_env, or \
-             hand it over as the systemd credential `{}`",
-                config.path.display(),
-                imap.username,
-                crate::input::secret::IMAP_CREDENTIAL
-            )
-        })?;
-    let client = ImapClient::new(ImapSettings {
-        host: imap.host.clone(),
-        port: imap.port,
-        security: imap.security,
-        username: imap.username.clone(),
-        password,
-        ca_file: imap.ca_file.clone(),
-        timeouts: Timeouts::default(),
-        use_idle: true,
-    })?;
-    let save_copies = match imap.save_sent {
-        SaveSent::Always => true,
-        SaveSent::Never => false,
-        SaveSent::Auto => !config
-            .smtp
-            .as_ref()
-            .is_some_and(|smtp| files_submissions_itself(&smtp.host)),
-    };
-    Ok(Some(Reading {
-        client,
-        folders: imap.folders.clone(),
-        sent: imap.sent.clone(),
-        poll: imap.poll,
-        save_copies,
-    }))
+/// [`json_time`], or `null`.
+fn json_time_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => json_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `1 interview`, `2 interviews`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// An instant given on the command line, in the config's zone unless it says otherwise.

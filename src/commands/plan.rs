@@ -9,6 +9,7 @@ use super::instant;
 use crate::core::calendar::human;
 use crate::core::{Action, Channel, History, plan as make_plan};
 use crate::input::workspace::Workspace;
+use crate::outln;
 use crate::store::snapshot;
 
 /// One action of `plan --json`.
@@ -23,6 +24,7 @@ struct PlanRow<'a> {
     /// Where the message goes.
     to: Option<&'a str>,
     channel: &'a str,
+    #[serde(serialize_with = "super::json_time")]
     due: DateTime<Utc>,
     due_local: String,
     state: &'a str,
@@ -54,24 +56,24 @@ pub fn run(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
     let actions = make_plan(&ws.interviews, &history, &c.policy, &c.owner, now);
     if json {
         let rows: Vec<_> = actions.iter().map(PlanRow::new).collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
-    println!("Plan as of {}:", human(now, c.timezone));
+    outln!("Plan as of {}:", human(now, c.timezone))?;
     if actions.is_empty() {
-        println!("  nothing: no interviews in {}", c.interviews.display());
+        outln!("  nothing: no interviews in {}", c.interviews.display())?;
     }
     for a in &actions {
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "{}  {:<9}  {}/{}  {}",
             when(a.due, a.timezone, c.timezone),
             a.state.as_str(),
             a.key.interview,
             a.key.step,
             whom(a)
-        );
-        println!("    {}", a.reason);
+        )?;
+        outln!("    {}", a.reason)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::core::{ActionState, Channel, SendKey, SendState, Step, plan};
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::store::{SendRecord, Snapshot, snapshot, thread_in};
+use crate::{out, outln};
 
 /// Prints each message of one interview exactly as it would be handed to SMTP: threaded under
 /// what the daemon's snapshot says was sent. An earlier e-mail to the same person that has not
@@ -75,9 +76,9 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
 
     for (i, key) in keys.iter().enumerate() {
         if i > 0 {
-            println!("\n{}\n", "-".repeat(72));
+            outln!("\n{}\n", "-".repeat(72))?;
         }
-        println!("# {key} ({})", key.step.channel().as_str());
+        outln!("# {key} ({})", key.step.channel().as_str())?;
         let at = due.get(key).copied().unwrap_or(now);
         let earlier = earlier_in(&thread, key, at);
         for parent in &earlier {
@@ -96,7 +97,7 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
                 Some(SendState::Deferred | SendState::Sending) => " (being retried, not sent yet)",
                 _ => " (not sent yet: as previewed; its Message-ID will differ)",
             };
-            println!("# threaded under {what}{}{note}", parent.message_id);
+            outln!("# threaded under {what}{}{note}", parent.message_id)?;
         }
         match compose(ws, key, &earlier, &history, now) {
             Ok(message) => {
@@ -104,9 +105,9 @@ pub fn run(ws: &Workspace, id: &str, step: Option<Step>, recipient: Option<&str>
                     .to_lettre()
                     .with_context(|| format!("cannot build {key}"))?
                     .formatted();
-                print!("{}", String::from_utf8_lossy(&bytes));
+                out!("{}", String::from_utf8_lossy(&bytes))?;
             }
-            Err(e) => println!("(not sent: {e})"),
+            Err(e) => outln!("(not sent: {e})")?,
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::core::calendar::human;
 use crate::core::heard::{Heard, HeardRecord};
 use crate::input::workspace::Workspace;
+use crate::outln;
 use crate::store::{SledStore, Store, StoreError, requests, snapshot};
 
 #[derive(Serialize)]
@@ -31,7 +32,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
     heard.sort_by_key(|r| std::cmp::Reverse(r.at));
     let rows: Vec<Row> = heard.iter().map(row).collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
     if rows.is_empty() {
@@ -39,7 +40,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
             Some(_) => "nothing yet (the daemon records what it reads)",
             None => "nothing: the config has no `imap` section, so replies are recorded by hand",
         };
-        println!("Heard in the mailbox: {how}");
+        outln!("Heard in the mailbox: {how}")?;
         return Ok(());
     }
     let tz = ws.config.timezone;
@@ -49,10 +50,10 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
         } else {
             ""
         };
-        println!("{}  {}  {}{undone}", human(r.at, tz), r.interview, r.why);
-        println!("    Subject: {}", r.subject);
+        outln!("{}  {}  {}{undone}", human(r.at, tz), r.interview, r.why)?;
+        outln!("    Subject: {}", r.subject)?;
         for line in r.first_lines.lines().take(3) {
-            println!("    > {line}");
+            outln!("    > {line}")?;
         }
     }
     Ok(())
@@ -128,16 +129,16 @@ pub fn resume(ws: &Workspace, interview: &str) -> Result<()> {
             let undone = store.dismiss_replies(interview)?;
             snapshot::save(dir, &store)?;
             match undone {
-                0 => println!("{interview}: no reply heard in the mailbox to undo"),
-                n => println!(
+                0 => outln!("{interview}: no reply heard in the mailbox to undo")?,
+                n => outln!(
                     "{interview}: {n} repl{} undone; its follow-ups go on (`followup plan` shows them)",
                     if n == 1 { "y" } else { "ies" }
-                ),
+                )?,
             }
         }
         Err(StoreError::Locked { .. }) => {
             requests::request_resume(dir, interview)?;
-            println!("{interview}: the running daemon undoes its replies within seconds");
+            outln!("{interview}: the running daemon undoes its replies within seconds")?;
         }
         Err(e) => return Err(e.into()),
     }

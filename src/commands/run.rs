@@ -15,13 +15,27 @@ use crate::service::{Service, Supervised};
 use crate::shutdown::Shutdown;
 use crate::store::SledStore;
 
+/// The test suite's clock for `run --once`: a real round acts as if it were this time (RFC 3339,
+/// or `YYYY-MM-DD[ HH:MM]` in the config's zone). Never set it in production: messages are then
+/// dated and decided by it.
+pub const TEST_CLOCK: &str = "FOLLOWUP_TEST_NOW";
+
 pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> Result<()> {
     let service = Arc::new(match once {
         true => Service::disabled(),
         false => Service::from_env(),
     });
+    let test_clock = once
+        .then(|| std::env::var(TEST_CLOCK).ok())
+        .flatten()
+        .filter(|t| !t.is_empty());
     let ws = Workspace::load(config_path)?;
+    for w in &ws.warnings {
+        tracing::warn!("{w}");
+    }
+    // `--now` is for dry runs (clap enforces it); the test suite moves a real round's clock.
     let now = now
+        .or(test_clock.as_deref())
         .map(|t| parse_instant(t, ws.config.timezone).map_err(anyhow::Error::msg))
         .transpose()?;
     let configured = if dry_run {
@@ -32,11 +46,12 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
     let mode = match configured {
         ConfigMode::DryRun => Mode::dry_run(),
         live => {
+            // The same check as `validate`, before the state is opened or anything connects.
+            let sender = Supervised::new(smtp_sender(&ws.config)?, service.clone());
             let dir = &ws.config.state_dir;
             let store = SledStore::open(dir)
                 .with_context(|| format!("cannot open the state in {}", dir.display()))?;
-            let transport = Supervised::new(smtp_sender(&ws.config)?, service.clone());
-            let parts = Live::open(&ws, Box::new(store), transport)?
+            let parts = Live::open(&ws, Box::new(store), sender)?
                 .with_mailbox(mailbox_reading(&ws.config)?);
             match live {
                 ConfigMode::Send => Mode::Send(parts),

@@ -17,10 +17,12 @@ use crate::core::{
 };
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
+use crate::outln;
 
 /// One event of `simulate --json`.
 #[derive(Serialize)]
 struct SimEvent {
+    #[serde(serialize_with = "super::json_time")]
     at: DateTime<Utc>,
     at_local: String,
     interview: String,
@@ -44,7 +46,8 @@ pub fn run(
     json: bool,
 ) -> Result<()> {
     let from = instant(ws, from)?.unwrap_or_else(Utc::now);
-    let until = instant(ws, until)?.unwrap_or(from + TimeDelta::days(DEFAULT_SPAN_DAYS));
+    let given = instant(ws, until)?;
+    let until = given.unwrap_or(from + TimeDelta::days(DEFAULT_SPAN_DAYS));
     if until < from {
         bail!("--until comes before --from");
     }
@@ -55,29 +58,35 @@ pub fn run(
     };
     let events = play(ws, &mut history, from, until)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&events)?);
+        outln!("{}", serde_json::to_string_pretty(&events)?)?;
         return Ok(());
     }
     let tz = ws.config.timezone;
-    println!(
-        "Simulated from {} to {}, nobody answering:",
-        human(from, tz),
-        human(until, tz)
-    );
+    let span = match given {
+        Some(until) => format!("to {}", human(until, tz)),
+        None => "until nothing more is due (at most a year)".to_string(),
+    };
+    outln!(
+        "Simulated from {} {span}, nobody answering:",
+        human(from, tz)
+    )?;
     for e in &events {
-        println!();
+        outln!()?;
         let to = e.to.as_deref().unwrap_or("-");
-        println!(
+        outln!(
             "{}  {:<7}  {}/{}  to {to}",
-            e.at_local, e.event, e.interview, e.step
-        );
+            e.at_local,
+            e.event,
+            e.interview,
+            e.step
+        )?;
         if let Some(subject) = &e.subject {
-            println!("    Subject: {subject}");
+            outln!("    Subject: {subject}")?;
         }
-        println!("    {}", e.reason);
+        outln!("    {}", e.reason)?;
     }
     let sent = events.iter().filter(|e| e.event == "sent").count();
-    println!("\n{sent} sent, {} skipped", events.len() - sent);
+    outln!("\n{sent} sent, {} skipped", events.len() - sent)?;
     Ok(())
 }
 

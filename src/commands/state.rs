@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::StateAction;
 use crate::input::workspace::Workspace;
+use crate::outln;
 use crate::store::{SledStore, StoreError, export, import, snapshot};
 
 /// `followup state export|import`.
@@ -13,7 +14,7 @@ pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
     let dir = &ws.config.state_dir;
     match action {
         StateAction::Export => match SledStore::open(dir) {
-            Ok(store) => println!("{}", export(&store)?),
+            Ok(store) => outln!("{}", export(&store)?)?,
             Err(StoreError::Locked { .. }) => {
                 // The daemon holds the database: its snapshot is the latest copy.
                 let path = snapshot::path(dir);
@@ -27,7 +28,7 @@ pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
                     "the daemon is running: printing its latest snapshot, {}",
                     path.display()
                 );
-                println!("{text}");
+                outln!("{text}")?;
             }
             Err(e) => return Err(e.into()),
         },
@@ -42,10 +43,12 @@ pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {
             let store = SledStore::open(dir)?;
             let summary = import(&store, &json, replace)?;
             snapshot::save(dir, &store)?;
-            println!(
+            outln!(
                 "imported {} sends and {} statuses (replaced {})",
-                summary.sends, summary.status_seen, summary.replaced_sends
-            );
+                summary.sends,
+                summary.status_seen,
+                summary.replaced_sends
+            )?;
         }
     }
     Ok(())

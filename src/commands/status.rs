@@ -2,7 +2,9 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::instant;
+use super::plan::when;
+use super::queue::{describe, late_approval};
+use super::{instant, json_time_opt};
 use crate::core::calendar::human;
 use crate::core::heard::{self, Heard};
 use crate::core::{SendState, plan};
@@ -10,21 +12,24 @@ use crate::daemon::hearing;
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::input::workspace::Workspace;
 use crate::mailbox::reader::waiting_copies;
-use crate::store::snapshot;
+use crate::outln;
+use crate::store::{SledStore, snapshot};
 
 #[derive(Serialize, Default)]
 struct Status {
-    sent: Vec<Row>,
+    /// Queue files that cannot be used.
+    problems: Vec<String>,
     waiting_for_approval: Vec<Row>,
     approved: Vec<Row>,
-    deferred: Vec<Row>,
+    /// Approved after the step's limit: not sent until approved again with `--late`.
+    approved_too_late: Vec<Row>,
     failed: Vec<Row>,
     uncertain: Vec<Row>,
     /// Addresses mail cannot reach: nothing more is e-mailed to them.
     undeliverable: Vec<Row>,
-    /// Queue files that cannot be used.
-    problems: Vec<String>,
+    deferred: Vec<Row>,
     next: Vec<Row>,
+    sent: Vec<Row>,
     /// What the mailbox said that is in force: replies that stopped an interview, absences
     /// holding an interviewer.
     heard: Vec<Row>,
@@ -35,6 +40,7 @@ struct Status {
 #[derive(Serialize)]
 struct MailboxHealth {
     /// When a folder was last read.
+    #[serde(serialize_with = "json_time_opt")]
     synced_at: Option<DateTime<Utc>>,
     /// Why it cannot be read now, if it cannot.
     error: Option<String>,
@@ -45,27 +51,49 @@ struct MailboxHealth {
 
 #[derive(Serialize)]
 struct Row {
+    /// The send key; for a queue file, its name (what `followup queue approve` also takes).
     key: String,
+    /// The queue file's number, for `followup queue approve N`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number: Option<u32>,
     to: Option<String>,
+    #[serde(serialize_with = "json_time_opt")]
     at: Option<DateTime<Utc>>,
     note: Option<String>,
+    /// The row as `status` prints it.
+    #[serde(skip)]
+    shown: Option<String>,
+}
+
+impl Row {
+    fn new(
+        key: String,
+        to: Option<String>,
+        at: Option<DateTime<Utc>>,
+        note: Option<String>,
+    ) -> Row {
+        Row {
+            key,
+            number: None,
+            to,
+            at,
+            note,
+            shown: None,
+        }
+    }
 }
 
 /// `followup status`: read from the daemon's snapshot and the queue directory, so it works
 /// while the daemon runs.
 pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
     let now = instant(ws, now)?.unwrap_or_else(Utc::now);
-    let state_dir = &ws.config.state_dir;
+    let c = &ws.config;
+    let state_dir = &c.state_dir;
     let snapshot = snapshot::load(state_dir)?;
     let mut status = Status::default();
     if let Some(snapshot) = &snapshot {
         for r in &snapshot.sends {
-            let row = |at: Option<DateTime<Utc>>, note: Option<String>| Row {
-                key: r.key.to_string(),
-                to: r.to.clone(),
-                at,
-                note,
-            };
+            let row = |at, note| Row::new(r.key.to_string(), r.to.clone(), at, note);
             match r.state {
                 SendState::Sent => status.sent.push(row(r.sent_at, None)),
                 SendState::Deferred => status
@@ -81,40 +109,47 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
             }
         }
         for u in &snapshot.undeliverable {
-            status.undeliverable.push(Row {
-                key: u.address.clone(),
-                to: None,
-                at: Some(u.at),
-                note: Some(format!("{}; put a working address in the record", u.reason)),
-            });
+            status.undeliverable.push(Row::new(
+                u.address.clone(),
+                None,
+                Some(u.at),
+                Some(format!("{}; put a working address in the record", u.reason)),
+            ));
         }
     }
     status.problems.extend(snapshot::load_problems(state_dir)?);
     // Reading only: a queue that does not exist yet is empty, and is not created.
-    let queue = QueueDir::untouched(&ws.config.queue_dir);
-    for (folder, rows) in [
-        (Folder::Pending, &mut status.waiting_for_approval),
-        (Folder::Approved, &mut status.approved),
-    ] {
+    let queue = QueueDir::untouched(&c.queue_dir);
+    for folder in [Folder::Pending, Folder::Approved] {
         for entry in queue.scan(folder)? {
-            match (&entry.parsed, entry.diagnostic()) {
-                (Ok(file), _) => rows.push(Row {
-                    key: entry.id.clone(),
-                    to: Some(file.to.email.to_string()),
-                    at: None,
-                    note: Some(file.subject.clone()),
-                }),
+            let file = match (&entry.parsed, entry.diagnostic()) {
+                (Ok(file), _) => file,
                 (_, Some(d)) => {
                     let problem = d.to_string();
                     if !status.problems.contains(&problem) {
                         status.problems.push(problem);
                     }
+                    continue;
                 }
-                _ => {}
+                _ => continue,
+            };
+            let late = late_approval(ws, &entry, now);
+            let mut row = Row::new(
+                entry.id.clone(),
+                Some(file.to.email.to_string()),
+                entry.due,
+                Some(late.clone().unwrap_or_else(|| file.subject.clone())),
+            );
+            row.number = entry.number;
+            row.shown = Some(describe(ws, &entry, now));
+            match (folder, late) {
+                (Folder::Pending, _) => status.waiting_for_approval.push(row),
+                (_, Some(_)) => status.approved_too_late.push(row),
+                _ => status.approved.push(row),
             }
         }
     }
-    if ws.config.imap.is_some() {
+    if c.imap.is_some() {
         let meta = |name: &str| {
             snapshot
                 .as_ref()
@@ -134,16 +169,16 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
     let history = snapshot.map(|s| s.history()).unwrap_or_default();
     for iv in &ws.interviews {
         if let Some(reply) = heard::deciding_reply(iv, &history.heard) {
-            status.heard.push(Row {
-                key: iv.id.clone(),
-                to: None,
-                at: Some(reply.at),
-                note: Some(format!(
+            status.heard.push(Row::new(
+                iv.id.clone(),
+                None,
+                Some(reply.at),
+                Some(format!(
                     "{}: automatic checks stopped (`followup resume {}` if it was no reply)",
                     heard::reply_note(reply),
                     iv.id
                 )),
-            });
+            ));
         }
         for person in &iv.interviewers {
             if let Some(away) = heard::hold(&person.key(), &history.heard)
@@ -151,37 +186,52 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                 && *until > now.date_naive()
                 && away.interview == iv.id
             {
-                status.heard.push(Row {
-                    key: iv.id.clone(),
-                    to: Some(person.key()),
-                    at: Some(away.at),
-                    note: Some(format!(
+                status.heard.push(Row::new(
+                    iv.id.clone(),
+                    Some(person.key()),
+                    Some(away.at),
+                    Some(format!(
                         "{from} is away: their next step waits until {until}"
                     )),
-                });
+                ));
             }
         }
     }
-    let c = &ws.config;
     status.next = plan(&ws.interviews, &history, &c.policy, &c.owner, now)
         .into_iter()
         .filter(|a| a.state.is_pending())
         .take(5)
-        .map(|a| Row {
-            key: a.key.to_string(),
-            to: a.to.map(|t| t.to_string()),
-            at: Some(a.due),
-            note: Some(a.reason),
+        .map(|a| {
+            let to = a.to.as_ref().map(|t| t.to_string());
+            let shown = format!(
+                "  {}  {}{}\n      {}",
+                when(a.due, a.timezone, c.timezone),
+                a.key,
+                to.as_deref()
+                    .map(|t| format!("  to {t}"))
+                    .unwrap_or_default(),
+                a.reason
+            );
+            let mut row = Row::new(a.key.to_string(), to, Some(a.due), Some(a.reason));
+            row.shown = Some(shown);
+            row
         })
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
         return Ok(());
     }
     let tz = c.timezone;
-    let section = |title: &str, rows: &[Row]| {
-        println!("{title} ({}):", rows.len());
+    let section = |title: &str, rows: &[Row], always: bool| {
+        if rows.is_empty() && !always {
+            return Ok(());
+        }
+        outln!("{title} ({}):", rows.len())?;
         for r in rows {
+            if let Some(shown) = &r.shown {
+                outln!("{shown}")?;
+                continue;
+            }
             let at =
                 r.at.map(|t| format!("{}  ", human(t, tz)))
                     .unwrap_or_default();
@@ -194,36 +244,57 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                 .as_deref()
                 .map(|n| format!("\n      {n}"))
                 .unwrap_or_default();
-            println!("  {at}{}{to}{note}", r.key);
+            outln!("  {at}{}{to}{note}", r.key)?;
         }
+        Ok::<(), std::io::Error>(())
     };
-    section("Failed", &status.failed);
+    if !status.problems.is_empty() {
+        outln!(
+            "Queue files that cannot be used ({}): fix or reject them",
+            status.problems.len()
+        )?;
+        for p in &status.problems {
+            outln!("  {p}")?;
+        }
+    }
+    section(
+        "Waiting for your approval",
+        &status.waiting_for_approval,
+        true,
+    )?;
+    let approved = if SledStore::in_use(state_dir)? {
+        "Approved, about to be sent"
+    } else {
+        "Approved, sent once the daemon runs (it is not running)"
+    };
+    section(approved, &status.approved, true)?;
+    section(
+        "Approved after the limit, not sent",
+        &status.approved_too_late,
+        false,
+    )?;
+    section("Failed", &status.failed, true)?;
     section(
         "Uncertain (may have been sent; decide in the queue)",
         &status.uncertain,
-    );
-    if !status.undeliverable.is_empty() {
-        section("Undeliverable addresses", &status.undeliverable);
-    }
-    section("Waiting for your approval", &status.waiting_for_approval);
-    section("Approved, about to be sent", &status.approved);
-    section("Retrying", &status.deferred);
-    if !status.heard.is_empty() {
-        section("Heard in the mailbox", &status.heard);
-    }
-    section("Next", &status.next);
-    section("Sent", &status.sent);
+        true,
+    )?;
+    section("Undeliverable addresses", &status.undeliverable, false)?;
+    section("Retrying", &status.deferred, true)?;
+    section("Heard in the mailbox", &status.heard, false)?;
+    section("Next", &status.next, true)?;
+    section("Sent", &status.sent, true)?;
     if let Some(m) = &status.mailbox {
         let synced = m
             .synced_at
             .map(|t| human(t, tz))
             .unwrap_or_else(|| "never (is the daemon running?)".into());
-        println!("Mailbox: last read {synced}");
+        outln!("Mailbox: last read {synced}")?;
         if let Some(e) = &m.error {
-            println!("  {e}");
+            outln!("  {e}")?;
         }
         if m.copies_waiting > 0 {
-            println!(
+            outln!(
                 "  {} cop{} waiting for the Sent folder{}",
                 m.copies_waiting,
                 if m.copies_waiting == 1 { "y" } else { "ies" },
@@ -231,16 +302,7 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                     .as_deref()
                     .map(|e| format!(": {e}"))
                     .unwrap_or_default()
-            );
-        }
-    }
-    if !status.problems.is_empty() {
-        println!(
-            "Queue files that cannot be used ({}):",
-            status.problems.len()
-        );
-        for p in &status.problems {
-            println!("  {p}");
+            )?;
         }
     }
     Ok(())

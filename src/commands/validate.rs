@@ -2,17 +2,54 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use super::{mailbox_reading, mode_sends, smtp_sender};
+use crate::input::config::load_config;
+use crate::input::diagnostic::{Diagnostic, Diagnostics};
 use crate::input::workspace::Workspace;
+use crate::outln;
 
-/// Loads everything and says what was checked; the errors, all of them, go to `main`.
+/// Loads everything and checks what `run` would check before it connects (the SMTP setup
+/// included), and says what was checked; the errors, all of them, go to `main`.
 pub fn run(config: &Path) -> Result<()> {
-    let ws = Workspace::load(config)?;
+    let ws = match Workspace::load(config) {
+        Ok(ws) => ws,
+        Err(mut problems) => {
+            // The mail setup is checked even when a record is broken, so one run reports all.
+            if let Ok(c) = load_config(config) {
+                problems.0.extend(mail_setup_problems(&c));
+            }
+            return Err(problems.into());
+        }
+    };
+    let problems = mail_setup_problems(&ws.config);
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems).into());
+    }
+    for w in &ws.warnings {
+        eprintln!("warning: {w}");
+    }
     let people: usize = ws.interviews.iter().map(|iv| iv.interviewers.len()).sum();
-    println!(
-        "{}: ok ({} interviews, {} interviewers, every template rendered for each)",
+    outln!(
+        "{}: ok ({}, {}, every template rendered for each)",
         config.display(),
-        ws.interviews.len(),
-        people
-    );
+        super::count(ws.interviews.len(), "interview"),
+        super::count(people, "interviewer")
+    )?;
     Ok(())
+}
+
+/// What `run` would refuse of the SMTP and IMAP setup, before anything connects.
+fn mail_setup_problems(config: &crate::input::config::Config) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if mode_sends(config.mode)
+        && let Err(Diagnostics(more)) = smtp_sender(config)
+    {
+        problems.extend(more);
+    }
+    if mode_sends(config.mode)
+        && let Err(Diagnostics(more)) = mailbox_reading(config)
+    {
+        problems.extend(more);
+    }
+    problems
 }

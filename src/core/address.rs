@@ -14,6 +14,15 @@ pub enum AddressError {
         "`{0}` holds a display name or angle brackets; write only the bare address, like jane@example.com"
     )]
     DisplayName(String),
+    #[error(
+        "`{0}` holds more than one address; give each person one address, like jane@example.com"
+    )]
+    SeveralAddresses(String),
+    #[error(
+        "`{0}` has no dot in its domain, so mail to it cannot arrive; write the whole address, \
+         like {0}.com"
+    )]
+    NoDotInDomain(String),
     #[error("`{0}` holds a space or a control character")]
     Whitespace(String),
     #[error("`{0}` is not a valid e-mail address: {1}")]
@@ -36,18 +45,27 @@ impl EmailAddress {
         if s.is_empty() {
             return Err(AddressError::Empty);
         }
+        if s.contains([',', ';']) && s.matches('@').count() > 1 {
+            return Err(AddressError::SeveralAddresses(s.escape_debug().to_string()));
+        }
         if s.contains(['<', '>', '"', ',', ';', '(', ')']) {
             return Err(AddressError::DisplayName(s.escape_debug().to_string()));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(AddressError::Whitespace(s.escape_debug().to_string()));
         }
-        match lettre::Address::from_str(s) {
-            Ok(_) => Ok(Self {
-                address: s.to_string(),
-            }),
-            Err(e) => Err(AddressError::Invalid(s.to_string(), e.to_string())),
+        if let Err(e) = lettre::Address::from_str(s) {
+            return Err(AddressError::Invalid(s.to_string(), e.to_string()));
         }
+        // A domain without a dot (`monica@piedpiper`) is a typo on the way to `piedpiper.com`;
+        // an address literal (`[192.0.2.1]`) is written on purpose.
+        let domain = s.rsplit_once('@').map_or("", |(_, d)| d);
+        if !domain.contains('.') && !domain.starts_with('[') {
+            return Err(AddressError::NoDotInDomain(s.to_string()));
+        }
+        Ok(Self {
+            address: s.to_string(),
+        })
     }
 
     /// The address as written.
@@ -144,6 +162,25 @@ mod tests {
             "jane@example.com\r\nBcc: x@example.org",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_domain_without_a_dot_is_rejected_with_the_fix() {
+        let e = EmailAddress::parse("monica@piedpiper").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`monica@piedpiper` has no dot in its domain, so mail to it cannot arrive; write the \
+             whole address, like monica@piedpiper.com"
+        );
+        assert!(EmailAddress::parse("root@[192.0.2.1]").is_ok());
+    }
+
+    #[test]
+    fn two_addresses_are_not_called_a_display_name() {
+        for two in ["a@x.com,b@x.com", "a@x.com; b@x.com"] {
+            let e = EmailAddress::parse(two).unwrap_err();
+            assert!(matches!(e, AddressError::SeveralAddresses(_)), "{two}: {e}");
         }
     }
 

@@ -1,9 +1,9 @@
 //! Local time done right: delays in calendar days, send windows and DST.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::policy::{Policy, Window};
+use super::policy::Window;
 
 /// Why a local date-time cannot stand for one instant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,27 +59,70 @@ pub fn is_whole_days(d: TimeDelta) -> bool {
     d.num_seconds() % 86_400 == 0
 }
 
-/// The first instant at or after `t` inside `window` in `tz`, skipping holidays.
-pub fn next_in_window(t: DateTime<Utc>, window: &Window, tz: Tz, policy: &Policy) -> DateTime<Utc> {
+/// Where a send window puts an instant, and what moved it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The first instant at or after the given one inside the window.
+    pub at: DateTime<Utc>,
+    /// The given instant was outside the window's hours or days.
+    pub outside_window: bool,
+    /// Holidays passed over that the window's days would otherwise have allowed, in order.
+    pub holidays: Vec<NaiveDate>,
+}
+
+/// The first instant at or after `t` inside `window` in `tz`, passing over the dates
+/// `is_holiday` names.
+pub fn next_in_window(
+    t: DateTime<Utc>,
+    window: &Window,
+    tz: Tz,
+    is_holiday: impl Fn(NaiveDate) -> bool,
+) -> Placed {
     let here = local(t, tz);
     let date = here.date();
-    if policy.is_send_day(window, date) {
-        if here.time() < window.start {
-            return resolve_lenient(date.and_time(window.start), tz);
-        }
-        if here.time() < window.end {
-            return t;
-        }
+    let mut holidays = Vec::new();
+    let window_day = window.days.contains(date.weekday());
+    let in_hours = here.time() >= window.start && here.time() < window.end;
+    if window_day && is_holiday(date) && here.time() < window.end {
+        holidays.push(date);
+    } else if window_day && here.time() < window.start {
+        let at = resolve_lenient(date.and_time(window.start), tz);
+        return Placed {
+            at,
+            outside_window: true,
+            holidays,
+        };
+    } else if window_day && in_hours {
+        return Placed {
+            at: t,
+            outside_window: false,
+            holidays,
+        };
     }
+    // On a holiday before the window closes, the holiday is the cause, not the hour.
+    let outside_window = !window_day || here.time() >= window.end;
     let mut day = date;
     // A window has at least one weekday; a year of holidays is the most that can block it.
     for _ in 0..400 {
         day = day.succ_opt().unwrap_or(day);
-        if policy.is_send_day(window, day) {
-            return resolve_lenient(day.and_time(window.start), tz);
+        if !window.days.contains(day.weekday()) {
+            continue;
         }
+        if is_holiday(day) {
+            holidays.push(day);
+            continue;
+        }
+        return Placed {
+            at: resolve_lenient(day.and_time(window.start), tz),
+            outside_window,
+            holidays,
+        };
     }
-    t
+    Placed {
+        at: t,
+        outside_window,
+        holidays,
+    }
 }
 
 /// `Mon 2026-11-02 09:00 EST`: how people read times.
@@ -89,15 +132,28 @@ pub fn human(t: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-/// `Sat 10:00`: a short form for reasons.
-pub fn short(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%a %H:%M").to_string()
+/// A time in a reason, read beside `now`: `Tue 11:00 EST` in the week of `now`, else with the
+/// date (`Tue 24 Nov 11:00 EST`), and the year when it is another year.
+pub fn short(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
+    let (there, today) = (t.with_timezone(&tz), now.with_timezone(&tz));
+    let format = if there.iso_week() == today.iso_week() {
+        "%a %H:%M %Z"
+    } else if there.year() == today.year() {
+        "%a %-d %b %H:%M %Z"
+    } else {
+        "%a %-d %b %Y %H:%M %Z"
+    };
+    there.format(format).to_string()
+}
+
+/// A date in a reason: `Fri 25 Dec`.
+pub fn short_date(d: NaiveDate) -> String {
+    d.format("%a %-d %b").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, d)
@@ -132,9 +188,9 @@ mod tests {
     #[test]
     fn window_moves_saturday_night_to_monday_morning() {
         let utc = chrono_tz::UTC;
-        let policy = Policy::default();
         let sat = Utc.from_utc_datetime(&at(2026, 11, 7, 22, 0));
-        let next = next_in_window(sat, &Window::working_hours(), utc, &policy);
-        assert_eq!(next.naive_utc(), at(2026, 11, 9, 9, 0));
+        let next = next_in_window(sat, &Window::working_hours(), utc, |_| false);
+        assert_eq!(next.at.naive_utc(), at(2026, 11, 9, 9, 0));
+        assert!(next.outside_window && next.holidays.is_empty());
     }
 }

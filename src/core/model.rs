@@ -238,18 +238,38 @@ pub struct Interview {
 }
 
 impl Interview {
-    /// Where the primary interviewer is in `interviewers`: the one marked `primary: true`, else
-    /// the first listed. The one definition of who the later steps go to.
-    pub fn primary_index(&self) -> usize {
+    /// Where the interviewer the user calls primary is in `interviewers`: the one marked
+    /// `primary: true`, else the first listed.
+    pub fn named_primary_index(&self) -> usize {
         self.interviewers
             .iter()
             .position(|i| i.primary)
             .unwrap_or(0)
     }
 
+    /// Who the later steps go to: the named primary ([`Interview::named_primary_index`]), or,
+    /// when they have no e-mail address, the next interviewer who has one (after them in the
+    /// list, then from its top); the named primary when nobody has one. The one definition of
+    /// who the later steps go to.
+    pub fn primary_index(&self) -> usize {
+        let named = self.named_primary_index();
+        let n = self.interviewers.len();
+        (0..n)
+            .map(|k| (named + k) % n)
+            .find(|&i| self.interviewers[i].email.is_some())
+            .unwrap_or(named)
+    }
+
     /// The primary interviewer (see [`Interview::primary_index`]).
     pub fn primary(&self) -> &Interviewer {
         &self.interviewers[self.primary_index()]
+    }
+
+    /// The named primary, when the later steps go to someone else because they have no
+    /// address.
+    pub fn primary_stood_in_for(&self) -> Option<&Interviewer> {
+        let named = self.named_primary_index();
+        (self.primary_index() != named).then(|| &self.interviewers[named])
     }
 
     /// Every (step, person it is about) the playbook can produce for this interview: a thank-you

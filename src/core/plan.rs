@@ -14,10 +14,12 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
-use super::calendar::{add_delay, is_whole_days, local, next_in_window, resolve_lenient, short};
+use super::calendar::{
+    Placed, add_delay, is_whole_days, local, next_in_window, resolve_lenient, short, short_date,
+};
 use super::heard::{self, Heard, HeardByInterview};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
-use super::policy::{Policy, format_delay};
+use super::policy::{Policy, Window, format_delay};
 
 /// Where a send stands in the durable state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -123,6 +125,7 @@ impl History {
         iv: &Interview,
         key: &SendKey,
         reserved_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Option<String> {
         let seen = heard::effective(iv, &self.heard);
         if let Some(why) = seen.status.cancels(key.step) {
@@ -131,7 +134,7 @@ impl History {
                 None => why,
             });
         }
-        if let Some(why) = self.bounce_cancels(key, iv.timezone) {
+        if let Some(why) = self.bounce_cancels(key, iv.timezone, now) {
             return Some(why);
         }
         let own = (key.step.channel() == Channel::Email)
@@ -139,7 +142,7 @@ impl History {
             .flatten()?;
         Some(format!(
             "you wrote to them yourself {}: that stands for it",
-            short(own.at, iv.timezone)
+            short(own.at, iv.timezone, now)
         ))
     }
 
@@ -151,7 +154,7 @@ impl History {
     /// Why the send `key` is cancelled because its address bounced, or `None` when it still
     /// goes: an address that is undeliverable gets no more e-mail (a call or a notice still
     /// goes; a different address is a different recipient, so fixing the record resumes).
-    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz) -> Option<String> {
+    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz, now: DateTime<Utc>) -> Option<String> {
         if key.step.channel() != Channel::Email {
             return None;
         }
@@ -160,7 +163,7 @@ impl History {
             "{} is undeliverable ({}, {}): put a working address in the record",
             key.recipient,
             bounce.reason,
-            short(bounce.at, tz)
+            short(bounce.at, tz, now)
         ))
     }
 }
@@ -309,6 +312,9 @@ struct Candidate {
     person: usize,
     reasons: Vec<String>,
     capped: bool,
+    /// When it was due, if that was before now and it was moved to now: the time a skipped step
+    /// would have gone out.
+    overdue_from: Option<DateTime<Utc>>,
     /// Whether successors follow once this step is placed.
     chain: bool,
 }
@@ -415,7 +421,7 @@ impl Planner<'_> {
                 let reason = format!(
                     "{} after the interview ended {}",
                     format_delay(self.policy.thank_you.delay),
-                    short(iv.end, iv.timezone)
+                    self.when(iv.end, iv.timezone)
                 );
                 self.push(index, iv, Step::ThankYou, person, at, reason, false);
             }
@@ -497,7 +503,7 @@ impl Planner<'_> {
                 format!("recorded {date}"),
             ),
             (None, Some((Status::Rejected, seen))) => {
-                (*seen, format!("seen {}", short(*seen, iv.timezone)))
+                (*seen, format!("seen {}", self.when(*seen, iv.timezone)))
             }
             _ => (self.now, "recorded now".to_string()),
         };
@@ -603,7 +609,7 @@ impl Planner<'_> {
                     ActionState::Sent,
                     at,
                     at,
-                    format!("sent {}", short(at, iv.timezone)),
+                    format!("sent {}", self.when(at, iv.timezone)),
                 )
             }
             SendState::Uncertain => (
@@ -686,7 +692,10 @@ impl Planner<'_> {
         // An e-mail to an address that bounced is cancelled where it would have been due, and
         // what follows it keeps its own time (the call reminder still comes).
         let key = self.key(iv, step, person);
-        if let Some(why) = self.history.bounce_cancels(&key, self.tz_of(step, iv)) {
+        if let Some(why) = self
+            .history
+            .bounce_cancels(&key, self.tz_of(step, iv), self.now)
+        {
             self.emit(iv, step, person, at, ActionState::Cancelled, why);
             if chain {
                 self.chain_after(interview, iv, step, person, at);
@@ -702,7 +711,7 @@ impl Planner<'_> {
             let why = format!(
                 "you wrote to {} yourself {}: that stands for this {}",
                 iv.interviewers[person].name,
-                short(own.at, self.tz_of(step, iv)),
+                self.when(own.at, self.tz_of(step, iv)),
                 step.as_str()
             );
             self.emit(iv, step, person, own.at, ActionState::Cancelled, why);
@@ -711,20 +720,14 @@ impl Planner<'_> {
             }
             return;
         }
-        let mut reasons = vec![reason];
-        let at = if at < self.now {
-            reasons.push(format!("overdue since {}", short(at, self.tz_of(step, iv))));
-            self.now
-        } else {
-            at
-        };
         self.enqueue(Candidate {
             at,
             interview,
             step,
             person,
-            reasons,
+            reasons: vec![reason],
             capped: false,
+            overdue_from: None,
             chain,
         });
     }
@@ -778,9 +781,9 @@ impl Planner<'_> {
                 if c.at < back {
                     c.reasons.push(format!(
                         "held until {}: {} is away (automatic reply {})",
-                        short(back, tz),
+                        self.when(back, tz),
                         hold.from,
-                        short(hold.said_on, tz)
+                        self.when(hold.said_on, tz)
                     ));
                     c.at = back;
                     self.enqueue(c);
@@ -788,15 +791,24 @@ impl Planner<'_> {
                 }
             }
 
-            let in_window = next_in_window(c.at, &step_policy.window, tz, self.policy);
-            if in_window != c.at {
-                c.reasons.push(format!(
-                    "moved from {} to {}: send window {}",
-                    short(c.at, tz),
-                    short(in_window, tz),
-                    step_policy.window
-                ));
-                c.at = in_window;
+            let placed = next_in_window(c.at, &step_policy.window, tz, |d| {
+                self.policy.holds_back(c.step, d)
+            });
+            if placed.at != c.at {
+                // Moved from now when it was overdue: `now` is no time of its own.
+                let from = c.overdue_from.is_none().then_some(c.at);
+                let why = self.moved(from, &placed, &step_policy.window, tz);
+                c.reasons.push(why);
+                c.at = placed.at;
+                self.enqueue(c);
+                continue;
+            }
+            // Due before now, even in its window: it goes now (or is too late), and says so.
+            if c.at < self.now {
+                c.reasons
+                    .push(format!("overdue since {}", self.when(c.at, tz)));
+                c.overdue_from = Some(c.at);
+                c.at = self.now;
                 self.enqueue(c);
                 continue;
             }
@@ -811,7 +823,7 @@ impl Planner<'_> {
                     person.key(),
                     blocker.what,
                     blocker.interview,
-                    short(blocker.at, tz),
+                    self.when(blocker.at, tz),
                 ));
                 c.at = clear;
                 c.capped = true;
@@ -914,11 +926,51 @@ impl Planner<'_> {
         Some((clear.max(at + TimeDelta::minutes(1)), blocker))
     }
 
-    /// Reports a step that will not go out, with every reason that led there.
+    /// Reports a step that will not go out, with every reason that led there, due when it
+    /// would have gone out (not now, when it was only found overdue now).
     fn skip(&mut self, iv: &Interview, c: &mut Candidate, why: String) {
         c.reasons.push(why);
         let reason = c.reasons.join("; ");
-        self.emit(iv, c.step, c.person, c.at, ActionState::Skipped, reason);
+        let due = c.overdue_from.unwrap_or(c.at);
+        self.emit(iv, c.step, c.person, due, ActionState::Skipped, reason);
+    }
+
+    /// A time in a reason, in `tz`, with its date when it is not this week.
+    fn when(&self, t: DateTime<Utc>, tz: Tz) -> String {
+        short(t, tz, self.now)
+    }
+
+    /// Why the send window moved a step from `from` (`None`: from now, where an overdue step
+    /// stood): the hours or days, and every holiday passed over, by name.
+    fn moved(
+        &self,
+        from: Option<DateTime<Utc>>,
+        placed: &Placed,
+        window: &Window,
+        tz: Tz,
+    ) -> String {
+        let to = self.when(placed.at, tz);
+        let from = match from {
+            Some(from) => format!("from {} ", self.when(from, tz)),
+            None => String::new(),
+        };
+        let days: Vec<String> = placed.holidays.iter().map(|d| short_date(*d)).collect();
+        let holidays = match days.as_slice() {
+            [] => None,
+            [one] => Some((one.clone(), "a holiday", "is a holiday")),
+            [rest @ .., last] => Some((
+                format!("{} and {last}", rest.join(", ")),
+                "holidays",
+                "are holidays",
+            )),
+        };
+        match (holidays, placed.outside_window) {
+            (None, _) => format!("moved {from}to {to}: send window {window}"),
+            (Some((dates, noun, _)), false) => format!("moved off {dates}, {noun}, to {to}"),
+            (Some((dates, _, verb)), true) => {
+                format!("moved {from}to {to}: send window {window}, and {dates} {verb}")
+            }
+        }
     }
 
     fn emit(
@@ -932,6 +984,20 @@ impl Planner<'_> {
     ) {
         let interviewer: &Interviewer = &iv.interviewers[person];
         let channel = step.channel();
+        let mut reason = reason;
+        if let (false, Some(named), true) = (
+            step.is_for_every_interviewer(),
+            iv.primary_stood_in_for(),
+            matches!(
+                state,
+                ActionState::Scheduled | ActionState::Deferred | ActionState::Skipped
+            ),
+        ) {
+            reason.push_str(&format!(
+                "; {} is the primary but has no e-mail address: {} stands in",
+                named.name, interviewer.name
+            ));
+        }
         let to = if channel.goes_to_the_user() {
             Some(self.owner.email.clone())
         } else {

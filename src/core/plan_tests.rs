@@ -290,7 +290,7 @@ fn friday_evening_interview_gets_its_thank_you_saturday_morning_within_24_hours(
     assert!(a.due - iv.end <= TimeDelta::hours(24));
     assert!(
         a.reason
-            .contains("moved from Fri 21:00 to Sat 08:00: send window"),
+            .contains("moved from Fri 21:00 EST to Sat 08:00 EST: send window"),
         "{}",
         a.reason
     );
@@ -752,8 +752,25 @@ fn notices_to_the_user_are_not_capped() {
     assert!(closes.iter().all(|c| c.state == ActionState::Scheduled));
 }
 
+/// The action's reason says `needle`.
+#[track_caller]
+fn assert_reason(a: &Action, needle: &str) {
+    assert!(a.reason.contains(needle), "`{needle}` not in: {}", a.reason);
+}
+
+/// The example of the starter config: the 24th and 25th of December are holidays.
+fn christmas() -> Policy {
+    let mut policy = Policy::default();
+    for day in [24, 25] {
+        policy
+            .holidays
+            .insert(NaiveDate::from_ymd_opt(2026, 12, day).unwrap());
+    }
+    policy
+}
+
 #[test]
-fn holidays_move_sends_to_the_next_working_day() {
+fn holidays_move_later_steps_to_the_next_working_day_naming_the_holiday() {
     let iv = solo("dec", "2026-12-15 10:00", New_York, "Jane Roe", JANE);
     let mut policy = Policy::default();
     policy
@@ -762,29 +779,88 @@ fn holidays_move_sends_to_the_next_working_day() {
     let actions = plan_fresh_with(&iv, &policy);
     let check = find(&actions, "dec", Step::StatusCheck, JANE);
     assert_eq!(local_of(check), naive("2026-12-23 09:00"));
-    assert!(check.reason.contains("send window"), "{}", check.reason);
+    assert_reason(
+        check,
+        "moved off Tue 22 Dec, a holiday, to Wed 23 Dec 09:00 EST",
+    );
+    assert!(!check.reason.contains("send window"), "{}", check.reason);
 }
 
 #[test]
-fn holidays_hold_back_a_thank_you_too() {
-    let iv = solo("dec", "2026-12-24 16:00", New_York, "Jane Roe", JANE);
-    let mut policy = Policy::default();
-    policy
-        .holidays
-        .insert(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
+fn holidays_do_not_hold_back_a_thank_you_by_default() {
+    // Ends 19:30 on Wed the 23rd; 21:30 is past the window, the 24th and 25th are holidays.
+    let iv = solo("dec", "2026-12-23 18:30", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh_with(&iv, &christmas());
+    let thanks = find(&actions, "dec", Step::ThankYou, JANE);
+    assert_eq!(local_of(thanks), naive("2026-12-24 08:00"));
+    assert_eq!(thanks.state, ActionState::Scheduled);
+    assert_reason(
+        thanks,
+        "moved from Wed 21:30 EST to Thu 08:00 EST: send window",
+    );
+}
+
+#[test]
+fn policy_thank_you_holidays_holds_it_back_too_and_names_the_holidays() {
+    let mut policy = christmas();
+    policy.thank_you_holidays = true;
+    let iv = solo("dec", "2026-12-23 18:30", New_York, "Jane Roe", JANE);
     let actions = plan_fresh_with(&iv, &policy);
-    // Ends 17:00 on the 24th; 19:00 is in the window.
-    assert_eq!(
-        local_of(find(&actions, "dec", Step::ThankYou, JANE)),
-        naive("2026-12-24 19:00")
+    let thanks = find(&actions, "dec", Step::ThankYou, JANE);
+    // Saturday the 26th is past the 48 h limit: skipped, and the holidays are the reason.
+    assert_eq!(thanks.state, ActionState::Skipped);
+    assert_eq!(local_of(thanks), naive("2026-12-26 08:00"));
+    assert_reason(
+        thanks,
+        "moved from Wed 21:30 EST to Sat 08:00 EST: send window 08:00-20:00 every day, and \
+             Thu 24 Dec and Fri 25 Dec are holidays",
     );
-    let late = solo("dec", "2026-12-24 18:30", New_York, "Jane Roe", JANE);
-    let actions = plan_fresh_with(&late, &policy);
-    // 21:30 on the 24th is too late, the 25th is a holiday: the 26th, within 48 hours.
-    assert_eq!(
-        local_of(find(&actions, "dec", Step::ThankYou, JANE)),
-        naive("2026-12-26 08:00")
+    let earlier = solo("dec", "2026-12-24 16:00", New_York, "Jane Roe", JANE);
+    let actions = plan_fresh_with(&earlier, &policy);
+    let thanks = find(&actions, "dec", Step::ThankYou, JANE);
+    assert_eq!(local_of(thanks), naive("2026-12-26 08:00"));
+    assert_reason(
+        thanks,
+        "moved off Thu 24 Dec and Fri 25 Dec, holidays, to Sat 08:00 EST",
     );
+}
+
+#[test]
+fn reasons_give_the_date_of_a_time_outside_this_week() {
+    let iv = solo("old", "2026-11-03 10:00", New_York, "Jane Roe", JANE);
+    let now = at("2026-11-16 09:00", New_York);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    let check = find(&actions, "old", Step::StatusCheck, JANE);
+    assert_reason(check, "overdue since Tue 10 Nov 11:00 EST");
+    let thanks = find(&actions, "old", Step::ThankYou, JANE);
+    assert_reason(thanks, "ended Tue 3 Nov 11:00 EST");
+}
+
+#[test]
+fn a_skipped_step_is_due_when_it_would_have_gone_not_now() {
+    let iv = solo("old", "2026-11-03 10:00", New_York, "Jane Roe", JANE);
+    let now = at("2026-11-12 09:00", New_York);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    let thanks = find(&actions, "old", Step::ThankYou, JANE);
+    assert_eq!(thanks.state, ActionState::Skipped);
+    assert_eq!(local_of(thanks), naive("2026-11-03 13:00"));
+}
+
+#[test]
+fn a_step_due_later_today_is_moved_from_its_own_time_not_from_now() {
+    // The status check falls at 19:00 on a Tuesday; planned at 18:00 it moves from 19:00.
+    let iv = solo("eve", "2026-11-03 18:00", New_York, "Jane Roe", JANE);
+    let now = at("2026-11-10 18:00", New_York);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    let check = find(&actions, "eve", Step::StatusCheck, JANE);
+    assert_reason(check, "moved from Tue 19:00 EST to Wed 09:00 EST");
+    // Planned after 19:00, by the daemon's clock or simulate's: still moved from 19:00, and
+    // not overdue, since its window opens only tomorrow.
+    let now = at("2026-11-10 23:30", New_York);
+    let actions = plan_at(std::slice::from_ref(&iv), &History::default(), now);
+    let check = find(&actions, "eve", Step::StatusCheck, JANE);
+    assert_reason(check, "moved from Tue 19:00 EST to Wed 09:00 EST");
+    assert!(!check.reason.contains("overdue"), "{}", check.reason);
 }
 
 #[test]
@@ -819,6 +895,35 @@ fn berlin_dst_end_on_2026_10_25_keeps_the_intended_local_hour() {
     assert_eq!(
         check.due,
         Utc.with_ymd_and_hms(2026, 10, 30, 14, 0, 0).unwrap()
+    );
+}
+
+#[test]
+fn a_primary_without_an_address_has_the_later_steps_go_to_the_next_interviewer_with_one() {
+    let mut pat = person("Pat Lee", "");
+    pat.primary = true;
+    let iv = interview(
+        "routed",
+        "2026-11-03 10:00",
+        New_York,
+        vec![person("Ann Kim", OMAR), pat, person("Jane Roe", JANE)],
+    );
+    assert_eq!(
+        iv.primary().name,
+        "Jane Roe",
+        "the next after Pat, not the first"
+    );
+    let actions = plan_fresh(&iv);
+    let check = find(&actions, "routed", Step::StatusCheck, JANE);
+    assert_eq!(check.state, ActionState::Scheduled);
+    assert_reason(
+        check,
+        "Pat Lee is the primary but has no e-mail address: Jane Roe stands in",
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.key.step == Step::StatusCheck && a.key.recipient == "pat lee")
     );
 }
 

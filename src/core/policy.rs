@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 
 use super::model::{Interview, Step};
 
@@ -248,6 +248,10 @@ pub struct Policy {
     pub digest_every: TimeDelta,
     /// Dates (in the recipient's zone) on which nothing goes out.
     pub holidays: BTreeSet<NaiveDate>,
+    /// Whether holidays hold back the thank-you too (`policy.thank_you.holidays: true`). By
+    /// default they hold back the later steps only: a thank-you answers that day's meeting, and
+    /// held over a holiday it would miss its 48 hours.
+    pub thank_you_holidays: bool,
 }
 
 impl Default for Policy {
@@ -285,6 +289,7 @@ impl Default for Policy {
             retry_max: TimeDelta::hours(1),
             digest_every: TimeDelta::hours(1),
             holidays: BTreeSet::new(),
+            thank_you_holidays: false,
         }
     }
 }
@@ -324,6 +329,17 @@ impl Policy {
         (step == Step::ThankYou).then(|| self.thank_you_deadline(iv))
     }
 
+    /// The limit of `step` of `iv` when `at` is past it: a send still on its way stops there (a
+    /// retry fails, an approval needs `--late`). `None` while it may still go out.
+    pub fn past_limit(
+        &self,
+        step: Step,
+        iv: &Interview,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.send_limit(step, iv).filter(|limit| at > *limit)
+    }
+
     /// How long to wait before the next try after `attempts` failed with a temporary error.
     pub fn retry_delay(&self, attempts: u32) -> TimeDelta {
         let doublings = attempts.saturating_sub(1).min(10);
@@ -346,13 +362,10 @@ impl Policy {
         }
     }
 
-    pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        self.holidays.contains(&date)
-    }
-
-    /// Whether `date` is a day on which `window` lets anything out.
-    pub fn is_send_day(&self, window: &Window, date: NaiveDate) -> bool {
-        window.days.contains(date.weekday()) && !self.is_holiday(date)
+    /// Whether `date` is a holiday that holds `step` back: every step but the thank-you, and
+    /// the thank-you too when the policy says so.
+    pub fn holds_back(&self, step: Step, date: NaiveDate) -> bool {
+        (step != Step::ThankYou || self.thank_you_holidays) && self.holidays.contains(&date)
     }
 }
 

@@ -160,8 +160,8 @@ impl<T: Transport> Round<'_, T> {
     /// A thank-you approved after its hard limit waits for the user to say so again.
     fn too_late(&self, key: &SendKey, approved_late: bool) -> Option<String> {
         let iv = self.ws.interview(&key.interview)?;
-        let limit = self.ws.config.policy.send_limit(key.step, iv)?;
-        (self.now > limit && !approved_late).then(|| {
+        let limit = self.ws.config.policy.past_limit(key.step, iv, self.now)?;
+        (!approved_late).then(|| {
             format!(
                 "approved after the thank-you's limit ({}); to send it anyway run `followup queue approve --late {key}`",
                 limit.format("%Y-%m-%d %H:%M UTC")

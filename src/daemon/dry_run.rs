@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use super::{DaemonError, Next, TickReport};
-use crate::core::{SendKey, plan};
+use crate::core::{SendKey, SendState, plan};
 use crate::delivery::queue::eml::to_eml;
 use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
+use crate::outln;
 use crate::store::{Snapshot, snapshot, thread_in};
 
 /// What dry-run has shown already.
@@ -42,15 +43,31 @@ impl DryRun {
             if !self.shown.insert(a.key.clone()) {
                 continue;
             }
+            // As a real round decides: a retry past its step's limit fails, it is not sent.
+            let expired = ws
+                .interview(&a.key.interview)
+                .and_then(|iv| c.policy.past_limit(a.key.step, iv, now));
+            let retrying = sends
+                .iter()
+                .any(|r| r.key == a.key && r.state == SendState::Deferred);
+            if let (true, Some(limit)) = (retrying, expired) {
+                outln!(
+                    "# dry run: {} would fail: still not delivered at its limit ({})",
+                    a.key,
+                    limit.format("%Y-%m-%d %H:%M UTC")
+                )?;
+                report.failed.push(a.key.clone());
+                continue;
+            }
             match compose(ws, &a.key, &thread_in(sends, &a.key), &history, now) {
                 Ok(message) => {
-                    println!(
+                    outln!(
                         "# dry run: {} due {} ({})",
                         a.key,
                         a.due.to_rfc3339(),
                         a.reason
-                    );
-                    println!("{}", to_eml(&a.key, &message, None));
+                    )?;
+                    outln!("{}", to_eml(&a.key, &message, None))?;
                     report.shown.push(a.key.clone());
                 }
                 Err(e) => send_event!(error, a.key, "cannot render: {e}"),

@@ -65,6 +65,9 @@ pub enum DaemonError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// Dry-run could not print (its reader went away): the run ends.
+    #[error("cannot write the output")]
+    Output(#[from] std::io::Error),
 }
 
 /// What one tick did, for logs and tests.

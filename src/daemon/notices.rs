@@ -166,11 +166,11 @@ impl<T: Transport> Round<'_, T> {
                 (Some(_), Some(limit)) => format!("approve by {}", human(limit, tz)),
                 (Some(_), None) => "no deadline".into(),
             };
-            body.push_str(&format!("- {} ({by})\n", entry.id));
+            body.push_str(&format!("- {} ({by})\n", entry.describe()));
         }
         body.push_str(
-            "\nRead and edit each file, then move it to approved/ (or run `followup queue approve ID`). \
-             Move it to rejected/ or delete it to drop it.\n",
+            "\nRead and edit each file, then move it to approved/ (or run `followup queue approve N`, \
+             N the number above). Move it to rejected/ or delete it to drop it.\n",
         );
         let subject = format!(
             "followup: {} follow-up{} wait{} for your approval",

@@ -196,11 +196,13 @@ impl<'a, T: Transport> Round<'a, T> {
         if record.next_attempt.is_some_and(|t| t > self.now) {
             return Ok(None);
         }
-        let limit = self
-            .ws
-            .interview(&record.key.interview)
-            .and_then(|iv| self.ws.config.policy.send_limit(record.key.step, iv));
-        if let Some(limit) = limit.filter(|limit| self.now > *limit) {
+        let limit = self.ws.interview(&record.key.interview).and_then(|iv| {
+            self.ws
+                .config
+                .policy
+                .past_limit(record.key.step, iv, self.now)
+        });
+        if let Some(limit) = limit {
             // The daemon was away past the step's limit: too late to send on its own.
             let mut failed = record.clone();
             failed.state = SendState::Failed;
@@ -272,7 +274,7 @@ impl<'a, T: Transport> Round<'a, T> {
             }
             let why = match self.ws.interview(&record.key.interview) {
                 None => Some("the interview was removed from the records".to_string()),
-                Some(iv) => history.cancels_waiting(iv, &record.key, record.reserved_at),
+                Some(iv) => history.cancels_waiting(iv, &record.key, record.reserved_at, self.now),
             };
             let Some(why) = why else { continue };
             let mut next = record.clone();

@@ -71,6 +71,8 @@ impl<T: Transport> Daemon<T> {
                         }
                     });
                 }
+                // Stdout (dry-run's) is gone: nobody reads what it would show.
+                Err(super::DaemonError::Output(e)) => return Err(e),
                 Err(e) => {
                     error!(
                         "this round failed, nothing was sent for it: {e}; trying again at the next tick"

@@ -63,7 +63,7 @@ pub fn status_line(report: &TickReport, now: DateTime<Utc>, tz: Tz) -> String {
             let when = if a.due <= now {
                 "now".to_string()
             } else if a.due - now < TimeDelta::days(6) {
-                short(a.due, tz)
+                short(a.due, tz, now)
             } else {
                 human(a.due, tz)
             };

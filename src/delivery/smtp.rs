@@ -13,7 +13,9 @@ use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::extension::{
+    ClientId, Extension, MailBodyParameter, MailParameter, ServerInfo,
+};
 use lettre::transport::smtp::response::Response;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
@@ -175,6 +177,26 @@ impl Protection {
     }
 }
 
+/// `smtp.example.org offers 8BITMIME, AUTH LOGIN, AUTH PLAIN`: the server and what followup
+/// can use of what it offers, in a stable order (lettre's own `Display` prints a debug set).
+fn offered(info: &ServerInfo) -> String {
+    let mut features: Vec<String> = [
+        Extension::EightBitMime,
+        Extension::SmtpUtfEight,
+        Extension::StartTls,
+    ]
+    .into_iter()
+    .chain(MECHANISMS.iter().map(|m| Extension::Authentication(*m)))
+    .filter(|e| info.supports_feature(*e))
+    .map(|e| e.to_string())
+    .collect();
+    features.sort();
+    match features.is_empty() {
+        true => format!("{} offers nothing followup uses", info.name()),
+        false => format!("{} offers {}", info.name(), features.join(", ")),
+    }
+}
+
 /// How far the current attempt got; lives outside the timed future so a timeout can still read it.
 #[derive(Debug)]
 struct Progress {
@@ -295,7 +317,7 @@ impl SmtpSender {
                 Some((user, _)) => format!(", authenticated as {user}"),
                 None => String::new(),
             },
-            conn.server_info()
+            offered(conn.server_info())
         );
         let _ = timeout(self.connect_timeout, conn.quit()).await;
         tracing::info!(host = %self.host, port = self.port, "SMTP check passed");

@@ -299,6 +299,8 @@ struct RawThankYou {
     window: Option<Hours>,
     days: Option<Days>,
     capped: Option<bool>,
+    /// Whether holidays hold the thank-you back too [default: false].
+    holidays: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -701,6 +703,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
         p.thank_you = step(&p.thank_you, t.delay, t.window, t.days, t.capped);
         p.thank_you_target = t.target.map_or(p.thank_you_target, |Delay(d)| d);
         p.thank_you_limit = t.limit.map_or(p.thank_you_limit, |Delay(d)| d);
+        p.thank_you_holidays = t.holidays.unwrap_or(p.thank_you_holidays);
         // Each pair must keep its order: delay <= target <= limit. The error points at the
         // later key when the user wrote it, else at the earlier one.
         let fmt = crate::core::policy::format_delay;
@@ -897,6 +900,11 @@ mod tests {
         assert_eq!((p.cap.count, p.cap.period), (2, TimeDelta::days(14)));
         assert_eq!(p.retry_lifetime, TimeDelta::days(1));
         assert_eq!(p.holidays.len(), 2);
+        assert!(!p.thank_you_holidays);
+        let held = parse(&format!(
+            "{MINIMAL}policy:\n  thank_you: {{ holidays: true }}\n"
+        ));
+        assert!(held.unwrap().policy.thank_you_holidays);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod edit;
+pub mod invitation;
 pub mod records;
 pub mod secret;
 pub mod workspace;
 pub mod yaml;
+pub mod zone;

@@ -153,7 +153,8 @@ impl<'de> Deserialize<'de> for LocalStart {
     }
 }
 
-fn parse_start(s: &str) -> Result<NaiveDateTime, String> {
+/// A record's `start`: a local date and time, as `followup add` also reads it.
+pub fn parse_start(s: &str) -> Result<NaiveDateTime, String> {
     let t = s.trim();
     [
         "%Y-%m-%d %H:%M",
@@ -256,11 +257,15 @@ pub fn parse_interviews(
     path: &Path,
     default_tz: Tz,
 ) -> Result<Vec<Interview>, Diagnostics> {
-    parse_located(text, path, default_tz).map(|all| all.into_iter().map(|(i, _)| i).collect())
+    parse_located(text, path, default_tz).map(|all| all.into_iter().map(|(i, ..)| i).collect())
 }
 
-/// An interview and where its `id:` is written (`None`: the id is the file's stem).
-type Located = (Interview, Option<(usize, usize)>);
+/// An interview, where its `id:` is written (`None`: the id is the file's stem), and what is
+/// worth a warning about it.
+type Located = (Interview, Option<(usize, usize)>, Vec<Diagnostic>);
+
+/// A record that passed its checks, and where its `id:` is written.
+type Checked = (Interview, Option<(usize, usize)>);
 
 fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>, Diagnostics> {
     let records: Records = yaml::parse(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
@@ -304,7 +309,8 @@ fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>
                     ));
                 } else {
                     ids.insert(interview.id.clone(), at);
-                    out.push((interview, at));
+                    let warnings = ctx.warnings(&base, &interview);
+                    out.push((interview, at, warnings));
                 }
             }
             Err(mut ds) => errors.append(&mut ds),
@@ -321,6 +327,15 @@ fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>
 /// files that are free of errors, and every problem found in any file, so that one broken file
 /// does not hide the others' problems. An id used twice keeps its first file.
 pub fn load_interviews(dir: &Path, default_tz: Tz) -> (Vec<Interview>, Vec<Diagnostic>) {
+    let (interviews, problems, _) = load_interviews_and_warnings(dir, default_tz);
+    (interviews, problems)
+}
+
+/// [`load_interviews`], and the warnings about the records that loaded.
+pub fn load_interviews_and_warnings(
+    dir: &Path,
+    default_tz: Tz,
+) -> (Vec<Interview>, Vec<Diagnostic>, Vec<Diagnostic>) {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let files = match record_files(&dir) {
         Ok(files) => files,
@@ -329,11 +344,12 @@ pub fn load_interviews(dir: &Path, default_tz: Tz) -> (Vec<Interview>, Vec<Diagn
                 "cannot read the interviews directory: {e}; create it, or point `interviews:` \
                  in the config at the directory that holds your interview files"
             );
-            return (Vec::new(), vec![Diagnostic::new(&dir, msg)]);
+            return (Vec::new(), vec![Diagnostic::new(&dir, msg)], Vec::new());
         }
     };
     let mut interviews = Vec::new();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen: HashMap<String, (PathBuf, Option<(usize, usize)>)> = HashMap::new();
     for file in files {
         let parsed = yaml::read(&file)
@@ -341,7 +357,7 @@ pub fn load_interviews(dir: &Path, default_tz: Tz) -> (Vec<Interview>, Vec<Diagn
             .and_then(|text| parse_located(&text, &file, default_tz));
         match parsed {
             Ok(all) => {
-                for (interview, at) in all {
+                for (interview, at, noted) in all {
                     if let Some((first, first_at)) = seen.get(&interview.id) {
                         let line = first_at.map_or(String::new(), |(l, _)| format!(":{l}"));
                         let msg = format!(
@@ -357,13 +373,14 @@ pub fn load_interviews(dir: &Path, default_tz: Tz) -> (Vec<Interview>, Vec<Diagn
                     } else {
                         seen.insert(interview.id.clone(), (file.clone(), at));
                         interviews.push(interview);
+                        warnings.extend(noted);
                     }
                 }
             }
             Err(Diagnostics(mut ds)) => problems.append(&mut ds),
         }
     }
-    (interviews, problems)
+    (interviews, problems, warnings)
 }
 
 /// The record files of `dir`, sorted; editor backups and lock files are skipped.
@@ -402,6 +419,41 @@ impl Ctx<'_> {
         yaml::at(self.path, self.text, &full, message)
     }
 
+    /// What is worth a warning in a record that loaded: a primary interviewer without an
+    /// address, whose follow-ups go to someone else (the rule is [`Interview::primary_index`]).
+    fn warnings(&self, base: &[Seg], iv: &Interview) -> Vec<Diagnostic> {
+        let named = iv.named_primary_index();
+        let person = &iv.interviewers[named];
+        if person.email.is_some() {
+            return Vec::new();
+        }
+        let here = [
+            Seg::Key("interviewers"),
+            Seg::Index(named),
+            Seg::Key("name"),
+        ];
+        let message = match iv.primary_index() {
+            other if other != named => {
+                let instead = &iv.interviewers[other].name;
+                format!(
+                    "{} is the primary interviewer but has no e-mail address: the status checks \
+                     and the later follow-ups go to {instead} instead; add {}'s `email:`, or \
+                     mark {instead} `primary: true`",
+                    person.name, person.name
+                )
+            }
+            _ if iv.interviewers.len() == 1 => format!(
+                "{} has no e-mail address: no follow-up e-mail goes out for this interview, \
+                 only the call reminder and the close notice to you",
+                person.name
+            ),
+            _ => "nobody in this interview has an e-mail address: no follow-up e-mail goes out, \
+                  only the call reminder and the close notice to you"
+                .to_string(),
+        };
+        vec![self.at(base, &here, message)]
+    }
+
     fn id_of(&self, base: &[Seg], raw: &Option<Id>, list: bool) -> Result<String, Diagnostic> {
         if let Some(Id(id)) = raw {
             return Ok(id.clone());
@@ -428,7 +480,7 @@ impl Ctx<'_> {
         base: &[Seg],
         raw: RawInterview,
         list: bool,
-    ) -> Result<Located, Vec<Diagnostic>> {
+    ) -> Result<Checked, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let id = self
             .id_of(base, &raw.id, list)

@@ -8,7 +8,7 @@ use crate::core::Interview;
 use crate::core::calendar::resolve_lenient;
 use crate::input::config::{Config, load_config};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::records::load_interviews;
+use crate::input::records::{load_interviews, load_interviews_and_warnings};
 use crate::mail::render::Templates;
 
 /// A consistent set of the user's files: nothing in it failed to validate.
@@ -17,6 +17,9 @@ pub struct Workspace {
     pub config: Config,
     pub interviews: Vec<Interview>,
     pub templates: Templates,
+    /// What is worth knowing but not wrong (a note no record has yet, a primary interviewer
+    /// without an address): `validate` shows them.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Workspace {
@@ -24,7 +27,8 @@ impl Workspace {
     /// against every record; returns every problem found, not just the first.
     pub fn load(config_path: &Path) -> Result<Self, Diagnostics> {
         let config = load_config(config_path)?;
-        let (interviews, mut problems) = load_interviews(&config.interviews, config.timezone);
+        let (interviews, mut problems, mut warnings) =
+            load_interviews_and_warnings(&config.interviews, config.timezone);
         let templates = match Templates::load(config.templates.as_deref()) {
             Ok(templates) => Some(templates),
             Err(Diagnostics(found)) => {
@@ -34,12 +38,16 @@ impl Workspace {
         };
         if let Some(templates) = &templates {
             problems.extend(templates.check(&interviews, &config.owner));
+            let (errors, notes) = templates.check_names(&interviews, &config.owner);
+            problems.extend(errors);
+            warnings.extend(notes);
         }
         match templates {
             Some(templates) if problems.is_empty() => Ok(Self {
                 config,
                 interviews,
                 templates,
+                warnings,
             }),
             _ => Err(Diagnostics(problems)),
         }
@@ -60,6 +68,7 @@ impl Workspace {
                 config,
                 interviews,
                 templates,
+                warnings: Vec::new(),
             },
             problems,
         ))

@@ -612,7 +612,7 @@ scalar_type!(
     /// An IANA time zone.
     Zone(Tz),
     "an IANA time zone name like Europe/Berlin",
-    parse_zone
+    crate::input::zone::parse
 );
 scalar_type!(
     /// A calendar date, `YYYY-MM-DD`.
@@ -661,19 +661,6 @@ fn parse_person_name(s: &str) -> Result<String, String> {
         )),
         None => Ok(name),
     }
-}
-
-fn parse_zone(s: &str) -> Result<Tz, String> {
-    let t = s.trim();
-    t.parse::<Tz>().map_err(|_| {
-        let names = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
-        match closest(t, names) {
-            Some(best) => format!(
-                "unknown time zone `{t}`: did you mean {best}? Use an IANA name like Europe/Berlin"
-            ),
-            None => format!("unknown time zone `{t}`: use an IANA name like Europe/Berlin"),
-        }
-    })
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {

@@ -4,3 +4,4 @@
 pub mod compose;
 pub mod message;
 pub mod render;
+pub mod template_check;

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::{Interview, Interviewer, Owner, Step, Undeliverable};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
+use crate::mail::template_check::{unclosed_block, unknown_names};
 
 /// The templates built into the binary, so a config without a templates directory still works;
 /// `followup init` writes them out.
@@ -116,6 +117,8 @@ pub struct Templates {
     registry: Handlebars<'static>,
     /// Where each step's template came from, for messages.
     files: BTreeMap<Step, PathBuf>,
+    /// How far into its line each step's subject template starts, for positions in the file.
+    subject_columns: BTreeMap<Step, usize>,
 }
 
 impl Templates {
@@ -206,6 +209,7 @@ impl Templates {
         Self {
             registry,
             files: BTreeMap::new(),
+            subject_columns: BTreeMap::new(),
         }
     }
 
@@ -236,9 +240,13 @@ impl Templates {
         let subject_column = first.len() - subject.len() + 1;
         let compile = |src: &str, line0: usize, col0: usize| {
             Template::compile(src).map_err(|e| {
-                let (line, column) = e.pos().unwrap_or((1, 1));
+                // An unclosed block is reported at its opening tag, not where the file ends.
+                let ((line, column), message) = match unclosed_block(src) {
+                    Some((line, column, message)) => ((line, column), message),
+                    None => (e.pos().unwrap_or((1, 1)), e.reason().to_string()),
+                };
                 let column = if line == 1 { column + col0 } else { column };
-                Diagnostic::at(file, line + line0, column, e.reason().to_string())
+                Diagnostic::at(file, line + line0, column, message)
             })
         };
         let subject_t = compile(subject, 0, subject_column - 1)?;
@@ -247,7 +255,63 @@ impl Templates {
             .register_template(&subject_name(step), subject_t);
         self.registry.register_template(&body_name(step), body_t);
         self.files.insert(step, file.to_path_buf());
+        self.subject_columns.insert(step, subject_column - 1);
         Ok(())
+    }
+
+    /// The names every template uses, in every branch and in the arguments of `#if`,
+    /// `#unless`, `#each` and `#with`, checked against the names a record can have: errors for
+    /// names no record can have (a misspelt guard), warnings for notes no record has yet.
+    pub fn check_names(
+        &self,
+        records: &[Interview],
+        owner: &Owner,
+    ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        for &step in Step::ALL {
+            let every = every_name(records, owner, step);
+            let parts = [
+                (
+                    subject_name(step),
+                    0,
+                    self.subject_columns.get(&step).copied(),
+                ),
+                (body_name(step), BODY_FIRST_LINE - 1, None),
+            ];
+            for (name, line0, col0) in parts {
+                let Some(template) = self.registry.get_template(&name) else {
+                    continue;
+                };
+                for u in unknown_names(template, &every) {
+                    let column = match col0 {
+                        Some(c) if u.line == 1 => u.column + c,
+                        _ => u.column,
+                    };
+                    let at = |message: String| {
+                        Diagnostic::at(&self.file(step), u.line + line0, column, message)
+                    };
+                    match (&u.suggestion, u.note) {
+                        (Some(meant), _) => errors.push(at(format!(
+                            "`{}` is not a name a record can have: did you mean `{meant}`?",
+                            u.name
+                        ))),
+                        (None, true) => warnings.push(at(format!(
+                            "no record has a note `{}` yet: what it guards is left out until \
+                             one does",
+                            u.name
+                        ))),
+                        (None, false) => errors.push(at(format!(
+                            "`{}` is not a name a record can have (the names are listed in the \
+                             README, under Templates)",
+                            u.name
+                        ))),
+                    }
+                }
+            }
+        }
+        errors.dedup();
+        warnings.dedup();
+        (errors, warnings)
     }
 
     /// The file a step's template came from.
@@ -451,6 +515,63 @@ impl fmt::Display for RenderContext {
             Err(_) => Err(fmt::Error),
         }
     }
+}
+
+/// The notes the README suggests; a template may guard on them before any record has one.
+pub const CONVENTIONAL_NOTES: [&str; 5] = ["highlight", "concern", "answer", "strength", "extra"];
+
+/// The values of `step` for a record that has every optional value set, and every note the
+/// records (or the convention) name: the names a template may use. Built by the same code
+/// that builds the real values, so the two cannot disagree.
+fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
+    let person = Interviewer {
+        name: "Jane Roe".into(),
+        title: Some("Engineering Manager".into()),
+        email: crate::core::EmailAddress::parse("jane@example.com").ok(),
+        greeting: Some("Dear Ms. Roe".into()),
+        primary: true,
+    };
+    let mut notes: BTreeMap<String, String> = CONVENTIONAL_NOTES
+        .iter()
+        .map(|n| (n.to_string(), "x".to_string()))
+        .collect();
+    for iv in records {
+        for k in iv.notes.keys() {
+            notes.insert(k.clone(), "x".into());
+        }
+    }
+    let start = chrono::DateTime::UNIX_EPOCH;
+    let iv = Interview {
+        id: "every-name".into(),
+        company: "Acme".into(),
+        position: "Engineer".into(),
+        local_start: start.naive_utc(),
+        start,
+        end: start,
+        timezone: chrono_tz::UTC,
+        interviewers: vec![person.clone()],
+        decision_by: Some(start.date_naive()),
+        status: crate::core::Status::Waiting,
+        status_on: Some(start.date_naive()),
+        notes,
+        attachments: vec![PathBuf::from("cv.pdf")],
+        domains: vec!["acme.example.com".into()],
+        source: PathBuf::new(),
+    };
+    let mut owner = owner.clone();
+    owner.phone = Some("+1 555 0100".into());
+    owner.signature = Some("x".into());
+    // The thank-you carries the attachments; every step may name `attachments`. The person's
+    // address may have bounced.
+    let bounced = crate::core::plan::Undeliverable {
+        at: start,
+        reason: "550 5.1.1".into(),
+    };
+    let mut data = RenderContext::new(&iv, &person, &owner, Step::ThankYou)
+        .with_bounce(Some(&bounced))
+        .data;
+    data["step"] = step.as_str().into();
+    data
 }
 
 /// One interviewer as templates see them; `primary` says whether they are the interview's
@@ -690,6 +811,36 @@ pub(crate) mod tests {
                 assert!(d.body.contains("Acme Tools") || d.subject.contains("Acme Tools"));
             }
         }
+    }
+
+    #[test]
+    fn the_builtin_templates_use_only_names_a_record_can_have() {
+        let (errors, warnings) = Templates::builtin().check_names(&[bare()], &owner());
+        assert!(
+            errors.is_empty() && warnings.is_empty(),
+            "{errors:?} {warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_guard_is_an_error_at_its_line_and_an_unknown_note_a_warning() {
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}},\n{{#if notes.higlight}}x{{/if}}\n")
+            .unwrap();
+        let (errors, _) = t.check_names(&[bare()], &owner());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(4));
+        assert!(
+            errors[0]
+                .message
+                .contains("did you mean `notes.highlight`?"),
+            "{}",
+            errors[0]
+        );
+        let t = one("Subject: Hi {{#if notes.referral}}x{{/if}}\n\nDear {{interviewer.name}}\n")
+            .unwrap();
+        let (errors, warnings) = t.check_names(&[bare()], &owner());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((warnings[0].line, warnings[0].column), (Some(1), Some(13)));
     }
 
     #[test]

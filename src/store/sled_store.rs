@@ -167,6 +167,27 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Whether another process holds the state in `path` open (the daemon, when it runs): asks
+    /// the lock [`SledStore::open`] takes, without keeping it or creating anything.
+    pub fn in_use(path: impl AsRef<Path>) -> Result<bool, StoreError> {
+        let dir = path.as_ref();
+        let file = match File::open(dir.join(LOCK_FILE)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(cause) => {
+                return Err(StoreError::Io {
+                    path: dir.join(LOCK_FILE),
+                    cause,
+                });
+            }
+        };
+        match lock(&file, dir) {
+            Ok(()) => Ok(false),
+            Err(StoreError::Locked { .. }) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The database directory, for messages.
     pub fn path(&self) -> &Path {
         &self.path
@@ -741,12 +762,21 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
         .mode(0o600)
         .open(&path)
         .map_err(io)?;
+    lock(&file, dir)?;
+    Ok(file)
+}
+
+/// Takes the lock on `file` for the life of the handle; `Locked` when another holds it.
+fn lock(file: &File, dir: &Path) -> Result<(), StoreError> {
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(()),
         Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
             path: dir.to_path_buf(),
         }),
-        Err(TryLockError::Error(source)) => Err(io(source)),
+        Err(TryLockError::Error(cause)) => Err(StoreError::Io {
+            path: dir.join(LOCK_FILE),
+            cause,
+        }),
     }
 }
 

@@ -293,6 +293,19 @@ fn second_open_of_the_same_path_is_locked() {
     SledStore::open(&path).expect("the lock goes with the store");
 }
 
+#[test]
+fn in_use_asks_the_lock_without_taking_or_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    assert!(!SledStore::in_use(&path).unwrap());
+    assert!(!path.exists(), "asking created nothing");
+    let store = SledStore::open(&path).unwrap();
+    assert!(SledStore::in_use(&path).unwrap());
+    drop(store);
+    assert!(!SledStore::in_use(&path).unwrap());
+    SledStore::open(&path).expect("asking left no lock behind");
+}
+
 /// What sled does by itself, under our lock: its own `flock` on `db` also refuses a second
 /// handle in the same process.
 #[test]

@@ -389,8 +389,8 @@ fn thank_you_approved_after_its_limit_waits_for_approve_late() {
     );
     let status = status_json(&home);
     assert!(
-        keys(&status["approved"]).contains(&id),
-        "status shows it still waits: {status:#}"
+        keys(&status["approved_too_late"]).contains(&id) && keys(&status["approved"]).is_empty(),
+        "status shows it still waits, not as about to be sent: {status:#}"
     );
 
     // What the log tells the user to run, as it says it.

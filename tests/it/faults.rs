@@ -11,6 +11,7 @@ use std::process::Command;
 
 use crate::support::api::{SendState, Store};
 use crate::support::gate::Gate;
+use crate::support::runner::Followup;
 use crate::support::smtp_server::ServerOptions;
 use crate::support::wait::{PATIENCE, wait_for};
 use crate::support::world::{Smtp, World, at, open_state};
@@ -119,10 +120,7 @@ fn a_read_only_state_directory_is_a_clear_error_and_nothing_is_sent() {
     };
     drop(open_state(&w.path("state")));
     mount.remount_read_only();
-    let err = w
-        .run(&["run", "--once", "--now", "2026-11-03 13:00"])
-        .exit(1)
-        .stderr;
+    let err = w.round_at("2026-11-03 13:00").output().exit(1).stderr;
     assert!(err.contains("state"), "{err}");
     assert_eq!(w.server().connection_count(), 0);
 }
@@ -141,10 +139,7 @@ async fn a_corrupt_database_is_a_fatal_error_naming_the_path_and_the_way_back_an
             std::fs::write(&path, b"this is not a sled database").unwrap();
         }
     }
-    let err = w
-        .run(&["run", "--once", "--now", "2026-11-03 14:00"])
-        .exit(1)
-        .stderr;
+    let err = w.round_at("2026-11-03 14:00").output().exit(1).stderr;
     assert!(
         err.contains(&w.path("state").display().to_string()),
         "names the path: {err}"
@@ -191,24 +186,23 @@ fn the_smtp_password_never_appears_in_logs_status_state_or_queue_files() {
         let smtp = c.smtp.as_mut().unwrap();
         smtp.extra = "  username: sam\n  password_env: FU_TEST_PASSWORD\n".into();
     });
-    let run = |args: &[&str]| {
-        w.followup()
-            .args(args)
+    let run = |command: Followup| {
+        command
             .env("FU_TEST_PASSWORD", PASSWORD)
             .env("RUST_LOG", "trace")
             .output()
     };
+    let command = |args: &[&str]| w.followup().args(args);
     let mut seen = String::new();
-    for args in [
-        &["run", "--once", "--now", "2026-11-03 13:00"][..],
-        &["queue", "approve", "globex_thank_you_jane"],
-        &["run", "--once", "--now", "2026-11-03 13:05"],
-        &["status"],
-        &["status", "--json"],
-        &["check-smtp"],
-        &["validate"],
+    for out in [
+        run(w.round_at("2026-11-03 13:00")),
+        run(command(&["queue", "approve", "globex_thank_you_jane"])),
+        run(w.round_at("2026-11-03 13:05")),
+        run(command(&["status"])),
+        run(command(&["status", "--json"])),
+        run(command(&["check-smtp"])),
+        run(command(&["validate"])),
     ] {
-        let out = run(args);
         seen.push_str(&out.stdout);
         seen.push_str(&out.stderr);
     }

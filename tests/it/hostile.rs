@@ -10,10 +10,7 @@ use crate::support::world::{JANE, LiveDaemon, RECORD, TestDaemon, World, at, key
 fn refused_and_nothing_sent(bytes: &[u8], needle: &str) -> String {
     let w = World::globex("send");
     w.write_file("interviews/globex.yaml", bytes);
-    let err = w
-        .run(&["run", "--once", "--now", "2026-11-03 13:00"])
-        .exit(1)
-        .stderr;
+    let err = w.round_at("2026-11-03 13:00").output().exit(1).stderr;
     assert!(err.contains("globex.yaml"), "names the file: {err}");
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
     assert_eq!(w.server().connection_count(), 0, "nothing sent");

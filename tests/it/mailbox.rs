@@ -119,7 +119,7 @@ async fn a_reply_in_the_inbox_stops_the_checks_and_the_user_is_told() {
     let notice = told
         .iter()
         .find(|m| m.subject().contains("answered"))
-        .unwrap_or_else(|| panic!("no notice of the reply among {told:#?}"));
+        .unwrap_or_else(|| panic!("no notice of the reply among {} messages to me", told.len()));
     assert!(
         notice.text().contains("we will be in touch"),
         "{}",

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod closed_pipe;
 mod daemon;
 mod daemon_cli;
 mod doctor;
@@ -14,8 +15,16 @@ mod interop_postfix;
 mod logging;
 mod mailbox;
 mod messages;
+mod newcomer;
+mod queue_cli;
 mod queue_dir;
+mod reasons;
+mod record_edits;
+mod run_clock;
 mod service;
 mod smtp_delivery;
 mod smtp_logging;
+mod smtp_setup;
+mod starter;
+mod templates;
 mod torture;

@@ -77,18 +77,18 @@ fn enqueue_writes_one_private_file_with_a_telling_name_that_parses_back() {
     assert!(!done.existed);
     assert_eq!(
         done.path.file_name().unwrap(),
-        "20261103T1300Z_acme_thank_you_jane@acme.example.com.eml"
+        "20261103T1300Z_1_acme_thank_you_jane@acme.example.com.eml"
     );
     assert_eq!(mode(&done.path), 0o600);
     assert_eq!(
         names(&q, Folder::Pending),
-        ["20261103T1300Z_acme_thank_you_jane@acme.example.com.eml"]
+        ["20261103T1300Z_1_acme_thank_you_jane@acme.example.com.eml"]
     );
     let entries = q.scan(Folder::Pending).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(
         entries[0].id,
-        "20261103T1300Z_acme_thank_you_jane@acme.example.com"
+        "20261103T1300Z_1_acme_thank_you_jane@acme.example.com"
     );
     assert_eq!(entries[0].key(), Some(&jane()));
     assert_eq!(
@@ -285,7 +285,7 @@ fn approve_moves_pending_to_approved() {
         .unwrap()
         .path;
     // By unique prefix, as typed at the command line.
-    let approved = q.approve("20261103T1300Z_acme").unwrap();
+    let approved = q.approve("20261103T1300Z_1_acme").unwrap();
     assert!(!pending.exists());
     assert_eq!(
         approved,
@@ -294,7 +294,7 @@ fn approve_moves_pending_to_approved() {
     assert_eq!(q.scan(Folder::Approved).unwrap()[0].key(), Some(&jane()));
     // Already approved: not pending any more.
     assert!(matches!(
-        q.approve("20261103T1300Z_acme"),
+        q.approve("20261103T1300Z_1_acme"),
         Err(QueueError::NotFound { .. })
     ));
 }
@@ -455,4 +455,69 @@ fn long_ids_make_bounded_names_that_still_work_end_to_end() {
     q.mark_sent(&entry, &eml(&long)).unwrap();
     assert!(!approved.exists());
     assert_eq!(names(&q, Folder::Sent).len(), 1);
+}
+
+#[test]
+fn each_file_gets_a_short_number_that_it_keeps_and_that_is_never_reused() {
+    let (_d, q) = queue();
+    let omar = key("acme", Step::ThankYou, "omar@acme.example.com");
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
+    q.enqueue(&omar, &msg(&omar), None, at(3, 13)).unwrap();
+    let numbers: Vec<_> = q
+        .scan(Folder::Pending)
+        .unwrap()
+        .iter()
+        .map(|e| (e.number, e.key().cloned()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [(Some(1), Some(jane())), (Some(2), Some(omar.clone()))]
+    );
+    // Approved and sent, it keeps its number; a new file never takes it.
+    q.approve("1").unwrap();
+    let approved = q.scan(Folder::Approved).unwrap().remove(0);
+    assert_eq!(approved.number, Some(1));
+    q.mark_sent(&approved, &eml(&jane())).unwrap();
+    let check = key("acme", Step::StatusCheck, "jane@acme.example.com");
+    q.enqueue(&check, &msg(&check), None, at(10, 9)).unwrap();
+    let found = q.find("3").unwrap().expect("the new file is 3");
+    assert_eq!(found.key(), Some(&check));
+    assert_eq!(q.find("1").unwrap().unwrap().folder, Folder::Sent);
+    assert_eq!(q.find("#2").unwrap().unwrap().key(), Some(&omar));
+}
+
+#[test]
+fn an_interview_id_or_its_prefix_finds_what_waits_for_it() {
+    let (_d, q) = queue();
+    let other = key("initech", Step::ThankYou, "ana@initech.example.net");
+    q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
+    q.enqueue(&other, &msg(&other), None, at(3, 14)).unwrap();
+    assert_eq!(q.find("acme").unwrap().unwrap().key(), Some(&jane()));
+    assert_eq!(q.find("init").unwrap().unwrap().key(), Some(&other));
+    let omar = key("acme", Step::ThankYou, "omar@acme.example.com");
+    q.enqueue(&omar, &msg(&omar), None, at(3, 13)).unwrap();
+    match q.approve("acme") {
+        Err(QueueError::Ambiguous { matches, .. }) => {
+            assert_eq!(matches.len(), 2);
+            assert!(matches[0].starts_with("1 (acme/thank_you/"), "{matches:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_broken_file_keeps_its_key_by_its_numbered_name() {
+    let (_d, q) = queue();
+    let path = q
+        .enqueue(&jane(), &msg(&jane()), None, at(3, 13))
+        .unwrap()
+        .path;
+    std::fs::write(&path, "Subject: half an edit\n").unwrap();
+    assert!(
+        q.missing(&[jane()]).unwrap().is_empty(),
+        "not taken for a deletion"
+    );
+    let again = q.enqueue(&jane(), &msg(&jane()), None, at(3, 13)).unwrap();
+    assert!(again.existed && again.path == path, "not queued twice");
+    assert_eq!(names(&q, Folder::Pending).len(), 1);
 }

@@ -284,8 +284,7 @@ impl Rig {
         use std::io::Write;
         let _ = writeln!(self.log, "=== run {} --now {}", self.runs, now.to_rfc3339());
         self.world
-            .followup()
-            .args(["run", "--once", "--now", &now.to_rfc3339()])
+            .round_at(&now.to_rfc3339())
             .spawn(&self.log_path())
     }
 

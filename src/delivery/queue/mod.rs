@@ -92,8 +92,14 @@ pub enum EntryError {
 /// One file in a queue folder, parsed or with the reason it could not be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The file stem: what `followup queue approve ID` takes.
+    /// The file stem: what `followup queue approve ID` takes, as do [`Entry::number`], the
+    /// interview's id and a unique prefix of either.
     pub id: String,
+    /// The short number followup gave the file when it queued it (`followup queue approve 3`):
+    /// unique among the queue's files, kept as the file moves between folders.
+    pub number: Option<u32>,
+    /// When it was due, from its name.
+    pub due: Option<DateTime<Utc>>,
     pub folder: Folder,
     pub path: PathBuf,
     pub parsed: Result<QueueFile, EntryError>,
@@ -146,7 +152,10 @@ pub enum QueueError {
     BadId(String),
     #[error("no message `{id}` in {folders}; `followup queue list` shows them")]
     NotFound { id: String, folders: String },
-    #[error("`{id}` matches several messages ({}); give more of the name", matches.join(", "))]
+    #[error(
+        "`{id}` matches several messages: {}; give the number of the one you mean",
+        matches.join(", ")
+    )]
     Ambiguous { id: String, matches: Vec<String> },
     #[error("{}: {error}; fix the file, then try again", path.display())]
     Invalid { path: PathBuf, error: EntryError },
@@ -243,15 +252,13 @@ impl QueueDir {
                 });
             }
         }
-        let stem = file_stem(key, due);
         let dir = self.dir(Folder::Pending);
         let eml = to_eml(key, msg, note);
-        // A different key that sanitizes to the same name gets a numbered name, never the file.
-        for n in 1..=9 {
-            let name = match n {
-                1 => format!("{stem}.eml"),
-                n => format!("{stem}_{n}.eml"),
-            };
+        let first = self.next_number()?;
+        // Each file gets a number of its own, so a different key that sanitizes to the same
+        // name still gets a name of its own, never another key's file.
+        for number in first..first + 9 {
+            let name = format!("{}.eml", file_stem(key, due, number));
             match write_new(&dir, &name, eml.as_bytes()) {
                 Err(QueueError::Exists(_)) => continue,
                 Ok(path) => {
@@ -263,7 +270,31 @@ impl QueueDir {
                 Err(e) => return Err(e),
             }
         }
-        Err(QueueError::Exists(dir.join(format!("{stem}.eml"))))
+        Err(QueueError::Exists(
+            dir.join(format!("{}.eml", file_stem(key, due, first))),
+        ))
+    }
+
+    /// One more than the highest number any file in any folder has: numbers are not reused
+    /// while the files that had them are kept, so a number the user read in `queue list` still
+    /// means the same message after it was sent.
+    fn next_number(&self) -> Result<u32, QueueError> {
+        let mut highest = 0;
+        for folder in Folder::ALL {
+            let dir = self.dir(folder);
+            let listing = match fs::read_dir(&dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                listing => listing.map_err(io_err("list", &dir))?,
+            };
+            for item in listing.flatten() {
+                let name = item.file_name();
+                let stem = name.to_string_lossy();
+                if let Some((_, Some(n), _)) = parse_name(stem.trim_end_matches(".eml")) {
+                    highest = highest.max(n);
+                }
+            }
+        }
+        Ok(highest + 1)
     }
 
     /// Every `.eml` in a folder, in name (due) order. Editor temporaries and hidden files are
@@ -290,8 +321,11 @@ impl QueueDir {
             } else {
                 read_entry(&path)
             };
+            let (due, number) = parse_name(&id).map_or((None, None), |(d, n, _)| (Some(d), n));
             entries.push(Entry {
                 id,
+                number,
+                due,
                 folder,
                 path,
                 parsed,
@@ -302,39 +336,51 @@ impl QueueDir {
         Ok(entries)
     }
 
-    /// Finds a message in any folder by its id, a unique prefix of an id, or its send key
+    /// Finds a message in any folder by what the user calls it: its number, its file name (or a
+    /// unique prefix), its interview's id (or a unique prefix) or its send key
     /// (`interview/step/recipient`). Pending and approved messages come first.
-    pub fn find(&self, id_or_key: &str) -> Result<Option<Entry>, QueueError> {
-        self.find_in(&Folder::ALL, id_or_key)
+    pub fn find(&self, query: &str) -> Result<Option<Entry>, QueueError> {
+        self.find_in(&Folder::ALL, query)
     }
 
     /// As [`QueueDir::find`], in the given folders only.
-    pub fn find_in(
-        &self,
-        folders: &[Folder],
-        id_or_key: &str,
-    ) -> Result<Option<Entry>, QueueError> {
-        let query = Query::parse(id_or_key)?;
+    pub fn find_in(&self, folders: &[Folder], query: &str) -> Result<Option<Entry>, QueueError> {
+        let parsed = Query::parse(query)?;
         let mut all = Vec::new();
         for folder in folders {
             all.extend(self.scan(*folder)?);
         }
-        let id = match query {
+        let id = match parsed {
             Query::Key(key) => return Ok(all.into_iter().find(|e| holds_key(e, &key))),
+            Query::Number(n) => {
+                return one_of(query, all.into_iter().filter(|e| e.number == Some(n)));
+            }
             Query::Id(id) => id,
         };
         if let Some(i) = all.iter().position(|e| e.id == id) {
             return Ok(Some(all.swap_remove(i)));
         }
-        let mut matches: Vec<Entry> = all.into_iter().filter(|e| e.id.starts_with(&id)).collect();
-        match matches.len() {
-            0 => Ok(None),
-            1 => Ok(matches.pop()),
-            _ => Err(QueueError::Ambiguous {
-                id,
-                matches: matches.into_iter().map(|e| e.id).collect(),
-            }),
+        // Pending and approved messages first: `queue show acme` means what waits.
+        let waiting = |e: &Entry| matches!(e.folder, Folder::Pending | Folder::Approved);
+        let (first, rest): (Vec<Entry>, Vec<Entry>) = all.into_iter().partition(waiting);
+        for group in [first, rest] {
+            let interview = Entry::interview;
+            let exact: Vec<&Entry> = group.iter().filter(|e| interview(e) == Some(&id)).collect();
+            let matches: Vec<Entry> = if exact.is_empty() {
+                group
+                    .into_iter()
+                    .filter(|e| {
+                        e.id.starts_with(&id) || interview(e).is_some_and(|i| i.starts_with(&id))
+                    })
+                    .collect()
+            } else {
+                exact.into_iter().cloned().collect()
+            };
+            if !matches.is_empty() {
+                return one_of(query, matches.into_iter());
+            }
         }
+        Ok(None)
     }
 
     /// What moving a file from `pending/` to `approved/` does, for the command line. A file that
@@ -463,8 +509,40 @@ impl QueueDir {
     }
 }
 
+/// The one entry `query` matched, or the candidates when it matched several.
+fn one_of(query: &str, matches: impl Iterator<Item = Entry>) -> Result<Option<Entry>, QueueError> {
+    let mut matches: Vec<Entry> = matches.collect();
+    matches.sort_by(|a, b| (a.number, &a.id).cmp(&(b.number, &b.id)));
+    match matches.len() {
+        0 | 1 => Ok(matches.pop()),
+        _ => Err(QueueError::Ambiguous {
+            id: query.trim().to_string(),
+            matches: matches.iter().map(Entry::describe).collect(),
+        }),
+    }
+}
+
+impl Entry {
+    /// The interview the message is about, when the file parsed.
+    pub fn interview(&self) -> Option<&str> {
+        self.key().map(|k| k.interview.as_str())
+    }
+
+    /// `3 (acme/thank_you/jane@example.com)`: how the queue's messages are named to the user.
+    pub fn describe(&self) -> String {
+        let what = self
+            .key()
+            .map_or_else(|| self.id.clone(), SendKey::to_string);
+        match self.number {
+            Some(n) => format!("{n} ({what})"),
+            None => what,
+        }
+    }
+}
+
 /// What the user typed to name a message.
 enum Query {
+    Number(u32),
     Id(String),
     Key(SendKey),
 }
@@ -472,6 +550,9 @@ enum Query {
 impl Query {
     fn parse(s: &str) -> Result<Self, QueueError> {
         let s = s.trim();
+        if let Ok(n) = s.trim_start_matches('#').parse::<u32>() {
+            return Ok(Query::Number(n));
+        }
         if s.contains('/') {
             return s
                 .parse::<SendKey>()
@@ -493,21 +574,41 @@ fn holds_key(entry: &Entry, key: &SendKey) -> bool {
         Ok(q) => &q.key == key,
         Err(_) => {
             let tail = key_tail(key);
-            // `20261103T1300Z_` is 15 bytes; ids are ASCII when followup named them.
-            entry.id.get(15..).is_some_and(|rest| {
+            let named = |rest: &str| {
                 rest == tail
                     || rest
                         .strip_prefix(&tail)
                         .and_then(|n| n.strip_prefix('_'))
                         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            })
+            };
+            // Named with its number (`<due>_<n>_<tail>`), or before numbers were given.
+            parse_name(&entry.id).is_some_and(|(_, _, rest)| named(rest))
+                || entry.id.get(15..).is_some_and(named)
         }
     }
 }
 
-/// `20261103T1300Z_acme_thank_you_jane@example.com`: sorts by due time, says what it is.
-fn file_stem(key: &SendKey, due: DateTime<Utc>) -> String {
-    format!("{}_{}", due.format("%Y%m%dT%H%MZ"), key_tail(key))
+/// `20261103T1300Z_3_acme_thank_you_jane@example.com`: sorts by due time, has a short number,
+/// says what it is.
+fn file_stem(key: &SendKey, due: DateTime<Utc>, number: u32) -> String {
+    format!("{}_{number}_{}", due.format(DUE_FORMAT), key_tail(key))
+}
+
+/// How a file name says when it was due.
+const DUE_FORMAT: &str = "%Y%m%dT%H%MZ";
+
+/// A name followup gave: when it was due, its number (absent in names from before numbers),
+/// and the rest, which names the send.
+fn parse_name(id: &str) -> Option<(DateTime<Utc>, Option<u32>, &str)> {
+    let (stamp, rest) = (id.get(..14)?, id.get(14..)?.strip_prefix('_')?);
+    let due = chrono::NaiveDateTime::parse_from_str(stamp, DUE_FORMAT)
+        .ok()?
+        .and_utc();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[digits..].strip_prefix('_') {
+        Some(tail) if digits > 0 => Some((due, rest[..digits].parse().ok(), tail)),
+        _ => Some((due, None, rest)),
+    }
 }
 
 fn key_tail(key: &SendKey) -> String {
@@ -665,7 +766,7 @@ mod tests {
         assert_eq!(sanitize("café bar"), "caf--bar");
         assert_eq!(sanitize(""), "-");
         assert_eq!(sanitize(&"x".repeat(500)).len(), MAX_COMPONENT);
-        let stem = file_stem(&key("../../x", "jane@example.com"), due());
+        let stem = file_stem(&key("../../x", "jane@example.com"), due(), 1);
         assert!(!stem.contains("..") && !stem.contains('/'), "{stem}");
     }
 

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -97,6 +98,7 @@ impl Followup {
         Output {
             command: self.shown,
             code: out.status.code(),
+            signal: out.status.signal(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -138,6 +140,88 @@ impl Followup {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            signal: out.status.signal(),
+        }
+    }
+
+    /// Runs it as `followup ... | head -1` does: reads the first line of its output, closes the
+    /// pipe, and waits for it to end. The output holds that line alone. The pipe holds one page,
+    /// so a command that prints more than a few kilobytes is still writing when it closes.
+    pub fn first_line(mut self) -> Output {
+        use std::io::BufRead;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills `fds` with two new descriptors, which are owned below.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are open descriptors that nothing else owns.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own; the kernel rounds up to one page.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+        let child = self
+            .cmd
+            .stdout(Stdio::from(write))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        // The parent's copy of the writing end went to the child and was closed on spawn.
+        let mut line = String::new();
+        std::io::BufReader::new(File::from(read))
+            .read_line(&mut line)
+            .expect("read the first line");
+        // The reader is dropped here: the pipe is closed while the command still writes.
+        let out = child.wait_with_output().expect("wait for the command");
+        Output {
+            command: self.shown,
+            code: out.status.code(),
+            signal: out.status.signal(),
+            stdout: line,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs it with a terminal (a pseudo-terminal) as stdin, typing `input` into it, as a person
+    /// answering its questions would; waits at most [`PATIENCE`] for it to end.
+    pub fn on_terminal(mut self, input: &str) -> Output {
+        use std::io::Write;
+        let (controller, terminal) = pseudo_terminal();
+        let mut child = self
+            .cmd
+            .stdin(Stdio::from(terminal))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        let mut typing = File::from(controller);
+        typing
+            .write_all(input.as_bytes())
+            .expect("type the answers");
+        let (done, finished) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let stderr = child.stderr.take().expect("a piped stderr");
+        std::thread::spawn(move || {
+            let read = |mut pipe: Box<dyn std::io::Read>| {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            };
+            let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
+            let _ = done.send((out, err));
+        });
+        let (stdout, stderr) = finished.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "`{}` still waits for an answer after {PATIENCE:?}",
+                self.shown
+            )
+        });
+        let status = child.wait().expect("wait for the command");
+        drop(typing);
+        Output {
+            command: self.shown,
+            code: status.code(),
+            signal: status.signal(),
+            stdout,
+            stderr,
         }
     }
 
@@ -203,6 +287,8 @@ fn pseudo_terminal() -> (OwnedFd, File) {
 pub struct Output {
     command: String,
     pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }

@@ -20,6 +20,9 @@ pub const JANE: &str = "jane@globex.example.com";
 pub const ZOE: &str = "zoe@globex.example.com";
 pub const ME: &str = "sam@example.org";
 
+/// The environment variable that sets the clock of a real `run --once`, for tests only.
+pub const TEST_CLOCK: &str = "FOLLOWUP_TEST_NOW";
+
 /// Tue 2026-11-03 10:00-11:00 in New York, with Jane (primary) and Zoë; `globex.yaml` of
 /// [`World::with_globex`]. Tests name its lines: keep them where they are.
 pub const RECORD: &str = "\
@@ -115,7 +118,8 @@ pub struct World {
 }
 
 impl World {
-    /// A home with an empty `interviews/` and a config that names no mode and no SMTP server.
+    /// A home with an empty `interviews/` and a config in dry-run mode with no SMTP server (the
+    /// one setup that needs no mail server, so it validates).
     pub fn empty() -> World {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::create_dir(dir.path().join("interviews")).expect("interviews/");
@@ -125,7 +129,7 @@ impl World {
             config: Config {
                 owner_name: "Sam Seeker".into(),
                 timezone: "America/New_York".into(),
-                mode: None,
+                mode: Some("dry-run".into()),
                 queue_dir: None,
                 smtp: None,
                 extra: String::new(),
@@ -245,10 +249,25 @@ impl World {
         self.followup().args(args).succeeds()
     }
 
-    /// One round, `followup run --once --now <now>`, that must succeed.
+    /// The rows of `followup plan --now <now> --json`.
+    #[track_caller]
+    pub fn plan_rows(&self, now: &str) -> Vec<Value> {
+        let plan = self.ok(&["plan", "--now", now, "--json"]).json();
+        plan.as_array()
+            .unwrap_or_else(|| panic!("plan --json is not a list: {plan}"))
+            .clone()
+    }
+
+    /// One real round at `now`: `followup run --once` with the test suite's clock set (a real
+    /// run takes no `--now`), to add arguments to.
+    pub fn round_at(&self, now: &str) -> Followup {
+        self.followup().env(TEST_CLOCK, now).args(["run", "--once"])
+    }
+
+    /// [`World::round_at`] that must succeed.
     #[track_caller]
     pub fn once_at(&self, now: &str) -> Output {
-        self.ok(&["run", "--once", "--now", now])
+        self.round_at(now).succeeds()
     }
 
     /// `followup run` in the background, logging to `<name>.log` in the home.
@@ -364,6 +383,14 @@ impl World {
         };
         followup::daemon::Daemon::new(&config, ws, mode)
     }
+}
+
+/// The row of `plan --json` for `step` (and `recipient`, when given).
+#[track_caller]
+pub fn plan_row<'a>(rows: &'a [Value], step: &str, recipient: Option<&str>) -> &'a Value {
+    rows.iter()
+        .find(|r| r["step"] == step && recipient.is_none_or(|who| r["recipient"] == who))
+        .unwrap_or_else(|| panic!("no {step} for {recipient:?} in {rows:#?}"))
 }
 
 /// A send's key as the JSON of `state export` or `status --json` writes it.

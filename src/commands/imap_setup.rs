@@ -1,0 +1,82 @@
+//! Whether the IMAP setup is complete: the one check `validate`, `run` and `check-imap` make
+//! before anything connects, and the reading of the mailbox it builds.
+
+use std::ffi::OsString;
+
+use super::smtp_setup::{no_password, unreadable};
+use crate::input::config::{Config, SaveSent};
+use crate::input::diagnostic::Diagnostics;
+use crate::input::secret::{IMAP_CREDENTIAL, read_password};
+use crate::input::yaml::{self, Seg};
+use crate::mailbox::{
+    ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
+};
+
+/// How the daemon reads the mailbox the config's `imap` section describes, with the password
+/// read now (never logged); `None` without one. Every problem names the line it is about.
+pub fn mailbox_reading(config: &Config) -> Result<Option<Reading>, Diagnostics> {
+    mailbox_reading_with(config, &|name| std::env::var_os(name))
+}
+
+/// [`mailbox_reading`] with the environment given.
+pub fn mailbox_reading_with(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<Reading>, Diagnostics> {
+    let Some(imap) = &config.imap else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&config.path).unwrap_or_default();
+    let at = |keys: &[&str], message: String| {
+        let path: Vec<Seg> = keys.iter().map(|k| Seg::Key(k)).collect();
+        yaml::at(&config.path, &text, &path, message)
+    };
+    let password = match read_password(&imap.password, env) {
+        Ok(Some(password)) => password,
+        Ok(None) => {
+            let problem = no_password("imap", &imap.username, IMAP_CREDENTIAL, env, &at);
+            return Err(Diagnostics(vec![problem]));
+        }
+        Err(e) => {
+            return Err(Diagnostics(vec![unreadable(
+                "imap",
+                &imap.password,
+                &e,
+                &at,
+            )]));
+        }
+    };
+    let client = ImapClient::new(ImapSettings {
+        host: imap.host.clone(),
+        port: imap.port,
+        security: imap.security,
+        username: imap.username.clone(),
+        password,
+        ca_file: imap.ca_file.clone(),
+        timeouts: Timeouts::default(),
+        use_idle: true,
+    })
+    .map_err(|e| {
+        let key = match &e {
+            ImapError::PlainNotLoopback { .. } => "security",
+            ImapError::CaFile { .. } | ImapError::CaInvalid { .. } => "ca_file",
+            _ => "host",
+        };
+        Diagnostics(vec![at(&["imap", key], e.to_string())])
+    })?;
+    let save_copies = match imap.save_sent {
+        SaveSent::Always => true,
+        SaveSent::Never => false,
+        SaveSent::Auto => !config
+            .smtp
+            .as_ref()
+            .is_some_and(|smtp| files_submissions_itself(&smtp.host)),
+    };
+    Ok(Some(Reading {
+        client,
+        folders: imap.folders.clone(),
+        sent: imap.sent.clone(),
+        poll: imap.poll,
+        save_copies,
+    }))
+}

@@ -1,0 +1,371 @@
+//! What strict rendering cannot see in a template: a block left open (handlebars reports it at
+//! the end of the file in its grammar's words), and names in places strict mode never looks at:
+//! the arguments of `#if`, `#unless`, `#each` and `#with`, and whatever sits in a branch no
+//! record takes. A misspelt guard (`{{#if notes.higlight}}`) would otherwise drop its sentence
+//! silently, for every record.
+
+use handlebars::template::{BlockParam, HelperTemplate, Parameter, Template, TemplateElement};
+use serde_json::Value;
+
+use crate::input::yaml::closest;
+
+/// A block opened and never closed (or closed by the wrong tag): where its tag starts in the
+/// source (1-based line and column) and what to do.
+pub fn unclosed_block(src: &str) -> Option<(usize, usize, String)> {
+    let mut open: Vec<(String, String, usize, usize)> = Vec::new();
+    let mut rest = src;
+    let mut offset = 0;
+    while let Some(i) = rest.find("{{") {
+        let at = offset + i;
+        let escaped = src[..at].ends_with('\\');
+        let tag_start = at;
+        let after = &src[at + 2..];
+        // Comments may hold `}}`: `{{!-- ... --}}` ends at `--}}`.
+        let (inner, len) = if after.starts_with("!--") {
+            match after.find("--}}") {
+                Some(end) => (None, 2 + end + 4),
+                None => break,
+            }
+        } else {
+            match after.find("}}") {
+                Some(end) => (Some(&after[..end]), 2 + end + 2),
+                None => break,
+            }
+        };
+        offset = at + len;
+        rest = &src[offset..];
+        let Some(inner) = inner.filter(|_| !escaped) else {
+            continue;
+        };
+        let tag = inner.trim_matches(|c: char| c == '~' || c == '{' || c.is_whitespace());
+        let (line, column) = position(src, tag_start);
+        if let Some(opened) = tag.strip_prefix('#').or_else(|| tag.strip_prefix('^')) {
+            let opened = opened.trim_start_matches(['>', '*']).trim_start();
+            let name = opened.split_whitespace().next().unwrap_or_default();
+            if !name.is_empty() {
+                open.push((name.to_string(), inner.trim().to_string(), line, column));
+            }
+        } else if let Some(closed) = tag.strip_prefix('/') {
+            let name = closed.trim();
+            match open.pop() {
+                Some((opened, text, l, c)) if opened != name => {
+                    return Some((
+                        l,
+                        c,
+                        format!(
+                            "`{{{{{text}}}}}` is closed by `{{{{/{name}}}}}` at line {line}: \
+                             close it with `{{{{/{opened}}}}}` (blocks close in the reverse \
+                             order they open)"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    return Some((
+                        line,
+                        column,
+                        format!(
+                            "`{{{{/{name}}}}}` closes a block that was never opened: remove it, \
+                             or open the block with `{{{{#{name} ...}}}}` before it"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    open.into_iter().next().map(|(name, text, line, column)| {
+        (
+            line,
+            column,
+            format!(
+                "`{{{{{text}}}}}` is never closed: add `{{{{/{name}}}}}` where the text it \
+                 guards ends"
+            ),
+        )
+    })
+}
+
+fn position(src: &str, byte: usize) -> (usize, usize) {
+    let before = &src[..byte];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The helpers handlebars brings: their names are not values.
+const BUILTIN_HELPERS: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "log", "raw", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len",
+];
+
+/// A name a template uses that no record can have, at the line and column of its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub line: usize,
+    pub column: usize,
+    /// As written in the template.
+    pub name: String,
+    /// The closest name a record can have, when there is one near enough to be the meant one.
+    pub suggestion: Option<String>,
+    /// Under `notes`: a note no record has yet, which is not an error by itself.
+    pub note: bool,
+}
+
+/// Every name in `template` that `every_name` (the values of a record that has every optional
+/// value set, as templates see them) does not have. Helpers' arguments and every branch are
+/// checked, as strict rendering does not.
+pub fn unknown_names(template: &Template, every_name: &Value) -> Vec<UnknownName> {
+    let mut found = Vec::new();
+    let scope = Scope {
+        stack: vec![every_name.clone()],
+        locals: Vec::new(),
+    };
+    walk(template, &scope, every_name, &mut found);
+    found
+}
+
+/// Where names are looked up: the values of each enclosing `#each`/`#with`, innermost last,
+/// and the block parameters (`as |person|`) in force.
+#[derive(Clone)]
+struct Scope {
+    stack: Vec<Value>,
+    locals: Vec<String>,
+}
+
+fn walk(template: &Template, scope: &Scope, root: &Value, found: &mut Vec<UnknownName>) {
+    for (i, element) in template.elements.iter().enumerate() {
+        let (line, column) = template.mapping.get(i).map_or((1, 1), |m| (m.0, m.1));
+        let helper = match element {
+            TemplateElement::Expression(h)
+            | TemplateElement::HtmlExpression(h)
+            | TemplateElement::HelperBlock(h) => h,
+            _ => continue,
+        };
+        check_helper(helper, scope, root, (line, column), found);
+    }
+}
+
+fn check_helper(
+    h: &HelperTemplate,
+    scope: &Scope,
+    root: &Value,
+    at: (usize, usize),
+    found: &mut Vec<UnknownName>,
+) {
+    let mut raws: Vec<String> = Vec::new();
+    let helper_name = match &h.name {
+        // `{{company}}`: a bare word is a helper's name or a value's.
+        Parameter::Name(name)
+            if h.params.is_empty() && !h.block && !BUILTIN_HELPERS.contains(&name.as_str()) =>
+        {
+            raws.push(name.clone());
+            None
+        }
+        Parameter::Name(name) => Some(name.as_str()),
+        // `{{interviewer.name}}`: the name itself is a path.
+        Parameter::Path(path) => {
+            raws.push(path_text(path));
+            None
+        }
+        _ => None,
+    };
+    for p in &h.params {
+        if let Parameter::Path(path) = p {
+            raws.push(path_text(path));
+        }
+    }
+    for raw in raws {
+        if let Some(unknown) = look_up(&raw, scope, root) {
+            found.push(UnknownName {
+                line: at.0,
+                column: at.1,
+                ..unknown
+            });
+        }
+    }
+    let mut inner = scope.clone();
+    if let Some(block_param) = &h.block_param {
+        let names = match block_param {
+            BlockParam::Single(p) => vec![p],
+            BlockParam::Pair((a, b)) => vec![a, b],
+            _ => Vec::new(),
+        };
+        for p in names {
+            if let Parameter::Name(n) = p {
+                inner.locals.push(n.clone());
+            }
+        }
+    }
+    if let (Some("each" | "with"), Some(Parameter::Path(path))) = (helper_name, h.params.first()) {
+        let value = resolve(&path_text(path), scope, root).unwrap_or(Value::Null);
+        let item = match (helper_name, value) {
+            (Some("each"), Value::Array(items)) => items.into_iter().next().unwrap_or(Value::Null),
+            (Some("each"), Value::Object(map)) => {
+                map.into_iter().next().map_or(Value::Null, |(_, v)| v)
+            }
+            (_, other) => other,
+        };
+        inner.stack.push(item);
+    }
+    if let Some(t) = &h.template {
+        walk(t, &inner, root, found);
+    }
+    if let Some(t) = &h.inverse {
+        walk(t, scope, root, found);
+    }
+}
+
+fn path_text(path: &handlebars::Path) -> String {
+    match path {
+        handlebars::Path::Relative((_, raw)) => raw.clone(),
+        handlebars::Path::Local((_, _, raw)) => raw.clone(),
+    }
+}
+
+/// The value `raw` names in `scope`, if a record can have it.
+fn resolve(raw: &str, scope: &Scope, root: &Value) -> Option<Value> {
+    let (base, segments) = split(raw, scope, root)?;
+    let mut value = base;
+    for seg in segments {
+        value = match value {
+            Value::Object(map) => map.get(&seg)?.clone(),
+            Value::Array(items) => items.into_iter().next()?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Where `raw` starts (the scope `../` and `@root` lead to) and its segments; `None` for names
+/// that are not looked up in the data (`@index`, block parameters, literal segments).
+fn split(raw: &str, scope: &Scope, root: &Value) -> Option<(Value, Vec<String>)> {
+    if raw.starts_with('@') && !raw.starts_with("@root") || raw.contains('[') {
+        return None;
+    }
+    let mut rest = raw;
+    let mut depth = scope.stack.len() - 1;
+    let base = if let Some(r) = rest.strip_prefix("@root") {
+        rest = r.trim_start_matches(['.', '/']);
+        root.clone()
+    } else {
+        while let Some(r) = rest.strip_prefix("../") {
+            rest = r;
+            depth = depth.saturating_sub(1);
+        }
+        rest = rest
+            .strip_prefix("this")
+            .map_or(rest, |r| r.trim_start_matches(['.', '/']));
+        rest = rest.strip_prefix("./").unwrap_or(rest);
+        scope.stack[depth].clone()
+    };
+    let segments: Vec<String> = rest
+        .split(['.', '/'])
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if segments
+        .first()
+        .is_some_and(|first| scope.locals.contains(first))
+    {
+        return None;
+    }
+    Some((base, segments))
+}
+
+/// `None` when `raw` is a name a record can have (or one this check does not look up).
+fn look_up(raw: &str, scope: &Scope, root: &Value) -> Option<UnknownName> {
+    let (base, segments) = split(raw, scope, root)?;
+    let mut value = base;
+    let mut known: Vec<&str> = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let next = match &value {
+            Value::Object(map) => map.get(seg).cloned(),
+            Value::Array(items) => items.first().cloned(),
+            Value::Null => return None,
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                known.push(seg);
+                value = v;
+            }
+            None => {
+                let names: Vec<String> = match &value {
+                    Value::Object(map) => map.keys().cloned().collect(),
+                    _ => Vec::new(),
+                };
+                let prefix = raw
+                    .rsplit_once(seg.as_str())
+                    .map_or(String::new(), |(p, _)| p.to_string());
+                let suggestion = closest(seg, names.iter().map(String::as_str))
+                    .map(|best| format!("{prefix}{best}"));
+                let note = i == 1 && known == ["notes"];
+                return Some(UnknownName {
+                    line: 0,
+                    column: 0,
+                    name: raw.to_string(),
+                    suggestion,
+                    note,
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names(src: &str) -> Vec<UnknownName> {
+        let every = json!({
+            "company": "Acme",
+            "notes": {"highlight": "x", "concern": "y"},
+            "interviewer": {"name": "Jane", "title": "CTO"},
+            "interviewers": [{"name": "Jane", "title": "CTO"}],
+        });
+        unknown_names(&Template::compile(src).unwrap(), &every)
+    }
+
+    #[test]
+    fn a_misspelt_guard_is_found_with_the_meant_name() {
+        let found = names("Hi\n{{#if notes.higlight}}We talked about it.{{/if}}\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].column), (2, 1));
+        assert_eq!(found[0].suggestion.as_deref(), Some("notes.highlight"));
+        assert!(found[0].note);
+    }
+
+    #[test]
+    fn names_inside_each_are_the_items_and_branches_are_all_checked() {
+        assert!(
+            names("{{#each interviewers}}{{name}} {{#if title}}({{title}}){{/if}}{{/each}}")
+                .is_empty()
+        );
+        assert!(
+            names("{{#each interviewers as |p|}}{{p.name}} {{../company}}{{@index}}{{/each}}")
+                .is_empty()
+        );
+        let found = names("{{#unless company}}{{#if interviewer.titel}}x{{/if}}{{/unless}}");
+        assert_eq!(found[0].suggestion.as_deref(), Some("interviewer.title"));
+        assert!(!found[0].note);
+        let found = names("{{#each interviewers}}{{nmae}}{{/each}}");
+        assert_eq!(found[0].suggestion.as_deref(), Some("name"));
+    }
+
+    #[test]
+    fn an_unclosed_block_is_found_at_its_opening_tag() {
+        let (line, column, message) =
+            unclosed_block("Dear x,\n\n{{#if notes.x}}\nunclosed\n").unwrap();
+        assert_eq!((line, column), (3, 1));
+        assert!(
+            message.contains("`{{#if notes.x}}` is never closed: add `{{/if}}`"),
+            "{message}"
+        );
+        let (line, _, message) = unclosed_block("{{#each a}}\n{{#if b}}x{{/each}}").unwrap();
+        assert_eq!(line, 2);
+        assert!(message.contains("close it with `{{/if}}`"), "{message}");
+        assert!(unclosed_block("{{!-- {{#if x}} --}}\\{{#if y}} {{#if z}}{{/if}}").is_none());
+    }
+}
