@@ -21,6 +21,11 @@ use crate::support::world::{ME, World};
 /// 10:00 New York) with Jane at a domain no other test uses. Returns the home and Jane's
 /// address.
 fn home(d: &Dovecot, mode: &str, imap_extra: &str) -> (World, String) {
+    home_polling(d, mode, imap_extra, "2s")
+}
+
+/// [`home`], asking the server every `poll` when it has no IDLE.
+fn home_polling(d: &Dovecot, mode: &str, imap_extra: &str, poll: &str) -> (World, String) {
     let domain = format!("globex-{}.example.com", uuid::Uuid::new_v4().simple());
     let jane = format!("jane@{domain}");
     let record = format!(
@@ -30,7 +35,7 @@ fn home(d: &Dovecot, mode: &str, imap_extra: &str) -> (World, String) {
     let password = d.password.clone();
     let imap = format!(
         "imap:\n  host: {}\n  port: {}\n  security: plain\n  username: {}\n  \
-         password_file: imap-password\n  poll: 2s\n{imap_extra}",
+         password_file: imap-password\n  poll: {poll}\n{imap_extra}",
         d.host, d.starttls_port, d.user
     );
     let w = World::serving(mode)
@@ -334,6 +339,43 @@ async fn a_daemon_whose_server_restarts_reconnects_and_misses_nothing() {
                 .is_some_and(|r| !r.is_empty())
         },
     )
+    .await;
+    daemon.signal(libc::SIGTERM);
+    wait_for_async("the daemon stops", Duration::from_secs(20), || {
+        daemon.try_exit().is_some()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_idle_a_reply_is_heard_as_soon_as_it_arrives() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    // Polling once an hour: only IDLE can notice the reply within the deadline.
+    let (w, jane) = home_polling(&d, "send", "", "1h");
+    w.once_at("2026-11-03 13:00");
+    let parent = thank_you_id(&w, &jane);
+    let mut daemon = w.spawn("daemon");
+    daemon.wait_log("the daemon runs", |log| log.contains("followup is running"));
+    wait_for_async("the daemon idles on INBOX", DEADLINE, || {
+        crate::support::dovecot::a_session_is_idling(&d.user)
+    })
+    .await;
+    d.deliver(&from_jane(
+        &jane,
+        "Wed, 04 Nov 2026 10:00:00 -0500",
+        "Re: Thank you",
+        Some(&parent),
+        "",
+        "Thanks Sam, we will be in touch.",
+    ));
+    wait_for_async("the reply is recorded", DEADLINE, || {
+        w.ok(&["replies", "--json"])
+            .json()
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["kind"] == "reply"))
+    })
     .await;
     daemon.signal(libc::SIGTERM);
     wait_for_async("the daemon stops", Duration::from_secs(20), || {
