@@ -153,6 +153,28 @@ pub(super) fn effect(ws: &Workspace, changed: &Interview) -> String {
     let history = super::plan::saved_history(ws).unwrap_or_default();
     let c = &ws.config;
     let actions = plan(&records, &history, &c.policy, &c.owner, Utc::now());
+    let withdrawn: Vec<String> = actions
+        .iter()
+        .filter(|a| {
+            a.key.interview == changed.id
+                && a.state == crate::core::ActionState::Cancelled
+                && history
+                    .sends
+                    .get(&a.key)
+                    .is_some_and(|past| past.state.is_withdrawable())
+        })
+        .map(|a| {
+            format!(
+                "Withdrawn: {} to {} ({}).\n",
+                a.key.step, a.recipient_name, a.reason
+            )
+        })
+        .collect();
+    format!("{}{}", withdrawn.concat(), next_of(&actions, changed))
+}
+
+/// The next follow-up of the interview, or why nothing more goes out.
+fn next_of(actions: &[crate::core::Action], changed: &Interview) -> String {
     let next = actions
         .iter()
         .find(|a| a.key.interview == changed.id && a.state.is_pending());

@@ -26,10 +26,10 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
             for entry in &approved {
                 outln!("{}", describe(ws, entry, now))?;
             }
-            let example = pending
-                .iter()
-                .find_map(|e| e.number)
-                .map_or("1".to_string(), |n| n.to_string());
+            let Some(first) = pending.first() else {
+                return Ok(());
+            };
+            let example = first.number.map_or(first.id.clone(), |n| n.to_string());
             outln!(
                 "\nRead one with `followup queue show {example}`, approve it with `followup queue \
                  approve {example}` (or move its file to {}), reject it with `followup queue \

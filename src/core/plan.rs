@@ -63,6 +63,12 @@ impl SendState {
         )
     }
 
+    /// Waiting for the user or for a retry: an outcome heard meanwhile withdraws it
+    /// ([`History::cancels_waiting`]). Approved and sending are past that point.
+    pub fn is_withdrawable(self) -> bool {
+        matches!(self, SendState::Queued | SendState::Deferred)
+    }
+
     /// Reached (or may have reached) the recipient.
     fn delivered(self) -> bool {
         matches!(self, SendState::Sent | SendState::Uncertain)
@@ -601,6 +607,25 @@ impl Planner<'_> {
         person: usize,
     ) -> Option<DateTime<Utc>> {
         let past = self.history.sends.get(key)?;
+        // What the next round will withdraw is shown as withdrawn already, with why.
+        let withdrawn = past
+            .state
+            .is_withdrawable()
+            .then(|| {
+                self.history
+                    .cancels_waiting(iv, key, past.reserved_at, self.now)
+            })
+            .flatten();
+        if let Some(why) = withdrawn {
+            let anchor = past.reserved_at.max(self.now);
+            let then = match past.state {
+                SendState::Queued => "withdrawn from the approval queue at the next round",
+                _ => "not retried",
+            };
+            let reason = format!("{why}; {then}");
+            self.emit(iv, step, person, self.now, ActionState::Cancelled, reason);
+            return Some(anchor);
+        }
         let (state, due, anchor, reason) = match past.state {
             SendState::Planned => return None,
             SendState::Sent => {

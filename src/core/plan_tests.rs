@@ -438,6 +438,28 @@ fn rejected_leaves_only_the_note_after_rejection_a_day_later() {
     );
 }
 
+/// A thank-you still waiting for approval when the rejection is recorded is withdrawn: the plan
+/// says so at once, with the same rule the daemon's next round applies.
+#[test]
+fn rejected_withdraws_a_message_still_waiting_for_approval() {
+    let mut iv = panel();
+    iv.status = Status::Rejected;
+    iv.status_on = NaiveDate::from_ymd_opt(2026, 11, 3);
+    let queued = at("2026-11-03 13:00", New_York);
+    let mut history = History::default();
+    let key = SendKey::new("acme", Step::ThankYou, OMAR);
+    history
+        .sends
+        .insert(key.clone(), PastSend::new(SendState::Queued, queued));
+    let now = queued + TimeDelta::hours(1);
+    let actions = plan_at(std::slice::from_ref(&iv), &history, now);
+    let waiting = find(&actions, "acme", Step::ThankYou, OMAR);
+    assert_eq!(waiting.state, ActionState::Cancelled);
+    assert!(waiting.reason.contains("withdrawn"), "{}", waiting.reason);
+    let rule = history.cancels_waiting(&iv, &key, queued, now);
+    assert!(rule.is_some_and(|why| waiting.reason.starts_with(&why)));
+}
+
 /// An address the state marks undeliverable gets no more e-mail: each later e-mail step is
 /// cancelled where it would have been due, with the reason; the call reminder keeps its time.
 /// Another address for the same person is another recipient: it gets its messages.

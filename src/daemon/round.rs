@@ -269,7 +269,7 @@ impl<'a, T: Transport> Round<'a, T> {
         let store = self.live.store.as_ref();
         let history = store.history()?;
         for record in store.all()? {
-            if !matches!(record.state, SendState::Queued | SendState::Deferred) {
+            if !record.state.is_withdrawable() {
                 continue;
             }
             let why = match self.ws.interview(&record.key.interview) {
