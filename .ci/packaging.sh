@@ -156,7 +156,17 @@ install_deb() {
     [ -f /etc/followup/followup.yaml ] || fail "the package wrote no starter config"
     expect_mode /var/lib/followup 700
     [ "$(stat -c %U /var/lib/followup)" = followup ] || fail "/var/lib/followup is not the account's"
-    runuser -u followup -- /usr/bin/followup --config /etc/followup/followup.yaml validate
+    # The starter has a username and the credential file is still empty: validate says so, and
+    # how to check the config as the service sees it. With the password written as the postinst
+    # says, the config is valid the way the unit hands it over.
+    local refused
+    if refused="$(runuser -u followup -- /usr/bin/followup --config /etc/followup/followup.yaml validate 2>&1)"; then
+        fail "validate passed a starter config with no SMTP password"
+    fi
+    grep -qF 'CREDENTIALS_DIRECTORY=/etc/followup' <<<"$refused" ||
+        fail "validate did not say how to check the config as the service sees it: $refused"
+    printf 'ci-password\n' >/etc/followup/smtp-password
+    CREDENTIALS_DIRECTORY=/etc/followup /usr/bin/followup --config /etc/followup/followup.yaml validate
 }
 
 # With the binary at /usr/bin/followup, as the units name it.

@@ -34,7 +34,7 @@ pub fn mailbox_reading_with(
     let password = match read_password(&imap.password, env) {
         Ok(Some(password)) => password,
         Ok(None) => {
-            let problem = no_password("imap", &imap.username, IMAP_CREDENTIAL, env, &at);
+            let problem = no_password("imap", &imap.username, IMAP_CREDENTIAL, config, env, &at);
             return Err(Diagnostics(vec![problem]));
         }
         Err(e) => {

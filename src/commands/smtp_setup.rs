@@ -56,7 +56,7 @@ pub fn smtp_sender_with(
             Ok(Some(password)) => Some(password),
             Ok(None) => {
                 let user = smtp.username.as_deref().unwrap_or_default();
-                let mut problem = no_password("smtp", user, SMTP_CREDENTIAL, env, &at);
+                let mut problem = no_password("smtp", user, SMTP_CREDENTIAL, config, env, &at);
                 problem
                     .message
                     .push_str(". Remove `username` if your server needs no login");
@@ -100,10 +100,15 @@ pub fn smtp_sender_with(
 
 /// A username with no password anywhere: says every place that was looked at. `section` is
 /// `smtp` or `imap`, `credential` the systemd credential that section falls back to.
+///
+/// Outside systemd, when the file the shipped units hand over (`credential` beside the config)
+/// exists, says how to check the config as the service would see it: an installed system
+/// service's config is otherwise never valid by hand.
 pub(super) fn no_password(
     section: &str,
     username: &str,
     credential: &str,
+    config: &Config,
     env: &dyn Fn(&str) -> Option<OsString>,
     at: &dyn Fn(&[&str], String) -> Diagnostic,
 ) -> Diagnostic {
@@ -112,10 +117,25 @@ pub(super) fn no_password(
             "no {} (the credential was not handed over)",
             Path::new(&dir).join(credential).display()
         ),
-        None => format!(
-            "no $CREDENTIALS_DIRECTORY/{credential} ($CREDENTIALS_DIRECTORY is not set: this \
-             is not a systemd service)"
-        ),
+        None => {
+            let mut looked = format!(
+                "no $CREDENTIALS_DIRECTORY/{credential} ($CREDENTIALS_DIRECTORY is not set: \
+                 this is not a systemd service)"
+            );
+            let dir = config.path.parent().unwrap_or(Path::new("."));
+            let beside = dir.join(credential);
+            if beside.exists() {
+                looked.push_str(&format!(
+                    "; {} exists, which the shipped units hand over as that credential: to \
+                     check the config as the service sees it, run `CREDENTIALS_DIRECTORY={} \
+                     followup --config {} validate` as a user who may read it",
+                    beside.display(),
+                    dir.display(),
+                    config.path.display()
+                ));
+            }
+            looked
+        }
     };
     let what = section.to_uppercase();
     at(

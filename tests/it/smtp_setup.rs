@@ -59,6 +59,22 @@ fn a_username_with_no_password_anywhere_names_every_place_looked() {
 }
 
 #[test]
+fn outside_systemd_the_credential_file_the_units_hand_over_is_named_with_how_to_check_it() {
+    let w = home_with_smtp("  username: sam\n");
+    w.write_file("smtp-password", b"pw\n");
+    let err = both_refuse(&w, 13, "no SMTP password was found");
+    let beside = w.path("smtp-password").display().to_string();
+    assert!(
+        err.contains(&format!("{beside} exists")) && err.contains("CREDENTIALS_DIRECTORY="),
+        "{err}"
+    );
+    w.followup()
+        .env("CREDENTIALS_DIRECTORY", w.root())
+        .args(["validate"])
+        .succeeds();
+}
+
+#[test]
 fn a_sending_mode_without_an_smtp_section_is_refused_by_validate_as_by_run() {
     let w = World::globex("approve").configure(|c| c.smtp = None);
     both_refuse(&w, 5, "there is no `smtp` section");
