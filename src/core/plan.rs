@@ -293,15 +293,21 @@ impl Planner<'_> {
             } else {
                 continue;
             };
-            self.touches
-                .entry(key.recipient.clone())
-                .or_default()
-                .push(Touch {
-                    at,
-                    step: key.step,
-                    interview: key.interview.clone(),
-                });
+            let touch = Touch {
+                at,
+                step: key.step,
+                interview: key.interview.clone(),
+            };
+            self.add_touch(key.recipient.clone(), touch);
         }
+    }
+
+    /// Records a touch, keeping each recipient's touches in time order (ties in the order they
+    /// came), so that [`Planner::cap_clears_at`] looks only at those near the instant it checks.
+    fn add_touch(&mut self, recipient: String, touch: Touch) {
+        let list = self.touches.entry(recipient).or_default();
+        let at = list.partition_point(|t| t.at <= touch.at);
+        list.insert(at, touch);
     }
 
     /// Lays out an interview's steps by its status.
@@ -693,11 +699,12 @@ impl Planner<'_> {
                     ));
                 }
                 if c.step.channel().is_touch() {
-                    self.touches.entry(person.key()).or_default().push(Touch {
+                    let touch = Touch {
                         at: c.at,
                         step: c.step,
                         interview: iv.id.clone(),
-                    });
+                    };
+                    self.add_touch(person.key(), touch);
                 }
                 let state = if c.capped {
                     ActionState::Deferred
@@ -745,6 +752,14 @@ impl Planner<'_> {
     ) -> Option<(DateTime<Utc>, Touch)> {
         let cap = self.policy.cap;
         let touches = self.touches.get(recipient)?;
+        // Only touches within the period (two days wider each side, for local dates and DST)
+        // can count; the list is in time order.
+        let (from, to) = (
+            at - cap.period - TimeDelta::days(2),
+            at + TimeDelta::days(2),
+        );
+        let touches = &touches
+            [touches.partition_point(|t| t.at < from)..touches.partition_point(|t| t.at <= to)];
         let mut recent: Vec<&Touch> = if is_whole_days(cap.period) {
             let days = cap.period.num_days();
             let today = local(at, tz).date();

@@ -47,7 +47,7 @@ use crate::fsutil::FsError;
 use crate::input::diagnostic::Diagnostics;
 use crate::input::workspace::Workspace;
 use crate::shutdown::Shutdown;
-use crate::store::snapshot::SnapshotError;
+use crate::store::snapshot::{self, SnapshotError};
 use crate::store::{Store, StoreError};
 pub use dry_run::DryRun;
 use round::Round;
@@ -112,6 +112,8 @@ pub struct Live<T: Transport> {
     pub store: Box<dyn Store>,
     pub queue: QueueDir,
     pub transport: T,
+    /// Writes the snapshot for read-only commands when the state changed.
+    snapshots: snapshot::Writer,
 }
 
 impl<T: Transport> Live<T> {
@@ -121,6 +123,7 @@ impl<T: Transport> Live<T> {
             queue: QueueDir::open(&ws.config.queue_dir)?,
             store,
             transport,
+            snapshots: snapshot::Writer::default(),
         })
     }
 }

@@ -23,6 +23,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -65,6 +66,11 @@ pub struct SledStore {
     undeliverable: Tree,
     /// Serializes writes of `check.json` so its count only grows.
     check: Mutex<()>,
+    /// Counts the writes: the store's [`Store::revision`]. Only this process writes (the lock).
+    writes: AtomicU64,
+    /// How many sends there are, for `check.json`: sled's `len` walks the whole tree, which
+    /// once per new send made a batch quadratic. Counted once at open, then kept.
+    send_count: AtomicUsize,
     _lock: File,
 }
 
@@ -142,11 +148,14 @@ impl SledStore {
             db,
             path: path.to_path_buf(),
             check: Mutex::new(()),
+            writes: AtomicU64::new(0),
+            send_count: AtomicUsize::new(0),
             _lock: lock,
         };
         store.check_schema(check)?;
+        let found = store.sends.len();
+        store.send_count.store(found, Ordering::SeqCst);
         if let Some(check) = check {
-            let found = store.sends.len();
             if found < check.sends {
                 return Err(store.corrupt(format!(
                     "it holds {found} send(s) but held {} before",
@@ -215,9 +224,23 @@ impl SledStore {
         }
     }
 
-    /// Compare-and-swap on the exact bytes last read, retried while `decide` still agrees.
-    /// `decide` returns the new value, or `None` to leave things as they are.
+    /// Compare-and-swap on the exact bytes last read, retried while `decide` still agrees, and
+    /// flushed. `decide` returns the new value, or `None` to leave things as they are.
     fn update(
+        &self,
+        tree: &Tree,
+        key: &str,
+        decide: impl FnMut(Option<&IVec>) -> Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.update_unflushed(tree, key, decide)?;
+        if changed {
+            self.flush()?;
+        }
+        Ok(changed)
+    }
+
+    /// [`SledStore::update`] without the flush, for a batch that flushes once at its end.
+    fn update_unflushed(
         &self,
         tree: &Tree,
         key: &str,
@@ -232,11 +255,36 @@ impl SledStore {
                 .compare_and_swap(key, old, Some(new))
                 .map_err(|e| self.sled(e))?;
             if swapped.is_ok() {
-                self.flush()?;
+                self.writes.fetch_add(1, Ordering::SeqCst);
                 return Ok(true);
             }
         }
         Err(StoreError::Contention { key: key.into() })
+    }
+
+    /// Records `status` for `interview` unless it is already the one seen; `true` if it changed.
+    fn note_status_unflushed(
+        &self,
+        interview: &str,
+        status: Status,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let new = encode(
+            interview,
+            &SeenValue {
+                status,
+                seen_at: at,
+            },
+        )?;
+        self.update_unflushed(&self.status_seen, interview, |old| {
+            if let Some(raw) = old {
+                let seen: SeenValue = decode(interview, raw)?;
+                if seen.status == status {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(new.clone()))
+        })
     }
 }
 
@@ -275,6 +323,7 @@ impl Store for SledStore {
             Ok(expected.contains(&state).then(|| new.clone()))
         })?;
         if won && created {
+            self.send_count.fetch_add(1, Ordering::SeqCst);
             self.write_check()?;
         }
         Ok(won)
@@ -371,22 +420,20 @@ impl Store for SledStore {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let new = encode(
-            interview,
-            &SeenValue {
-                status,
-                seen_at: at,
-            },
-        )?;
-        self.update(&self.status_seen, interview, |old| {
-            if let Some(raw) = old {
-                let seen: SeenValue = decode(interview, raw)?;
-                if seen.status == status {
-                    return Ok(None);
-                }
-            }
-            Ok(Some(new.clone()))
-        })?;
+        if self.note_status_unflushed(interview, status, at)? {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn note_statuses(&self, seen: &[(&str, Status)], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut changed = false;
+        for (interview, status) in seen {
+            changed |= self.note_status_unflushed(interview, *status, at)?;
+        }
+        if changed {
+            self.flush()?;
+        }
         Ok(())
     }
 
@@ -410,7 +457,12 @@ impl Store for SledStore {
         self.meta
             .insert(name, value.as_bytes())
             .map_err(|e| self.sled(e))?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.flush()
+    }
+
+    fn revision(&self) -> Option<u64> {
+        Some(self.writes.load(Ordering::SeqCst))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -519,7 +571,9 @@ impl Store for SledStore {
                     key: "<restore>".into(),
                 },
             })?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.flush()?;
+        self.send_count.store(self.sends.len(), Ordering::SeqCst);
         self.write_check()
     }
 }
@@ -531,7 +585,7 @@ impl SledStore {
         let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
         let check = Check {
             schema_version: SCHEMA_VERSION,
-            sends: self.sends.len(),
+            sends: self.send_count.load(Ordering::SeqCst),
         };
         let bytes = encode(CHECK_FILE, &check)?;
         fsutil::replace_file(&self.path.join(CHECK_FILE), &bytes).map_err(|e| StoreError::Io {
@@ -621,9 +675,12 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
 /// sled 0.34 may panic on a damaged file instead of returning an error; either way the result
 /// is `Corrupt`, and nothing on disk is removed.
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    // Every write here flushes before it returns, so sled's own flusher thread, which wakes
+    // every 500 ms, would only cost an idle daemon its wake-ups.
     let config = sled::Config::new()
         .path(path.join(DB_DIR))
-        .cache_capacity(CACHE_BYTES);
+        .cache_capacity(CACHE_BYTES)
+        .flush_every_ms(None);
     match catch_unwind(AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(open_error(path, e)),
