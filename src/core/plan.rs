@@ -207,7 +207,8 @@ pub fn plan(
     }
     planner.run(&sorted);
     let mut out = planner.out;
-    out.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+    // Keys are unique, so the order is total and an unstable sort as deterministic.
+    out.sort_unstable_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
     out
 }
 
@@ -233,9 +234,10 @@ struct Candidate {
     chain: bool,
 }
 
-/// Orders candidates in the heap by time, then by a stable sequence number.
+/// Orders candidates in the heap by time, then by a stable sequence number. The candidate is
+/// boxed so that the heap moves a pointer, not the candidate, at each of its steps.
 #[derive(Debug)]
-struct Queued(Reverse<(DateTime<Utc>, u64)>, Candidate);
+struct Queued(Reverse<(DateTime<Utc>, u64)>, Box<Candidate>);
 
 impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
@@ -620,7 +622,7 @@ impl Planner<'_> {
     fn enqueue(&mut self, candidate: Candidate) {
         self.seq += 1;
         self.queue
-            .push(Queued(Reverse((candidate.at, self.seq)), candidate));
+            .push(Queued(Reverse((candidate.at, self.seq)), Box::new(candidate)));
     }
 
     /// The zone the step's window is reckoned in: the recipient's.
@@ -633,7 +635,8 @@ impl Planner<'_> {
 
     /// Places candidates in time order: window, cap and limits, then successors.
     fn run(&mut self, records: &[&Interview]) {
-        while let Some(Queued(_, mut c)) = self.queue.pop() {
+        while let Some(Queued(_, c)) = self.queue.pop() {
+            let mut c = *c;
             let iv = records[c.interview];
             let tz = self.tz_of(c.step, iv);
             let step_policy = self.policy.step(c.step);

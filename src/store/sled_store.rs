@@ -316,7 +316,7 @@ impl Store for SledStore {
         let mut created = false;
         let won = self.update(&self.sends, &name, |old| {
             let state = old
-                .map(|raw| decode_record(&name, raw))
+                .map(|raw| decode::<StateOf>(&name, raw))
                 .transpose()?
                 .map(|r| r.state);
             created = old.is_none();
@@ -741,6 +741,13 @@ fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, StoreError> {
         key: key.into(),
         detail: e.to_string(),
     })
+}
+
+/// The one field of a stored record a compare-and-swap looks at: decoding only it spares the
+/// rest (the rendered message is most of a record).
+#[derive(Deserialize)]
+struct StateOf {
+    state: SendState,
 }
 
 /// A record must also sit under its own key, or `get` and `all` would disagree.
