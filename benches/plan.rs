@@ -3,11 +3,13 @@
 use std::hint::black_box;
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use followup::core::{EmailAddress, History, Interview, Interviewer, Owner, Policy, Status, plan};
 
-/// `n` interviews over two months, two or three interviewers each, a recruiter shared by every
-/// fifth, in three zones.
+/// `n` interviews over two months, two or three interviewers each, in three zones; every fifth
+/// has a recruiter too, each recruiter shared by ten interviews (so the weekly cap defers).
 fn interviews(n: usize) -> Vec<Interview> {
     let zones = [
         chrono_tz::America::New_York,
@@ -37,10 +39,15 @@ fn interviews(n: usize) -> Vec<Interview> {
                 person(format!("Peer {i}"), format!("peer{i}@example.com"), false),
             ];
             if i % 5 == 0 {
-                people.push(person("Rita".into(), "rita@example.org".into(), false));
+                let r = i / 50;
+                people.push(person(
+                    format!("Rita {r}"),
+                    format!("rita{r}@example.org"),
+                    false,
+                ));
             }
             Interview {
-                id: format!("iv{i:04}"),
+                id: format!("iv{i:06}"),
                 company: format!("Company {i}"),
                 position: "Engineer".into(),
                 local_start: local,
@@ -64,15 +71,20 @@ fn interviews(n: usize) -> Vec<Interview> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let owner = Owner {
+/// The user the plans are for.
+fn owner() -> Owner {
+    Owner {
         name: "Sam Seeker".into(),
         email: EmailAddress::parse("sam@example.org").unwrap(),
         aliases: Vec::new(),
         phone: None,
         signature: None,
         timezone: chrono_tz::America::New_York,
-    };
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let owner = owner();
     let policy = Policy::default();
     let now = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
     for n in [10, 100, 1000] {
@@ -91,5 +103,32 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The large sets, sampled less: one run of 100,000 takes seconds.
+fn bench_large(c: &mut Criterion) {
+    let owner = owner();
+    let policy = Policy::default();
+    let now = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+    let mut group = c.benchmark_group("plan large");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(3));
+    for n in [10_000, 100_000] {
+        let records = interviews(n);
+        group.bench_function(format!("plan {n} interviews"), |b| {
+            b.iter(|| {
+                plan(
+                    black_box(&records),
+                    &History::default(),
+                    &policy,
+                    &owner,
+                    now,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_large);
 criterion_main!(benches);

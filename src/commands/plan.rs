@@ -1,5 +1,7 @@
 //! `plan`: every follow-up with its state and reason, for people and for scripts.
 
+use std::io::Write;
+
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -55,9 +57,7 @@ pub fn run(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
     let c = &ws.config;
     let actions = make_plan(&ws.interviews, &history, &c.policy, &c.owner, now);
     if json {
-        let rows: Vec<_> = actions.iter().map(PlanRow::new).collect();
-        outln!("{}", serde_json::to_string_pretty(&rows)?)?;
-        return Ok(());
+        return print_json(&actions);
     }
     outln!("Plan as of {}:", human(now, c.timezone))?;
     if actions.is_empty() {
@@ -76,6 +76,26 @@ pub fn run(ws: &Workspace, now: Option<&str>, json: bool) -> Result<()> {
         outln!("    {}", a.reason)?;
     }
     Ok(())
+}
+
+/// The actions as a JSON array, written as it is made: the whole text of a large plan is never
+/// held in memory. A reader that stops early (`| head`) is not an error.
+fn print_json(actions: &[Action]) -> Result<()> {
+    struct Rows<'a>(&'a [Action]);
+    impl Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(PlanRow::new))
+        }
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, &Rows(actions))
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// The time in the recipient's zone, and in the user's when it differs.

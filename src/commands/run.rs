@@ -64,8 +64,9 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
     {
         tracing::warn!("{problem}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: sends go one at a time over one connection, and an idle daemon then has one
+    // thread to wake rather than a pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -262,7 +262,8 @@ pub fn plan(
     }
     planner.run(&sorted);
     let mut out = planner.out;
-    out.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+    // Keys are unique, so the order is total and an unstable sort as deterministic.
+    out.sort_unstable_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
     out
 }
 
@@ -325,9 +326,10 @@ struct Candidate {
     chain: bool,
 }
 
-/// Orders candidates in the heap by time, then by a stable sequence number.
+/// Orders candidates in the heap by time, then by a stable sequence number. The candidate is
+/// boxed so that the heap moves a pointer, not the candidate, at each of its steps.
 #[derive(Debug)]
-struct Queued(Reverse<(DateTime<Utc>, u64)>, Candidate);
+struct Queued(Reverse<(DateTime<Utc>, u64)>, Box<Candidate>);
 
 impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
@@ -390,26 +392,30 @@ impl Planner<'_> {
             } else {
                 continue;
             };
-            self.touches
-                .entry(key.recipient.clone())
-                .or_default()
-                .push(Touch {
-                    at,
-                    what: key.step.as_str(),
-                    interview: key.interview.clone(),
-                });
+            let touch = Touch {
+                at,
+                what: key.step.as_str(),
+                interview: key.interview.clone(),
+            };
+            self.add_touch(key.recipient.clone(), touch);
         }
         // The user's own messages to an interviewer count as much as ours.
         for (interviewer, interview, at) in heard::own_follow_ups(&self.history.heard) {
-            self.touches
-                .entry(interviewer.to_string())
-                .or_default()
-                .push(Touch {
-                    at,
-                    what: "your own message",
-                    interview: interview.to_string(),
-                });
+            let touch = Touch {
+                at,
+                what: "your own message",
+                interview: interview.to_string(),
+            };
+            self.add_touch(interviewer.to_string(), touch);
         }
+    }
+
+    /// Records a touch, keeping each recipient's touches in time order (ties in the order they
+    /// came), so that [`Planner::cap_clears_at`] looks only at those near the instant it checks.
+    fn add_touch(&mut self, recipient: String, touch: Touch) {
+        let list = self.touches.entry(recipient).or_default();
+        let at = list.partition_point(|t| t.at <= touch.at);
+        list.insert(at, touch);
     }
 
     /// Lays out an interview's steps by its status.
@@ -759,8 +765,10 @@ impl Planner<'_> {
 
     fn enqueue(&mut self, candidate: Candidate) {
         self.seq += 1;
-        self.queue
-            .push(Queued(Reverse((candidate.at, self.seq)), candidate));
+        self.queue.push(Queued(
+            Reverse((candidate.at, self.seq)),
+            Box::new(candidate),
+        ));
     }
 
     /// The zone the step's window is reckoned in: the recipient's.
@@ -773,7 +781,8 @@ impl Planner<'_> {
 
     /// Places candidates in time order: window, cap and limits, then successors.
     fn run(&mut self, records: &[&Interview]) {
-        while let Some(Queued(_, mut c)) = self.queue.pop() {
+        while let Some(Queued(_, c)) = self.queue.pop() {
+            let mut c = *c;
             let iv = records[c.interview];
             let tz = self.tz_of(c.step, iv);
             let step_policy = self.policy.step(c.step);
@@ -869,11 +878,12 @@ impl Planner<'_> {
                     ));
                 }
                 if c.step.channel().is_touch() {
-                    self.touches.entry(person.key()).or_default().push(Touch {
+                    let touch = Touch {
                         at: c.at,
                         what: c.step.as_str(),
                         interview: iv.id.clone(),
-                    });
+                    };
+                    self.add_touch(person.key(), touch);
                 }
                 let state = if c.capped {
                     ActionState::Deferred
@@ -921,6 +931,14 @@ impl Planner<'_> {
     ) -> Option<(DateTime<Utc>, Touch)> {
         let cap = self.policy.cap;
         let touches = self.touches.get(recipient)?;
+        // Only touches within the period (two days wider each side, for local dates and DST)
+        // can count; the list is in time order.
+        let (from, to) = (
+            at - cap.period - TimeDelta::days(2),
+            at + TimeDelta::days(2),
+        );
+        let touches = &touches
+            [touches.partition_point(|t| t.at < from)..touches.partition_point(|t| t.at <= to)];
         let mut recent: Vec<&Touch> = if is_whole_days(cap.period) {
             let days = cap.period.num_days();
             let today = local(at, tz).date();

@@ -49,7 +49,7 @@ use crate::input::diagnostic::Diagnostics;
 use crate::input::workspace::Workspace;
 use crate::mailbox::Reading;
 use crate::shutdown::Shutdown;
-use crate::store::snapshot::SnapshotError;
+use crate::store::snapshot::{self, SnapshotError};
 use crate::store::{Store, StoreError};
 pub use dry_run::DryRun;
 use round::Round;
@@ -119,6 +119,8 @@ pub struct Live<T: Transport> {
     pub transport: T,
     /// The mailbox, when the config has an `imap` section.
     pub reading: Option<Reading>,
+    /// Writes the snapshot for read-only commands when the state changed.
+    snapshots: snapshot::Writer,
 }
 
 impl<T: Transport> Live<T> {
@@ -129,6 +131,7 @@ impl<T: Transport> Live<T> {
             store,
             transport,
             reading: None,
+            snapshots: snapshot::Writer::default(),
         })
     }
 

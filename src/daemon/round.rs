@@ -14,7 +14,7 @@ use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::shutdown::Shutdown;
-use crate::store::{SendRecord, requests, snapshot, thread_in};
+use crate::store::{SendRecord, requests, thread_in_records};
 
 /// What a round works with: the workspace as it stands, the state, the queue and the transport,
 /// the instant it acts at, and whether due messages wait for approval.
@@ -157,7 +157,7 @@ impl<'a, T: Transport> Round<'a, T> {
         history: &History,
         report: &mut TickReport,
     ) -> Result<Option<SendRecord>, DaemonError> {
-        let thread = thread_in(records.values(), key);
+        let thread = thread_in_records(records, key);
         let message = match compose(self.ws, key, &thread, history, self.now) {
             Ok(message) => message,
             Err(e) => {
@@ -256,10 +256,13 @@ impl<'a, T: Transport> Round<'a, T> {
 
     /// Records when each interview was first seen in its current status.
     fn note_statuses(&self) -> Result<(), DaemonError> {
-        for iv in &self.ws.interviews {
-            self.live.store.note_status(&iv.id, iv.status, self.now)?;
-        }
-        Ok(())
+        let seen: Vec<_> = self
+            .ws
+            .interviews
+            .iter()
+            .map(|iv| (iv.id.as_str(), iv.status))
+            .collect();
+        Ok(self.live.store.note_statuses(&seen, self.now)?)
     }
 
     /// Queued or retrying sends whose interview was removed or reached an outcome that stops
@@ -306,11 +309,9 @@ impl<'a, T: Transport> Round<'a, T> {
 
     /// The copy of the state that read-only commands use while this process holds the lock.
     fn save_snapshot(&self, problems: &BTreeMap<PathBuf, String>) -> Result<(), DaemonError> {
-        let dir = &self.ws.config.state_dir;
-        snapshot::save(dir, self.live.store.as_ref())?;
         let problems: Vec<&String> = problems.values().collect();
-        snapshot::save_problems(dir, &problems)?;
-        Ok(())
+        let (dir, store) = (&self.ws.config.state_dir, self.live.store.as_ref());
+        Ok(self.live.snapshots.save(dir, store, &problems)?)
     }
 }
 

@@ -4,19 +4,31 @@
 //! already been handed over, which is the one fact the daemon needs to decide between "retry" and
 //! "ask the user". So the transaction is driven command by command on lettre's lower-level
 //! [`AsyncSmtpConnection`], and the moment the body and its final `.` are written is observed.
+//!
+//! The TCP connection is opened here, not by lettre, to set `TCP_NODELAY`: lettre writes the body
+//! and the final `.` in two writes, and with Nagle's algorithm the second waits for the server's
+//! delayed ACK of the first, about 40 ms a message.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+#[allow(deprecated)] // lettre's own TLS stream, used as it uses it, over our socket.
+use lettre::transport::smtp::client::AsyncNetworkStream;
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{
     ClientId, Extension, MailBodyParameter, MailParameter, ServerInfo,
 };
 use lettre::transport::smtp::response::Response;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
 
@@ -28,6 +40,11 @@ use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 /// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
+
+/// A kept connection used this recently is used without a `NOOP` first: a batch of sends costs
+/// no extra round trip each. Should the server have closed it all the same, the send opens a new
+/// one before anything is committed (see [`SmtpSender::attempt`]).
+const FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// The name followup greets the SMTP server with (EHLO): the configured `smtp.hello_name`, else
 /// this machine's fully qualified name when it has one, else the domain of the sender's address.
@@ -146,7 +163,13 @@ pub struct SmtpSender {
     hello: ClientId,
     connect_timeout: Duration,
     transaction_timeout: Duration,
-    connection: Mutex<Option<AsyncSmtpConnection>>,
+    connection: Mutex<Option<Session>>,
+}
+
+/// The kept connection and when it last finished a command.
+struct Session {
+    conn: AsyncSmtpConnection,
+    used_at: Instant,
 }
 
 impl std::fmt::Debug for SmtpSender {
@@ -205,6 +228,19 @@ struct Progress {
     body_sent: bool,
     /// The session was left mid-DATA on purpose and cannot be reused.
     abandoned: bool,
+    /// MAIL FROM got no answer at all: the connection was dead before anything was committed.
+    unanswered_mail: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            stage: Stage::Connect,
+            body_sent: false,
+            abandoned: false,
+            unanswered_mail: false,
+        }
+    }
 }
 
 impl SmtpSender {
@@ -262,11 +298,7 @@ impl SmtpSender {
     ) -> Result<Delivered, DeliveryError> {
         let started = Instant::now();
         let mut slot = self.connection.lock().await;
-        let mut progress = Progress {
-            stage: Stage::Connect,
-            body_sent: false,
-            abandoned: false,
-        };
+        let mut progress = Progress::new();
         let outcome = timeout(
             self.transaction_timeout,
             self.attempt(&mut slot, envelope, raw, before_body, &mut progress),
@@ -289,11 +321,7 @@ impl SmtpSender {
     ///
     /// Returns a one-line summary of the server and the session for `followup check-smtp`.
     pub async fn check(&self) -> Result<String, DeliveryError> {
-        let mut progress = Progress {
-            stage: Stage::Connect,
-            body_sent: false,
-            abandoned: false,
-        };
+        let mut progress = Progress::new();
         let opened = timeout(self.transaction_timeout, self.open(&mut progress)).await;
         let mut conn = match opened {
             Ok(conn) => conn?,
@@ -308,7 +336,7 @@ impl SmtpSender {
                 Protection::Starttls(_) => "STARTTLS",
                 Protection::Plain => "no TLS, loopback",
             },
-            if conn.is_encrypted() {
+            if self.is_encrypted(&conn) {
                 "encrypted"
             } else {
                 "not encrypted"
@@ -326,32 +354,52 @@ impl SmtpSender {
 
     /// Closes the kept connection with QUIT, so the server logs a clean end.
     pub async fn shutdown(&self) {
-        if let Some(mut conn) = self.connection.lock().await.take() {
-            let _ = timeout(self.connect_timeout, conn.quit()).await;
+        if let Some(mut session) = self.connection.lock().await.take() {
+            let _ = timeout(self.connect_timeout, session.conn.quit()).await;
         }
     }
 
+    /// One transaction on the kept connection, or a new one. A connection used within
+    /// [`FRESH_FOR`] is not tested with `NOOP`; if it turns out dead (MAIL FROM gets no answer,
+    /// so nothing was committed), the transaction runs once more on a new connection.
     async fn attempt(
         &self,
-        slot: &mut Option<AsyncSmtpConnection>,
+        slot: &mut Option<Session>,
         envelope: &Envelope,
         raw: &[u8],
         before_body: &BeforeBody<'_>,
         progress: &mut Progress,
     ) -> Result<Delivered, DeliveryError> {
-        let kept = match slot.take() {
-            Some(conn) => self.still_alive(conn).await,
-            None => None,
+        let (kept, untested) = match slot.take() {
+            Some(s) if !s.conn.has_broken() && s.used_at.elapsed() < FRESH_FOR => {
+                (Some(s.conn), true)
+            }
+            Some(s) => (self.still_alive(s.conn).await, false),
+            None => (None, false),
         };
-        let mut conn = match kept {
-            Some(conn) => conn,
-            None => self.open(progress).await?,
+        let (mut conn, untested) = match kept {
+            Some(conn) => (conn, untested),
+            None => (self.open(progress).await?, false),
         };
-        let result = self
+        let mut result = self
             .transaction(&mut conn, envelope, raw, before_body, progress)
             .await;
+        if untested && progress.unanswered_mail {
+            tracing::debug!(host = %self.host, "the kept SMTP connection was closed; reconnecting");
+            *progress = Progress::new();
+            conn = self.open(progress).await?;
+            result = self
+                .transaction(&mut conn, envelope, raw, before_body, progress)
+                .await;
+        }
+        let keep = |conn| {
+            Some(Session {
+                conn,
+                used_at: Instant::now(),
+            })
+        };
         match &result {
-            Ok(_) => *slot = Some(conn),
+            Ok(_) => *slot = keep(conn),
             // A definite refusal leaves the session usable once reset; anything else may have
             // left it in an unknown state.
             Err(DeliveryError::Transient { .. } | DeliveryError::Permanent { .. })
@@ -360,7 +408,7 @@ impl SmtpSender {
                     && !conn.has_broken() =>
             {
                 if let Ok(Ok(_)) = timeout(self.connect_timeout, conn.command(Rset)).await {
-                    *slot = Some(conn);
+                    *slot = keep(conn);
                 }
             }
             Err(_) => {}
@@ -372,27 +420,28 @@ impl SmtpSender {
     async fn open(&self, progress: &mut Progress) -> Result<AsyncSmtpConnection, DeliveryError> {
         progress.stage = Stage::Connect;
         let addrs = self.resolve().await?;
-        let implicit = match &self.protection {
-            Protection::Implicit(tls) => Some(tls.clone()),
-            Protection::Starttls(_) | Protection::Plain => None,
+        let greeted = async {
+            let tcp = self.connect_tcp(&addrs).await?;
+            let stream: Box<dyn AsyncTokioStream> = match &self.protection {
+                Protection::Implicit(tls) => {
+                    progress.stage = Stage::Tls;
+                    #[allow(deprecated)]
+                    let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
+                    stream
+                        .upgrade_tls(tls.clone())
+                        .await
+                        .map_err(|e| classify(&e, Stage::Tls))?;
+                    progress.stage = Stage::Connect;
+                    Box::new(ImplicitTls(stream))
+                }
+                Protection::Starttls(_) | Protection::Plain => Box::new(tcp),
+            };
+            AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+                .await
+                .map_err(|e| classify(&e, progress.stage))
         };
-        let connecting = AsyncSmtpConnection::connect_tokio1(
-            addrs.as_slice(),
-            Some(self.connect_timeout),
-            &self.hello,
-            implicit,
-            None,
-        );
-        let mut conn = match timeout(self.connect_timeout, connecting).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => {
-                let stage = if e.is_tls() {
-                    Stage::Tls
-                } else {
-                    Stage::Connect
-                };
-                return Err(classify(&e, stage));
-            }
+        let mut conn = match timeout(self.connect_timeout, greeted).await {
+            Ok(result) => result?,
             Err(_) => {
                 return Err(DeliveryError::Transient {
                     stage: Stage::Connect,
@@ -424,7 +473,7 @@ impl SmtpSender {
 
         if let Some((user, password)) = &self.login {
             progress.stage = Stage::Auth;
-            if !conn.is_encrypted() && !matches!(self.protection, Protection::Plain) {
+            if !self.is_encrypted(&conn) && !matches!(self.protection, Protection::Plain) {
                 return Err(refused(
                     Stage::Auth,
                     "refusing to send the password over an unencrypted connection",
@@ -442,6 +491,41 @@ impl SmtpSender {
                 .await?;
         }
         Ok(conn)
+    }
+
+    /// A TCP connection to the first address that answers, with `TCP_NODELAY`: every write is a
+    /// command, the body or its end, each followed by a wait for the server, so there is never
+    /// anything for Nagle's algorithm to gather, only an ACK to wait for.
+    async fn connect_tcp(&self, addrs: &[SocketAddr]) -> Result<TcpStream, DeliveryError> {
+        let mut last = None;
+        for addr in addrs {
+            match timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+                Ok(Ok(tcp)) => {
+                    tcp.set_nodelay(true)
+                        .map_err(|e| connect_failed(&self.host, *addr, &e))?;
+                    return Ok(tcp);
+                }
+                Ok(Err(e)) => last = Some(connect_failed(&self.host, *addr, &e)),
+                Err(_) => {
+                    last = Some(DeliveryError::Transient {
+                        stage: Stage::Connect,
+                        detail: format!(
+                            "cannot connect to {} ({addr}): no answer within {:?}",
+                            self.host, self.connect_timeout
+                        ),
+                    })
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| DeliveryError::Transient {
+            stage: Stage::Connect,
+            detail: format!("{} resolves to no usable address", self.host),
+        }))
+    }
+
+    /// Whether the session is encrypted. lettre sees implicit TLS set up here as a plain stream.
+    fn is_encrypted(&self, conn: &AsyncSmtpConnection) -> bool {
+        matches!(self.protection, Protection::Implicit(_)) || conn.is_encrypted()
     }
 
     /// The addresses to connect to; for `plain`, only loopback ones, so a poisoned hosts file
@@ -514,11 +598,12 @@ impl SmtpSender {
             }
             parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
-        step(
-            conn.command(Mail::new(Some(from), parameters)),
-            Stage::MailFrom,
-        )
-        .await?;
+        conn.command(Mail::new(Some(from), parameters))
+            .await
+            .map_err(|e| {
+                progress.unanswered_mail = e.status().is_none();
+                classify(&e, Stage::MailFrom)
+            })?;
 
         progress.stage = Stage::RcptTo;
         step(conn.command(Rcpt::new(to, vec![])), Stage::RcptTo).await?;
@@ -627,6 +712,62 @@ fn classify(e: &lettre::transport::smtp::Error, stage: Stage) -> DeliveryError {
             detail,
         },
         _ => DeliveryError::Transient { stage, detail },
+    }
+}
+
+fn connect_failed(host: &str, addr: SocketAddr, e: &std::io::Error) -> DeliveryError {
+    DeliveryError::Transient {
+        stage: Stage::Connect,
+        detail: format!("cannot connect to {host} ({addr}): {e}"),
+    }
+}
+
+/// lettre's TLS stream (set up by lettre, over our socket) as the tokio stream lettre's
+/// connection takes: lettre cannot be handed an already encrypted socket otherwise.
+#[allow(deprecated)]
+#[derive(Debug)]
+struct ImplicitTls(AsyncNetworkStream);
+
+#[allow(deprecated)]
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+}
+
+impl AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let unfilled = buf.initialize_unfilled();
+        match futures_util::io::AsyncRead::poll_read(Pin::new(&mut self.0), cx, unfilled) {
+            Poll::Ready(Ok(n)) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        futures_util::io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        futures_util::io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        futures_util::io::AsyncWrite::poll_close(Pin::new(&mut self.0), cx)
     }
 }
 

@@ -260,12 +260,33 @@ pub fn parse_interviews(
     parse_located(text, path, default_tz).map(|all| all.into_iter().map(|(i, ..)| i).collect())
 }
 
-/// An interview, where its `id:` is written (`None`: the id is the file's stem), and what is
-/// worth a warning about it.
-type Located = (Interview, Option<(usize, usize)>, Vec<Diagnostic>);
+/// An interview, where its id comes from, and what is worth a warning about it.
+type Located = (Interview, IdAt, Vec<Diagnostic>);
 
-/// A record that passed its checks, and where its `id:` is written.
-type Checked = (Interview, Option<(usize, usize)>);
+/// A record that passed its checks, and where its id comes from.
+type Checked = (Interview, IdAt);
+
+/// Where an interview's id is written. Its line is looked up only when a message needs it (a
+/// duplicate id): looking it up for every interview would read a file of many once per
+/// interview.
+#[derive(Debug, Clone, Copy)]
+enum IdAt {
+    /// The id is the file's stem.
+    FileName,
+    /// An `id:` key: in the file's one record (`None`) or in the list's item at this index.
+    Written(Option<usize>),
+}
+
+impl IdAt {
+    /// The line and column of the `id:` value in `text`, the file's text.
+    fn find(self, text: &str) -> Option<(usize, usize)> {
+        match self {
+            IdAt::FileName => None,
+            IdAt::Written(None) => yaml::locate(text, &[Seg::Key("id")]),
+            IdAt::Written(Some(i)) => yaml::locate(text, &[Seg::Index(i), Seg::Key("id")]),
+        }
+    }
+}
 
 fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>, Diagnostics> {
     let records: Records = yaml::parse(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
@@ -292,12 +313,14 @@ fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>
     };
     let mut out: Vec<Located> = Vec::new();
     let mut errors = Vec::new();
-    let mut ids: HashMap<String, Option<(usize, usize)>> = HashMap::new();
+    let mut ids: HashMap<String, IdAt> = HashMap::new();
     for (base, raw) in raws {
         match ctx.check(&base, raw, list) {
             Ok((interview, at)) => {
                 if let Some(first) = ids.get(&interview.id) {
-                    let also = first.map_or(String::new(), |(l, _)| format!(" at line {l}"));
+                    let also = first
+                        .find(text)
+                        .map_or(String::new(), |(l, _)| format!(" at line {l}"));
                     errors.push(ctx.at(
                         &base,
                         &[Seg::Key("id")],
@@ -350,23 +373,32 @@ pub fn load_interviews_and_warnings(
     let mut interviews = Vec::new();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    let mut seen: HashMap<String, (PathBuf, Option<(usize, usize)>)> = HashMap::new();
+    let mut seen: HashMap<String, (PathBuf, IdAt)> = HashMap::new();
     for file in files {
-        let parsed = yaml::read(&file)
-            .map_err(|d| Diagnostics(vec![d]))
-            .and_then(|text| parse_located(&text, &file, default_tz));
-        match parsed {
+        let text = match yaml::read(&file) {
+            Ok(text) => text,
+            Err(d) => {
+                problems.push(d);
+                continue;
+            }
+        };
+        match parse_located(&text, &file, default_tz) {
             Ok(all) => {
                 for (interview, at, noted) in all {
                     if let Some((first, first_at)) = seen.get(&interview.id) {
-                        let line = first_at.map_or(String::new(), |(l, _)| format!(":{l}"));
+                        let first_line = if *first == file {
+                            first_at.find(&text)
+                        } else {
+                            yaml::read(first).ok().and_then(|t| first_at.find(&t))
+                        };
+                        let line = first_line.map_or(String::new(), |(l, _)| format!(":{l}"));
                         let msg = format!(
                             "duplicate interview id `{}`: {}{line} already uses it; give one of \
                              them another `id:` (or rename the file)",
                             interview.id,
                             first.display()
                         );
-                        problems.push(match at {
+                        problems.push(match at.find(&text) {
                             Some((l, c)) => Diagnostic::at(&file, l, c, msg),
                             None => Diagnostic::new(&file, msg),
                         });
@@ -486,10 +518,11 @@ impl Ctx<'_> {
             .id_of(base, &raw.id, list)
             .map_err(|d| errors.push(d))
             .ok();
-        let id_at = raw
-            .id
-            .as_ref()
-            .and_then(|_| yaml::locate(self.text, &[base, &[Seg::Key("id")]].concat()));
+        let id_at = match (&raw.id, base.first()) {
+            (None, _) => IdAt::FileName,
+            (Some(_), Some(Seg::Index(i))) => IdAt::Written(Some(*i)),
+            (Some(_), _) => IdAt::Written(None),
+        };
         let tz = raw.timezone.map_or(self.default_tz, |Zone(tz)| tz);
         let local_start = raw.start.0;
         let duration = raw.duration.map_or(TimeDelta::hours(1), |Delay(d)| d);

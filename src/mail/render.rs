@@ -337,16 +337,18 @@ impl Templates {
             return Err(fail(None, None, RenderProblem::EmptyValue(key)));
         }
         let run = |name: String, line0: usize| {
-            self.registry.render(&name, &ctx.data).map_err(|e| {
-                let line = e.line_no.map(|l| l + line0);
-                let problem = match e.reason() {
-                    RenderErrorReason::MissingVariable(path) => {
-                        RenderProblem::Missing(path.clone().unwrap_or_default())
-                    }
-                    other => RenderProblem::Template(other.to_string()),
-                };
-                fail(line, e.column_no, problem)
-            })
+            self.registry
+                .render_with_context(&name, &ctx.data)
+                .map_err(|e| {
+                    let line = e.line_no.map(|l| l + line0);
+                    let problem = match e.reason() {
+                        RenderErrorReason::MissingVariable(path) => {
+                            RenderProblem::Missing(path.clone().unwrap_or_default())
+                        }
+                        other => RenderProblem::Template(other.to_string()),
+                    };
+                    fail(line, e.column_no, problem)
+                })
         };
         let subject = run(subject_name(step), 0)?;
         let body = run(body_name(step), BODY_FIRST_LINE - 1)?;
@@ -369,6 +371,36 @@ impl Templates {
     /// Test-renders every step for every person the playbook can address it to, in every record,
     /// and returns every problem found.
     pub fn check(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
+        // Rendering every step for every record is most of the time a large set of records
+        // takes to load, and each render stands alone: the records are shared out among the
+        // cores (a few hundred at least to a thread, so a small set stays on this one).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = cores.min(records.len() / 512 + 1);
+        let chunk = records.len().div_ceil(threads).max(1);
+        let mut out: Vec<Diagnostic> = if threads == 1 {
+            self.check_part(records, owner)
+        } else {
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = records
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || self.check_part(part, owner)))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| {
+                        part.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
+        out.dedup();
+        out
+    }
+
+    /// [`Templates::check`] of some of the records, unsorted.
+    fn check_part(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for iv in records {
             for (step, person) in iv.pairings() {
@@ -380,8 +412,6 @@ impl Templates {
                 }
             }
         }
-        out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
-        out.dedup();
         out
     }
 }
@@ -412,12 +442,20 @@ impl Templates {
 /// An optional value that a record lacks is absent, not empty: use it inside `{{#if ...}}`
 /// (`{{#if notes.highlight}}...{{/if}}`). Strict mode makes an unguarded use of an absent value,
 /// and any misspelt key, an error that `validate` reports, instead of a hole in a sent message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RenderContext {
     interview_id: String,
-    data: Value,
+    /// The data, as handlebars holds it: rendering from a [`Value`] would copy it each time.
+    data: handlebars::Context,
     /// A value every message needs that the records left empty.
     empty_required: Option<&'static str>,
+}
+
+impl PartialEq for RenderContext {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.interview_id, self.data(), self.empty_required)
+            == (&other.interview_id, other.data(), other.empty_required)
+    }
 }
 
 impl RenderContext {
@@ -485,7 +523,7 @@ impl RenderContext {
             .map(|(k, _)| k);
         Self {
             interview_id: iv.id.clone(),
-            data: data.into(),
+            data: handlebars::Context::from(Value::from(data)),
             empty_required,
         }
     }
@@ -495,7 +533,7 @@ impl RenderContext {
     /// address).
     pub fn with_bounce(mut self, bounce: Option<&Undeliverable>) -> Self {
         if let (Some(bounce), Some(Value::Object(person))) =
-            (bounce, self.data.get_mut("interviewer"))
+            (bounce, self.data.data_mut().get_mut("interviewer"))
         {
             insert_opt(person, "bounced", Some(&bounce.reason));
         }
@@ -504,13 +542,13 @@ impl RenderContext {
 
     /// The data as JSON, for previews and tests.
     pub fn data(&self) -> &Value {
-        &self.data
+        self.data.data()
     }
 }
 
 impl fmt::Display for RenderContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match serde_json::to_string_pretty(&self.data) {
+        match serde_json::to_string_pretty(self.data()) {
             Ok(s) => f.write_str(&s),
             Err(_) => Err(fmt::Error),
         }
@@ -569,7 +607,9 @@ fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
     };
     let mut data = RenderContext::new(&iv, &person, &owner, Step::ThankYou)
         .with_bounce(Some(&bounced))
-        .data;
+        .data
+        .data()
+        .clone();
     data["step"] = step.as_str().into();
     data
 }

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::heard::{HeardByInterview, HeardRecord};
 use crate::core::{
-    Channel, EmailAddress, History, MessageId, PastSend, SendKey, SendState, Status, ThreadRef,
-    Undeliverable,
+    Channel, EmailAddress, History, MessageId, PastSend, SendKey, SendState, Status, Step,
+    ThreadRef, Undeliverable,
 };
 
 pub use sled_store::SledStore;
@@ -143,6 +143,21 @@ pub fn thread_in<'r>(
             .then_with(|| a.1.message_id.cmp(&b.1.message_id))
     });
     earlier.into_iter().map(|(_, thread)| thread).collect()
+}
+
+/// [`thread_in`] over the records of a round, by key: only the interview's own records are
+/// looked at (keys order by interview first), so finding a thread does not grow with the state.
+pub fn thread_in_records(records: &BTreeMap<SendKey, SendRecord>, key: &SendKey) -> Vec<ThreadRef> {
+    let first = SendKey {
+        interview: key.interview.clone(),
+        step: Step::ALL.iter().copied().min().unwrap_or(Step::ThankYou),
+        recipient: String::new(),
+    };
+    let own = records
+        .range(first..)
+        .take_while(|(k, _)| k.interview == key.interview)
+        .map(|(_, r)| r);
+    thread_in(own, key)
 }
 
 /// When the state first saw an interview in a status.
@@ -353,6 +368,15 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// [`Store::note_status`] for many interviews at once, durable before it returns, with one
+    /// flush for all of them rather than one each.
+    fn note_statuses(&self, seen: &[(&str, Status)], at: DateTime<Utc>) -> Result<(), StoreError> {
+        for (interview, status) in seen {
+            self.note_status(interview, *status, at)?;
+        }
+        Ok(())
+    }
+
     /// Records that mail to `address` cannot be delivered: a permanent failure that named the
     /// recipient, whether an SMTP server refused it or a bounce came back later. Later e-mail
     /// to it is cancelled (see [`History::bounce_cancels`]). The first record is kept; `Ok(true)`
@@ -396,6 +420,12 @@ pub trait Store: Send + Sync {
     fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// A number that changes whenever anything in the store does (in this process), so that a
+    /// copy of it can tell it is still current; `None` when the store cannot tell.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 
     /// Everything, as plain values.
     fn snapshot(&self) -> Result<Snapshot, StoreError>;

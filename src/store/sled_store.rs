@@ -28,6 +28,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -73,6 +74,11 @@ pub struct SledStore {
     mailbox: Tree,
     /// Serializes writes of `check.json` so its count only grows.
     check: Mutex<()>,
+    /// Counts the writes: the store's [`Store::revision`]. Only this process writes (the lock).
+    writes: AtomicU64,
+    /// How many sends there are, for `check.json`: sled's `len` walks the whole tree, which
+    /// once per new send made a batch quadratic. Counted once at open, then kept.
+    send_count: AtomicUsize,
     _lock: File,
 }
 
@@ -152,17 +158,20 @@ impl SledStore {
             db,
             path: path.to_path_buf(),
             check: Mutex::new(()),
+            writes: AtomicU64::new(0),
+            send_count: AtomicUsize::new(0),
             _lock: lock,
         };
         store.check_schema(check)?;
-        if let Some(check) = check {
-            let found = store.sends.len();
-            if found < check.sends {
-                return Err(store.corrupt(format!(
-                    "it holds {found} send(s) but held {} before",
-                    check.sends
-                )));
-            }
+        let found = store.sends.len();
+        store.send_count.store(found, Ordering::SeqCst);
+        if let Some(check) = check
+            && found < check.sends
+        {
+            return Err(store.corrupt(format!(
+                "it holds {found} send(s) but held {} before",
+                check.sends
+            )));
         }
         Ok(store)
     }
@@ -246,9 +255,23 @@ impl SledStore {
         }
     }
 
-    /// Compare-and-swap on the exact bytes last read, retried while `decide` still agrees.
-    /// `decide` returns the new value, or `None` to leave things as they are.
+    /// Compare-and-swap on the exact bytes last read, retried while `decide` still agrees, and
+    /// flushed. `decide` returns the new value, or `None` to leave things as they are.
     fn update(
+        &self,
+        tree: &Tree,
+        key: &str,
+        decide: impl FnMut(Option<&IVec>) -> Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.update_unflushed(tree, key, decide)?;
+        if changed {
+            self.flush()?;
+        }
+        Ok(changed)
+    }
+
+    /// [`SledStore::update`] without the flush, for a batch that flushes once at its end.
+    fn update_unflushed(
         &self,
         tree: &Tree,
         key: &str,
@@ -263,11 +286,36 @@ impl SledStore {
                 .compare_and_swap(key, old, Some(new))
                 .map_err(|e| self.sled(e))?;
             if swapped.is_ok() {
-                self.flush()?;
+                self.writes.fetch_add(1, Ordering::SeqCst);
                 return Ok(true);
             }
         }
         Err(StoreError::Contention { key: key.into() })
+    }
+
+    /// Records `status` for `interview` unless it is already the one seen; `true` if it changed.
+    fn note_status_unflushed(
+        &self,
+        interview: &str,
+        status: Status,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let new = encode(
+            interview,
+            &SeenValue {
+                status,
+                seen_at: at,
+            },
+        )?;
+        self.update_unflushed(&self.status_seen, interview, |old| {
+            if let Some(raw) = old {
+                let seen: SeenValue = decode(interview, raw)?;
+                if seen.status == status {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(new.clone()))
+        })
     }
 }
 
@@ -299,13 +347,14 @@ impl Store for SledStore {
         let mut created = false;
         let won = self.update(&self.sends, &name, |old| {
             let state = old
-                .map(|raw| decode_record(&name, raw))
+                .map(|raw| decode::<StateOf>(&name, raw))
                 .transpose()?
                 .map(|r| r.state);
             created = old.is_none();
             Ok(expected.contains(&state).then(|| new.clone()))
         })?;
         if won && created {
+            self.send_count.fetch_add(1, Ordering::SeqCst);
             self.write_check()?;
         }
         Ok(won)
@@ -481,22 +530,20 @@ impl Store for SledStore {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let new = encode(
-            interview,
-            &SeenValue {
-                status,
-                seen_at: at,
-            },
-        )?;
-        self.update(&self.status_seen, interview, |old| {
-            if let Some(raw) = old {
-                let seen: SeenValue = decode(interview, raw)?;
-                if seen.status == status {
-                    return Ok(None);
-                }
-            }
-            Ok(Some(new.clone()))
-        })?;
+        if self.note_status_unflushed(interview, status, at)? {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn note_statuses(&self, seen: &[(&str, Status)], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut changed = false;
+        for (interview, status) in seen {
+            changed |= self.note_status_unflushed(interview, *status, at)?;
+        }
+        if changed {
+            self.flush()?;
+        }
         Ok(())
     }
 
@@ -520,7 +567,12 @@ impl Store for SledStore {
         self.meta
             .insert(name, value.as_bytes())
             .map_err(|e| self.sled(e))?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.flush()
+    }
+
+    fn revision(&self) -> Option<u64> {
+        Some(self.writes.load(Ordering::SeqCst))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -669,7 +721,9 @@ impl Store for SledStore {
                     key: "<restore>".into(),
                 },
             })?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.flush()?;
+        self.send_count.store(self.sends.len(), Ordering::SeqCst);
         self.write_check()
     }
 }
@@ -681,7 +735,7 @@ impl SledStore {
         let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
         let check = Check {
             schema_version: SCHEMA_VERSION,
-            sends: self.sends.len(),
+            sends: self.send_count.load(Ordering::SeqCst),
         };
         let bytes = encode(CHECK_FILE, &check)?;
         fsutil::replace_file(&self.path.join(CHECK_FILE), &bytes).map_err(|e| StoreError::Io {
@@ -783,9 +837,12 @@ fn lock(file: &File, dir: &Path) -> Result<(), StoreError> {
 /// sled 0.34 may panic on a damaged file instead of returning an error; either way the result
 /// is `Corrupt`, and nothing on disk is removed.
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    // Every write here flushes before it returns, so sled's own flusher thread, which wakes
+    // every 500 ms, would only cost an idle daemon its wake-ups.
     let config = sled::Config::new()
         .path(path.join(DB_DIR))
-        .cache_capacity(CACHE_BYTES);
+        .cache_capacity(CACHE_BYTES)
+        .flush_every_ms(None);
     match catch_unwind(AssertUnwindSafe(|| config.open())) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(open_error(path, e)),
@@ -846,6 +903,13 @@ fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, StoreError> {
         key: key.into(),
         detail: e.to_string(),
     })
+}
+
+/// The one field of a stored record a compare-and-swap looks at: decoding only it spares the
+/// rest (the rendered message is most of a record).
+#[derive(Deserialize)]
+struct StateOf {
+    state: SendState,
 }
 
 /// A record must also sit under its own key, or `get` and `all` would disagree.

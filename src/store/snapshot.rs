@@ -4,6 +4,8 @@
 //! the one writer and the one reader of both files.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use super::{Snapshot, Store, StoreError};
 use crate::fsutil::{self, FsError};
@@ -42,6 +44,67 @@ pub enum SnapshotError {
 /// Where the snapshot of the state in `state_dir` is.
 pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join(SNAPSHOT_FILE)
+}
+
+/// Writes the snapshot and the problems for a process that writes them again and again (the
+/// daemon, every round): each only when it changed since this writer last wrote it, or when the
+/// file is no longer as it was left. A round that changed nothing then reads, writes and fsyncs
+/// nothing. A store that cannot say when it changed ([`Store::revision`] `None`) is written
+/// every time.
+#[derive(Debug, Default)]
+pub struct Writer {
+    last: Mutex<Last>,
+}
+
+#[derive(Debug, Default)]
+struct Last {
+    state: Option<(u64, Stamp)>,
+    problems: Option<(Vec<String>, Stamp)>,
+}
+
+/// What a file looked like right after it was written: a changed one differs in one of these.
+type Stamp = (u64, SystemTime);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+impl Writer {
+    /// [`save`] and [`save_problems`], each skipped when nothing changed.
+    pub fn save(
+        &self,
+        state_dir: &Path,
+        store: &dyn Store,
+        problems: &[&String],
+    ) -> Result<(), SnapshotError> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let state_file = path(state_dir);
+        let revision = store.revision();
+        let current = |(rev, at): &(u64, Stamp)| {
+            Some(*rev) == revision && stamp(&state_file).as_ref() == Some(at)
+        };
+        if !last.state.as_ref().is_some_and(current) {
+            last.state = None;
+            save(state_dir, store)?;
+            if let (Some(rev), Some(at)) = (revision, stamp(&state_file)) {
+                last.state = Some((rev, at));
+            }
+        }
+        let problems_file = state_dir.join(PROBLEMS_FILE);
+        let unchanged = last.problems.as_ref().is_some_and(|(list, at)| {
+            list.iter().eq(problems.iter().copied()) && stamp(&problems_file).as_ref() == Some(at)
+        });
+        if !unchanged {
+            last.problems = None;
+            save_problems(state_dir, problems)?;
+            if let Some(at) = stamp(&problems_file) {
+                let list = problems.iter().map(|p| (*p).clone()).collect();
+                last.problems = Some((list, at));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes the whole state as the snapshot, atomically.
