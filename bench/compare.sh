@@ -9,6 +9,8 @@
 #   2. Start to the first round done with N records (`run --once`, nothing due).
 #   3. The daemon idle for IDLE minutes with the N records and nothing due: CPU seconds, wake-ups
 #      per minute (context switches summed over all its threads, /proc/PID/task/*/status), RSS.
+#   4. `validate` and `plan --json` over SCALE interviews, one to a file and in files of 100:
+#      wall and peak memory, medians of RUNS runs.
 #
 # Runs as root on Debian 12: installs what it needs from Debian's packages (postfix for
 # smtp-sink and smtp-source, time, python3-venv) and mailmerge from PyPI into a venv of its own.
@@ -16,8 +18,9 @@
 # "No configuration" and forbids services from starting, so nothing listens on port 25 and
 # nothing can be relayed; smtp-sink accepts and discards, on 127.0.0.1 only.
 #
-# Usage: bench/compare.sh [-n MESSAGES] [-r RUNS] [-i IDLE_MINUTES] [-o OUT_DIR] [-b BINARY]
-#   defaults: -n 1000 -r 3 -i 10 -o target/bench-compare; the binary is built with
+# Usage: bench/compare.sh [-n MESSAGES] [-r RUNS] [-i IDLE_MINUTES] [-s SCALE] [-o OUT_DIR]
+#                         [-b BINARY]
+#   defaults: -n 1000 -r 3 -i 10 -s 100000 -o target/bench-compare; the binary is built with
 #   `cargo build --release --locked` unless -b names one. The table is printed and written to
 #   OUT_DIR/results.md; every run's own output is kept in OUT_DIR.
 set -euo pipefail
@@ -26,19 +29,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MESSAGES=1000
 RUNS=3
 IDLE_MINUTES=10
+SCALE=100000
 OUT="$ROOT/target/bench-compare"
 BIN=""
 PORT="${FOLLOWUP_BENCH_PORT:-25825}"
 MAILMERGE_VERSION=2.3.0
 
-while getopts "n:r:i:o:b:h" opt; do
+while getopts "n:r:i:s:o:b:h" opt; do
     case "$opt" in
         n) MESSAGES="$OPTARG" ;;
         r) RUNS="$OPTARG" ;;
         i) IDLE_MINUTES="$OPTARG" ;;
+        s) SCALE="$OPTARG" ;;
         o) OUT="$OPTARG" ;;
         b) BIN="$OPTARG" ;;
-        *) sed -n '2,24p' "$0"; exit 2 ;;
+        *) sed -n '2,27p' "$0"; exit 2 ;;
     esac
 done
 
@@ -166,6 +171,22 @@ switches_of() {
 
 field_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
+# `validate` and `plan --json` over SCALE interviews, $1 to a file, RUNS times each; results in
+# OUT/validate-$1.txt and OUT/plan-$1.txt.
+at_scale() {
+    local per_file="$1" ws="$OUT/ws-scale-$1"
+    workspace "$ws" "$SCALE" "$per_file"
+    : >"$OUT/validate-$per_file.txt"
+    : >"$OUT/plan-$per_file.txt"
+    for run in $(seq "$RUNS"); do
+        measure "$OUT/validate-$per_file.txt" "$OUT/validate-$per_file-$run.log" \
+            "$BIN" --config "$ws/followup.yaml" validate
+        measure "$OUT/plan-$per_file.txt" "$OUT/plan-$per_file-$run.log" \
+            sh -c '"$1" --config "$2" plan --json >/dev/null' plan "$BIN" "$ws/followup.yaml"
+    done
+    rm -rf "$ws"
+}
+
 main() {
     mkdir -p "$OUT"
     OUT="$(cd "$OUT" && pwd)"
@@ -231,6 +252,9 @@ main() {
     kill -TERM "$daemon_pid"
     wait "$daemon_pid" || true
     daemon_pid=""
+    say "validate and plan --json over $SCALE interviews, one to a file and 100 to a file, $RUNS runs"
+    at_scale 1
+    at_scale 100
     local load_after
     load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -253,6 +277,16 @@ main() {
     per_hour="$(awk -v c="$idle_cpu" -v m="$IDLE_MINUTES" 'BEGIN { printf "%.2f", c * 60 / m }')"
     wakes="$(awk -v a="$sw0" -v b="$sw1" -v m="$IDLE_MINUTES" 'BEGIN { printf "%.0f", (b - a) / m }')"
 
+    local v1 v1_rss v100 v100_rss p1 p1_rss p100 p100_rss
+    v1="$(median "$OUT/validate-1.txt" 1)"
+    v1_rss="$(median "$OUT/validate-1.txt" 4)"
+    v100="$(median "$OUT/validate-100.txt" 1)"
+    v100_rss="$(median "$OUT/validate-100.txt" 4)"
+    p1="$(median "$OUT/plan-1.txt" 1)"
+    p1_rss="$(median "$OUT/plan-1.txt" 4)"
+    p100="$(median "$OUT/plan-100.txt" 1)"
+    p100_rss="$(median "$OUT/plan-100.txt" 4)"
+
     {
         echo "followup compare: $("$BIN" --version), $(date -u +%Y-%m-%dT%H:%MZ)"
         echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
@@ -274,6 +308,15 @@ main() {
             "$st_wall s, peak RSS $st_rss KiB"
         echo "idle $IDLE_MINUTES min ($MESSAGES records, nothing due): CPU $idle_cpu s" \
             "($per_hour s an hour), $wakes wake-ups a minute, RSS $rss KiB (peak $hwm), $threads threads"
+        echo
+        echo "$SCALE interviews, medians of $RUNS:"
+        echo
+        echo "| | one to a file | 100 to a file | 100 to a file / one to a file |"
+        echo "|---|---|---|---|"
+        echo "| validate, wall (s) | $v1 | $v100 | $(ratio "$v100" "$v1") |"
+        echo "| validate, peak RSS (KiB) | $v1_rss | $v100_rss | |"
+        echo "| plan --json, wall (s) | $p1 | $p100 | $(ratio "$p100" "$p1") |"
+        echo "| plan --json, peak RSS (KiB) | $p1_rss | $p100_rss | |"
     } | tee "$OUT/results.md"
 }
 

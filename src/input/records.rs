@@ -374,23 +374,16 @@ pub fn load_interviews_and_warnings(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: HashMap<String, (PathBuf, IdAt)> = HashMap::new();
-    for file in files {
-        let text = match yaml::read(&file) {
-            Ok(text) => text,
-            Err(d) => {
-                problems.push(d);
-                continue;
-            }
-        };
-        match parse_located(&text, &file, default_tz) {
+    // Files are read and parsed on every core; ids are then checked in file order, so the
+    // first file to use an id keeps it whatever the threads did.
+    for (file, parsed) in files.iter().zip(parse_files(&files, default_tz)) {
+        match parsed {
             Ok(all) => {
+                // The text again only for a message that needs a line: a duplicate id.
+                let text = || yaml::read(file).unwrap_or_default();
                 for (interview, at, noted) in all {
                     if let Some((first, first_at)) = seen.get(&interview.id) {
-                        let first_line = if *first == file {
-                            first_at.find(&text)
-                        } else {
-                            yaml::read(first).ok().and_then(|t| first_at.find(&t))
-                        };
+                        let first_line = yaml::read(first).ok().and_then(|t| first_at.find(&t));
                         let line = first_line.map_or(String::new(), |(l, _)| format!(":{l}"));
                         let msg = format!(
                             "duplicate interview id `{}`: {}{line} already uses it; give one of \
@@ -398,9 +391,9 @@ pub fn load_interviews_and_warnings(
                             interview.id,
                             first.display()
                         );
-                        problems.push(match at.find(&text) {
-                            Some((l, c)) => Diagnostic::at(&file, l, c, msg),
-                            None => Diagnostic::new(&file, msg),
+                        problems.push(match at.find(&text()) {
+                            Some((l, c)) => Diagnostic::at(file, l, c, msg),
+                            None => Diagnostic::new(file, msg),
                         });
                     } else {
                         seen.insert(interview.id.clone(), (file.clone(), at));
@@ -413,6 +406,35 @@ pub fn load_interviews_and_warnings(
         }
     }
     (interviews, problems, warnings)
+}
+
+/// Reads and parses each of `files`, in order; a large set is shared out among the cores (a
+/// hundred files at least to a thread, so a small set stays on this one).
+fn parse_files(files: &[PathBuf], default_tz: Tz) -> Vec<Result<Vec<Located>, Diagnostics>> {
+    let parse = |file: &PathBuf| {
+        yaml::read(file)
+            .map_err(|d| Diagnostics(vec![d]))
+            .and_then(|text| parse_located(&text, file, default_tz))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(files.len() / 100 + 1);
+    if threads == 1 {
+        return files.iter().map(parse).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// The record files of `dir`, sorted; editor backups and lock files are skipped.

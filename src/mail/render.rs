@@ -5,7 +5,7 @@
 //! escaping (`&` stays `&`): these are plain-text mails. A draft with an empty subject or body, or
 //! a leftover `{{`/`}}`, is an error, so a message with a hole in it is never sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::{Interview, Interviewer, Owner, Step, Undeliverable};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::mail::template_check::{unclosed_block, unknown_names};
+use crate::mail::template_check::{self, unclosed_block, unknown_names};
 
 /// The templates built into the binary, so a config without a templates directory still works;
 /// `followup init` writes them out.
@@ -399,13 +399,54 @@ impl Templates {
         out
     }
 
-    /// [`Templates::check`] of some of the records, unsorted.
+    /// [`Templates::check`] of some of the records, unsorted. A step whose templates depend
+    /// only on the shape of the values is rendered once for each shape met, and its outcome
+    /// given to every record of that shape: a large set of records is mostly alike.
     fn check_part(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
+        let by_shape: BTreeSet<Step> = Step::ALL
+            .iter()
+            .copied()
+            .filter(|&step| {
+                [subject_name(step), body_name(step)].iter().all(|name| {
+                    self.registry
+                        .get_template(name)
+                        .is_some_and(template_check::depends_only_on_shape)
+                })
+            })
+            .collect();
+        let mut outcomes: HashMap<(Step, Option<&'static str>, Vec<u8>), Option<RenderError>> =
+            HashMap::new();
         let mut out = Vec::new();
         for iv in records {
+            // One context for each person, moved from step to step.
+            let mut contexts: Vec<(&Interviewer, RenderContext)> = Vec::new();
             for (step, person) in iv.pairings() {
-                let ctx = RenderContext::new(iv, person, owner, step);
-                if let Err(e) = self.render(step, &ctx) {
+                let ctx = match contexts.iter().position(|(p, _)| std::ptr::eq(*p, person)) {
+                    Some(i) => {
+                        contexts[i].1.set_step(iv, step);
+                        &contexts[i].1
+                    }
+                    None => {
+                        let ctx = RenderContext::new(iv, person, owner, step);
+                        contexts.push((person, ctx));
+                        &contexts[contexts.len() - 1].1
+                    }
+                };
+                let mut key = Vec::new();
+                let failed =
+                    if by_shape.contains(&step) && template_check::shape(ctx.data(), &mut key) {
+                        outcomes
+                            .entry((step, ctx.empty_required, key))
+                            .or_insert_with(|| self.render(step, &ctx).err())
+                            .clone()
+                            .map(|e| RenderError {
+                                interview: iv.id.clone(),
+                                ..e
+                            })
+                    } else {
+                        self.render(step, &ctx).err()
+                    };
+                if let Some(e) = failed {
                     let mut d = e.to_diagnostic();
                     d.message = format!("{} (record {})", d.message, iv.source.display());
                     out.push(d);
@@ -483,12 +524,6 @@ impl RenderContext {
         for (k, v) in &iv.notes {
             insert_opt(&mut notes, k, Some(v));
         }
-        let attachments: Vec<Value> = iv
-            .attachments_for(step)
-            .iter()
-            .filter_map(|p| p.file_name())
-            .map(|n| Value::from(n.to_string_lossy().into_owned()))
-            .collect();
 
         let mut data = Map::new();
         data.insert("me".into(), me.into());
@@ -508,8 +543,6 @@ impl RenderContext {
             data.insert("decision_by".into(), long_date(d).into());
         }
         data.insert("notes".into(), notes.into());
-        data.insert("attachments".into(), attachments.into());
-        data.insert("step".into(), step.as_str().into());
 
         let required = [
             ("me.name", owner.name.as_str()),
@@ -521,10 +554,27 @@ impl RenderContext {
             .into_iter()
             .find(|(_, v)| one_line(v).is_empty())
             .map(|(k, _)| k);
-        Self {
+        let mut ctx = Self {
             interview_id: iv.id.clone(),
             data: handlebars::Context::from(Value::from(data)),
             empty_required,
+        };
+        ctx.set_step(iv, step);
+        ctx
+    }
+
+    /// Makes this the data for `step` of the same interview and person: only `step` and
+    /// `attachments` depend on the step, so the rest need not be built again.
+    pub fn set_step(&mut self, iv: &Interview, step: Step) {
+        let attachments: Vec<Value> = iv
+            .attachments_for(step)
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| Value::from(n.to_string_lossy().into_owned()))
+            .collect();
+        if let Value::Object(data) = self.data.data_mut() {
+            data.insert("attachments".into(), attachments.into());
+            data.insert("step".into(), step.as_str().into());
         }
     }
 
@@ -1255,6 +1305,62 @@ pub(crate) mod tests {
         let d = render(&t, &iv, &owner(), Step::ThankYou).unwrap();
         assert!(!d.subject.contains('\n') && !d.subject.contains('\r'));
         assert!(d.subject.contains("Engineer Bcc: victim@example.org"));
+    }
+
+    /// `count` copies of `iv`, each its own record.
+    fn copies(iv: &Interview, count: usize) -> Vec<Interview> {
+        (0..count)
+            .map(|i| Interview {
+                id: format!("{}-{i}", iv.id),
+                company: format!("Company {i}"),
+                source: PathBuf::from(format!("iv{i}.yaml")),
+                ..iv.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn check_reports_a_failure_for_every_record_of_the_same_shape() {
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}}, {{interviewer.title}}\n").unwrap();
+        let records = copies(&bare(), 3);
+        let found = t.check(&records, &owner());
+        // Each record's thank-you to its untitled interviewer fails, named with its record.
+        for r in &records {
+            assert!(
+                found
+                    .iter()
+                    .any(|d| d.message.contains(&format!("record {}", r.source.display()))),
+                "{} not reported: {found:?}",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn check_renders_each_record_whose_text_could_change_the_outcome() {
+        // A brace in one record's note makes a leftover there, and only there.
+        let mut records = copies(&full(), 3);
+        records[1]
+            .notes
+            .insert("highlight".into(), "the {{team}} offsite".into());
+        let found = Templates::builtin().check(&records, &owner());
+        assert!(!found.is_empty(), "the brace went unseen");
+        assert!(
+            found.iter().all(|d| d.message.contains("record iv1.yaml")),
+            "{found:?}"
+        );
+        // A comparison tells texts apart: only the record it picks out fails.
+        let t = one(
+            "Subject: Hi\n\nDear {{interviewer.name}}\n\
+             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n",
+        )
+        .unwrap();
+        let found = t.check(&copies(&bare(), 3), &owner());
+        assert!(!found.is_empty(), "the comparison went unseen");
+        assert!(
+            found.iter().all(|d| d.message.contains("record iv2.yaml")),
+            "{found:?}"
+        );
     }
 
     #[test]

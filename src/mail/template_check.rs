@@ -98,6 +98,83 @@ const BUILTIN_HELPERS: &[&str] = &[
     "and", "or", "not", "len",
 ];
 
+/// Whether what `template` renders to, and whether it fails, depends only on the shape of the
+/// values (which are present, which are empty, how many items a list has, the keys of a map),
+/// never on their text: its tags are plain values and `#if`, `#unless`, `#each`, `#with` on
+/// plain values. Then two records of the same [`shape`] render alike, so `validate` need render
+/// only one of each. A comparison (`eq`), `lookup`, a partial or a subexpression can tell texts
+/// apart, and makes every record be rendered.
+pub fn depends_only_on_shape(template: &Template) -> bool {
+    template.elements.iter().all(|element| match element {
+        TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
+        TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+            let plain = match &h.name {
+                Parameter::Name(name) => !BUILTIN_HELPERS.contains(&name.as_str()),
+                Parameter::Path(_) => true,
+                _ => false,
+            };
+            plain && h.params.is_empty() && h.hash.is_empty() && h.template.is_none()
+        }
+        TemplateElement::HelperBlock(h) => {
+            let structural = matches!(
+                &h.name,
+                Parameter::Name(name) if matches!(name.as_str(), "if" | "unless" | "each" | "with")
+            );
+            structural
+                && h.hash.is_empty()
+                && h.params.iter().all(|p| matches!(p, Parameter::Path(_)))
+                && h.template.as_ref().is_none_or(depends_only_on_shape)
+                && h.inverse.as_ref().is_none_or(depends_only_on_shape)
+        }
+        _ => false,
+    })
+}
+
+/// The shape of `value` as [`depends_only_on_shape`] means it, written to `out`; `false` when
+/// a text in it could change the outcome by itself: a brace, which could make a leftover
+/// `{{` in the output. A text counts as empty (falsy), blank (truthy, renders as nothing
+/// visible) or written; map keys are part of the shape, as `#each` over a map shows them.
+pub fn shape(value: &Value, out: &mut Vec<u8>) -> bool {
+    match value {
+        Value::Null => out.push(b'n'),
+        Value::Bool(b) => out.push(if *b { b't' } else { b'f' }),
+        Value::Number(n) => out.push(if n.as_f64() == Some(0.0) { b'0' } else { b'1' }),
+        Value::String(text) => {
+            if text.contains(['{', '}']) {
+                return false;
+            }
+            out.push(if text.is_empty() {
+                b'e'
+            } else if text.chars().all(|c| c.is_whitespace() || c.is_control()) {
+                b'b'
+            } else {
+                b's'
+            });
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for item in items {
+                if !shape(item, out) {
+                    return false;
+                }
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (key, item) in map {
+                out.extend_from_slice(&(key.len() as u64).to_le_bytes());
+                out.extend_from_slice(key.as_bytes());
+                if !shape(item, out) {
+                    return false;
+                }
+            }
+            out.push(b'}');
+        }
+    }
+    true
+}
+
 /// A name a template uses that no record can have, at the line and column of its tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownName {

@@ -22,6 +22,7 @@
 //! sled 0.34 only makes writes durable on flush, so every write here flushes and checks the
 //! result before it reports success.
 
+use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -79,6 +80,11 @@ pub struct SledStore {
     /// How many sends there are, for `check.json`: sled's `len` walks the whole tree, which
     /// once per new send made a batch quadratic. Counted once at open, then kept.
     send_count: AtomicUsize,
+    /// The sends as decoded, once read: each round reads them all several times (the plan,
+    /// the history, the snapshot), and decoding the rendered messages was most of a round.
+    /// Only this process writes (the lock), so [`Store::transition`] keeps it current and
+    /// [`Store::restore`] drops it.
+    decoded: Mutex<Option<BTreeMap<String, SendRecord>>>,
     _lock: File,
 }
 
@@ -160,6 +166,7 @@ impl SledStore {
             check: Mutex::new(()),
             writes: AtomicU64::new(0),
             send_count: AtomicUsize::new(0),
+            decoded: Mutex::new(None),
             _lock: lock,
         };
         store.check_schema(check)?;
@@ -345,14 +352,24 @@ impl Store for SledStore {
         let name = key.to_string();
         let new = encode(&name, next)?;
         let mut created = false;
-        let won = self.update(&self.sends, &name, |old| {
-            let state = old
-                .map(|raw| decode::<StateOf>(&name, raw))
-                .transpose()?
-                .map(|r| r.state);
-            created = old.is_none();
-            Ok(expected.contains(&state).then(|| new.clone()))
-        })?;
+        let won = self
+            .update(&self.sends, &name, |old| {
+                let state = old
+                    .map(|raw| decode::<StateOf>(&name, raw))
+                    .transpose()?
+                    .map(|r| r.state);
+                created = old.is_none();
+                Ok(expected.contains(&state).then(|| new.clone()))
+            })
+            .inspect_err(|_| {
+                // Whether the write stands is unknown: read the sends afresh next time.
+                *self.decoded() = None;
+            })?;
+        if won {
+            if let Some(decoded) = self.decoded().as_mut() {
+                decoded.insert(name, next.clone());
+            }
+        }
         if won && created {
             self.send_count.fetch_add(1, Ordering::SeqCst);
             self.write_check()?;
@@ -361,13 +378,24 @@ impl Store for SledStore {
     }
 
     fn all(&self) -> Result<Vec<SendRecord>, StoreError> {
-        self.sends
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry.map_err(|e| self.sled(e))?;
-                decode_record(&String::from_utf8_lossy(&k), &v)
-            })
-            .collect()
+        let mut decoded = self.decoded();
+        if decoded.is_none() {
+            let read = self
+                .sends
+                .iter()
+                .map(|entry| {
+                    let (k, v) = entry.map_err(|e| self.sled(e))?;
+                    let name = String::from_utf8_lossy(&k).into_owned();
+                    let record = decode_record(&name, &v)?;
+                    Ok((name, record))
+                })
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+            *decoded = Some(read);
+        }
+        Ok(decoded
+            .as_ref()
+            .map(|d| d.values().cloned().collect())
+            .unwrap_or_default())
     }
 
     fn history(&self) -> Result<History, StoreError> {
@@ -586,7 +614,7 @@ impl Store for SledStore {
     }
 
     fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let mut meta = std::collections::BTreeMap::new();
+        let mut meta = BTreeMap::new();
         for entry in self.meta.iter() {
             let (k, v) = entry.map_err(|e| self.sled(e))?;
             let name = String::from_utf8_lossy(&k).into_owned();
@@ -722,6 +750,7 @@ impl Store for SledStore {
                 },
             })?;
         self.writes.fetch_add(1, Ordering::SeqCst);
+        *self.decoded() = None;
         self.flush()?;
         self.send_count.store(self.sends.len(), Ordering::SeqCst);
         self.write_check()
@@ -729,6 +758,11 @@ impl Store for SledStore {
 }
 
 impl SledStore {
+    /// The decoded sends, when read already.
+    fn decoded(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, SendRecord>>> {
+        self.decoded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Records how many sends there are now, written aside and renamed so it is never torn.
     /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it.
     fn write_check(&self) -> Result<(), StoreError> {
