@@ -414,8 +414,7 @@ impl Templates {
                 })
             })
             .collect();
-        let mut outcomes: HashMap<(Step, Option<&'static str>, Vec<u8>), Option<RenderError>> =
-            HashMap::new();
+        let mut outcomes: HashMap<ShapeOf, Option<RenderError>> = HashMap::new();
         let mut out = Vec::new();
         for iv in records {
             // One context for each person, moved from step to step.
@@ -437,14 +436,14 @@ impl Templates {
                     if by_shape.contains(&step) && template_check::shape(ctx.data(), &mut key) {
                         outcomes
                             .entry((step, ctx.empty_required, key))
-                            .or_insert_with(|| self.render(step, &ctx).err())
+                            .or_insert_with(|| self.render(step, ctx).err())
                             .clone()
                             .map(|e| RenderError {
                                 interview: iv.id.clone(),
                                 ..e
                             })
                     } else {
-                        self.render(step, &ctx).err()
+                        self.render(step, ctx).err()
                     };
                 if let Some(e) = failed {
                     let mut d = e.to_diagnostic();
@@ -456,6 +455,10 @@ impl Templates {
         out
     }
 }
+
+/// What decides a render's outcome when its templates depend only on the shape of the
+/// values: the step, the required value left empty, and the shape.
+type ShapeOf = (Step, Option<&'static str>, Vec<u8>);
 
 /// The values a template can use.
 ///
@@ -1327,9 +1330,9 @@ pub(crate) mod tests {
         // Each record's thank-you to its untitled interviewer fails, named with its record.
         for r in &records {
             assert!(
-                found
-                    .iter()
-                    .any(|d| d.message.contains(&format!("record {}", r.source.display()))),
+                found.iter().any(|d| d
+                    .message
+                    .contains(&format!("record {}", r.source.display()))),
                 "{} not reported: {found:?}",
                 r.id
             );
@@ -1350,10 +1353,8 @@ pub(crate) mod tests {
             "{found:?}"
         );
         // A comparison tells texts apart: only the record it picks out fails.
-        let t = one(
-            "Subject: Hi\n\nDear {{interviewer.name}}\n\
-             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n",
-        )
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}}\n\
+             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n")
         .unwrap();
         let found = t.check(&copies(&bare(), 3), &owner());
         assert!(!found.is_empty(), "the comparison went unseen");

@@ -365,10 +365,8 @@ impl Store for SledStore {
                 // Whether the write stands is unknown: read the sends afresh next time.
                 *self.decoded() = None;
             })?;
-        if won {
-            if let Some(decoded) = self.decoded().as_mut() {
-                decoded.insert(name, next.clone());
-            }
+        if won && let Some(decoded) = self.decoded().as_mut() {
+            decoded.insert(name, next.clone());
         }
         if won && created {
             self.send_count.fetch_add(1, Ordering::SeqCst);
