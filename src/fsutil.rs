@@ -82,6 +82,28 @@ pub fn write_atomic_mode(
     existing: Existing,
     mode: u32,
 ) -> Result<PathBuf, FsError> {
+    let target = write_whole(dir, name, bytes, existing, mode)?;
+    sync_dir(dir)?;
+    Ok(target)
+}
+
+/// Replaces `path` whole, without the fsync of its directory: after a power cut the file is
+/// the new one or the old one, both whole. For a file that may lag behind, never run ahead
+/// (`check.json`, written after every new send): one fsync fewer on each.
+pub fn replace_file_may_lag(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    let (dir, name) = split(path)?;
+    write_whole(dir, name, bytes, Existing::Replace, 0o600).map(drop)
+}
+
+/// [`write_atomic_mode`] up to the rename (or link): the file is whole under its name, and
+/// the name is not yet durable.
+fn write_whole(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    existing: Existing,
+    mode: u32,
+) -> Result<PathBuf, FsError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let target = dir.join(name);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -109,9 +131,10 @@ pub fn write_atomic_mode(
         }
     })();
     // After a rename the temp name is gone; after a link (or a failure) it is removed here.
-    let _ = fs::remove_file(&temp);
+    if !(result.is_ok() && matches!(existing, Existing::Replace)) {
+        let _ = fs::remove_file(&temp);
+    }
     result?;
-    sync_dir(dir)?;
     Ok(target)
 }
 
@@ -133,6 +156,12 @@ pub fn replace_keeping_mode(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
 }
 
 fn replace_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    let (dir, name) = split(path)?;
+    write_atomic_mode(dir, name, bytes, Existing::Replace, mode).map(drop)
+}
+
+/// A file's directory (`.` for a bare name) and its name.
+fn split(path: &Path) -> Result<(&Path, &str), FsError> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return Err(FsError {
             action: "write",
@@ -145,7 +174,7 @@ fn replace_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError
     } else {
         dir
     };
-    write_atomic_mode(dir, name, bytes, Existing::Replace, mode).map(drop)
+    Ok((dir, name))
 }
 
 /// Gives `temp` the name `target` unless `target` exists. A hard link is atomic and never

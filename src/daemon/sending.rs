@@ -1,4 +1,5 @@
-//! The send protocol: claim, mark, hand over, record. Every step is durable before the next.
+//! The send protocol: claim, mark, hand over, record. Every step is durable before the
+//! message goes further: the claim and the mark together, before the body.
 
 use super::round::Round;
 use super::{DaemonError, TickReport, keys_in};
@@ -10,10 +11,10 @@ use crate::store::SendRecord;
 
 impl<T: Transport> Round<'_, T> {
     /// Sends `message` for `claim.key`:
-    /// 1. compare-and-swap the record from one of `expected` to `sending` (flushed): a lost
-    ///    race means someone else has it, and nothing is sent;
-    /// 2. just before the body goes out, flush `body_handed_over`: from then on a crash leaves
-    ///    the send `uncertain`, never resent by itself;
+    /// 1. compare-and-swap the record from one of `expected` to `sending`: a lost race means
+    ///    someone else has it, and nothing is sent;
+    /// 2. just before the body goes out, flush `body_handed_over` (and with it the claim): from
+    ///    then on a crash leaves the send `uncertain`, never resent by itself;
     /// 3. record the outcome: `sent`, `deferred` (retried with backoff), `failed` or
     ///    `uncertain`, and tell the user about the last two.
     ///
@@ -46,7 +47,7 @@ impl<T: Transport> Round<'_, T> {
         claim.attempts += 1;
         claim.body_handed_over = false;
         claim.next_attempt = None;
-        if !store.transition(&key, expected, &claim)? {
+        if !store.claim(&key, expected, &claim)? {
             send_event!(info, key, "already claimed elsewhere; not sent again");
             return Ok(None);
         }

@@ -354,6 +354,16 @@ pub trait Store: Send + Sync {
         next: &SendRecord,
     ) -> Result<bool, StoreError>;
 
+    /// [`Store::transition`] without its own flush: the claim of the send protocol. The
+    /// before-body mark's flush makes it durable before any byte of the message goes out, and
+    /// a claim a crash loses before that is a send that never started (it is planned again).
+    fn claim(
+        &self,
+        key: &SendKey,
+        expected: &[Option<SendState>],
+        next: &SendRecord,
+    ) -> Result<bool, StoreError>;
+
     /// Every send, in key order.
     fn all(&self) -> Result<Vec<SendRecord>, StoreError>;
 

@@ -80,6 +80,9 @@ pub struct SledStore {
     /// How many sends there are, for `check.json`: sled's `len` walks the whole tree, which
     /// once per new send made a batch quadratic. Counted once at open, then kept.
     send_count: AtomicUsize,
+    /// The count `check.json` holds: it is written after the flush that made new sends
+    /// durable, never before.
+    checked: AtomicUsize,
     /// The sends as decoded, once read: each round reads them all several times (the plan,
     /// the history, the snapshot), and decoding the rendered messages was most of a round.
     /// Only this process writes (the lock), so [`Store::transition`] keeps it current and
@@ -166,6 +169,7 @@ impl SledStore {
             check: Mutex::new(()),
             writes: AtomicU64::new(0),
             send_count: AtomicUsize::new(0),
+            checked: AtomicUsize::new(usize::MAX),
             decoded: Mutex::new(None),
             _lock: lock,
         };
@@ -342,37 +346,20 @@ impl Store for SledStore {
         expected: &[Option<SendState>],
         next: &SendRecord,
     ) -> Result<bool, StoreError> {
-        check_key(key)?;
-        if next.key != *key {
-            return Err(StoreError::KeyMismatch {
-                key: key.to_string(),
-                record: next.key.to_string(),
-            });
-        }
-        let name = key.to_string();
-        let new = encode(&name, next)?;
-        let mut created = false;
-        let won = self
-            .update(&self.sends, &name, |old| {
-                let state = old
-                    .map(|raw| decode::<StateOf>(&name, raw))
-                    .transpose()?
-                    .map(|r| r.state);
-                created = old.is_none();
-                Ok(expected.contains(&state).then(|| new.clone()))
-            })
-            .inspect_err(|_| {
-                // Whether the write stands is unknown: read the sends afresh next time.
-                *self.decoded() = None;
-            })?;
-        if won && let Some(decoded) = self.decoded().as_mut() {
-            decoded.insert(name, next.clone());
-        }
-        if won && created {
-            self.send_count.fetch_add(1, Ordering::SeqCst);
-            self.write_check()?;
+        let won = self.swap_record(key, expected, next)?;
+        if won {
+            self.flush()?;
         }
         Ok(won)
+    }
+
+    fn claim(
+        &self,
+        key: &SendKey,
+        expected: &[Option<SendState>],
+        next: &SendRecord,
+    ) -> Result<bool, StoreError> {
+        self.swap_record(key, expected, next)
     }
 
     fn all(&self) -> Result<Vec<SendRecord>, StoreError> {
@@ -608,7 +595,12 @@ impl Store for SledStore {
             .map_err(|source| StoreError::Flush {
                 path: self.path.clone(),
                 cause: source,
-            })
+            })?;
+        // New sends are durable now: the high-water mark may follow.
+        if self.send_count.load(Ordering::SeqCst) != self.checked.load(Ordering::SeqCst) {
+            self.write_check()?;
+        }
+        Ok(())
     }
 
     fn snapshot(&self) -> Result<Snapshot, StoreError> {
@@ -756,23 +748,66 @@ impl Store for SledStore {
 }
 
 impl SledStore {
+    /// The compare-and-swap of [`Store::transition`], not flushed.
+    fn swap_record(
+        &self,
+        key: &SendKey,
+        expected: &[Option<SendState>],
+        next: &SendRecord,
+    ) -> Result<bool, StoreError> {
+        check_key(key)?;
+        if next.key != *key {
+            return Err(StoreError::KeyMismatch {
+                key: key.to_string(),
+                record: next.key.to_string(),
+            });
+        }
+        let name = key.to_string();
+        let new = encode(&name, next)?;
+        let mut created = false;
+        let won = self
+            .update_unflushed(&self.sends, &name, |old| {
+                let state = old
+                    .map(|raw| decode::<StateOf>(&name, raw))
+                    .transpose()?
+                    .map(|r| r.state);
+                created = old.is_none();
+                Ok(expected.contains(&state).then(|| new.clone()))
+            })
+            .inspect_err(|_| {
+                // Whether the write stands is unknown: read the sends afresh next time.
+                *self.decoded() = None;
+            })?;
+        if won && let Some(decoded) = self.decoded().as_mut() {
+            decoded.insert(name, next.clone());
+        }
+        if won && created {
+            self.send_count.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(won)
+    }
+
     /// The decoded sends, when read already.
     fn decoded(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, SendRecord>>> {
         self.decoded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records how many sends there are now, written aside and renamed so it is never torn.
-    /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it.
+    /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it; a
+    /// power cut may bring back the count before, which only lags too.
     fn write_check(&self) -> Result<(), StoreError> {
         let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
         let check = Check {
             schema_version: SCHEMA_VERSION,
             sends: self.send_count.load(Ordering::SeqCst),
         };
+        self.checked.store(check.sends, Ordering::SeqCst);
         let bytes = encode(CHECK_FILE, &check)?;
-        fsutil::replace_file(&self.path.join(CHECK_FILE), &bytes).map_err(|e| StoreError::Io {
-            path: e.path,
-            cause: e.cause,
+        fsutil::replace_file_may_lag(&self.path.join(CHECK_FILE), &bytes).map_err(|e| {
+            StoreError::Io {
+                path: e.path,
+                cause: e.cause,
+            }
         })
     }
 

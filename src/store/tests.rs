@@ -705,3 +705,26 @@ fn a_resumed_interview_no_longer_counts_its_replies_and_exports_keep_them() {
     assert!(heard.iter().any(|r| r.interview == "globex" && r.dismissed));
     assert_eq!(other.cursor("INBOX").unwrap(), Some(cursor));
 }
+
+/// The count `check.json` holds, as written.
+fn checked_count(dir: &TempDir) -> u64 {
+    let text = std::fs::read_to_string(dir.path().join("state/check.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["sends"].as_u64().unwrap()
+}
+
+#[test]
+fn check_json_never_counts_a_claim_before_it_is_flushed() {
+    let (dir, store) = fresh();
+    let (a, b) = (key("acme", Step::ThankYou), key("globex", Step::ThankYou));
+    assert!(store.claim(&a, &[None], &sending(&a, 1)).unwrap());
+    // A crash now may lose the claim: the high-water mark must not already count it.
+    assert_eq!(checked_count(&dir), 0);
+    assert_eq!(store.get(&a).unwrap(), Some(sending(&a, 1)));
+    // The next flushed transition (the before-body mark, in the protocol) makes both durable.
+    assert!(store.transition(&b, &[None], &sending(&b, 1)).unwrap());
+    assert_eq!(checked_count(&dir), 2);
+    drop(store);
+    let store = SledStore::open(dir.path().join("state")).unwrap();
+    assert_eq!(store.all().unwrap().len(), 2);
+}
