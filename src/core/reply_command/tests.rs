@@ -1,4 +1,4 @@
-//! The command rules on replies as mail programs write them (`tests/it/fixtures/mail/approve/`)
+//! The command rules on replies as mail programs write them (`tests/it/fixtures/approve/`)
 //! and on hostile ones.
 
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ fn rules(me: &[EmailAddress]) -> CommandRules<'_> {
 
 fn fixture(name: &str) -> InboundMessage {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/fixtures/mail/approve")
+        .join("tests/it/fixtures/approve")
         .join(name);
     parse(&std::fs::read(path).unwrap())
 }
