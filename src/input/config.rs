@@ -881,6 +881,33 @@ mod tests {
     }
 
     #[test]
+    fn approval_by_reply_is_on_by_default_for_three_days() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.approval, ApprovalConfig::default());
+        assert!(c.approval.by_reply);
+        assert_eq!(c.approval.reply_within, chrono::TimeDelta::days(3));
+        let set = format!(
+            "{MINIMAL}approval:\n  by_reply: false\n  reply_within: 12h\n  authserv_id: mx.example.org\n"
+        );
+        let c = parse(&set).unwrap();
+        assert!(!c.approval.by_reply);
+        assert_eq!(c.approval.reply_within, chrono::TimeDelta::hours(12));
+        assert_eq!(c.approval.authserv_id.as_deref(), Some("mx.example.org"));
+    }
+
+    #[test]
+    fn approval_keys_are_checked_where_they_are() {
+        let d = one_error(&format!("{MINIMAL}approval:\n  reply_within: 0d\n"));
+        assert_at(&d, 6, "`reply_within` must be longer than nothing");
+        let d = one_error(&format!(
+            "{MINIMAL}approval:\n  authserv_id: \"mx.example.org; dkim=pass\"\n"
+        ));
+        assert_at(&d, 6, "is not an authserv-id");
+        let d = one_error(&format!("{MINIMAL}approval:\n  by_replies: true\n"));
+        assert!(d.message.contains("by_replies"), "{d}");
+    }
+
+    #[test]
     fn state_dir_defaults_follow_systemd_then_xdg_then_home() {
         let all = env_of(&[
             ("STATE_DIRECTORY", "/var/lib/followup:/var/lib/other"),
