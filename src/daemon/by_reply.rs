@@ -14,6 +14,7 @@ use crate::core::inbound::InboundMessage;
 use crate::core::reply_command::{self, CommandRules, Decision, Refusal};
 use crate::delivery::Transport;
 use crate::delivery::queue::decide::{self, Decided};
+use crate::delivery::queue::eml::parse_eml;
 use crate::delivery::queue::{Entry, Folder};
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
@@ -50,9 +51,12 @@ impl<T: Transport> Round<'_, T> {
             let number = entry.number;
             let label = number.map_or_else(|| entry.id.clone(), |n| n.to_string());
             body.push_str(&format!("\n===== {label} =====\n"));
-            let file = match (&entry.parsed, number) {
-                (Ok(file), Some(_)) => file,
-                (Ok(_), None) | (Err(_), _) => {
+            // What is shown and what is hashed are the same bytes, read once.
+            let bytes = std::fs::read(&entry.path).unwrap_or_default();
+            let parsed = parse_eml(&bytes);
+            let (file, number) = match (&parsed, number) {
+                (Ok(file), Some(number)) => (file, number),
+                _ => {
                     body.push_str(
                         "This file cannot be used (`followup status` says why); it cannot be \
                          approved by mail.\n",
@@ -81,14 +85,11 @@ impl<T: Transport> Round<'_, T> {
             body.push('\n');
             body.push_str(file.body.trim_end());
             body.push_str(&format!("\n===== end of {label} =====\n"));
-            let bytes = std::fs::read(&entry.path).unwrap_or_default();
-            if let Some(number) = number {
-                shown.push(Shown {
-                    number,
-                    key: file.key.to_string(),
-                    sha256: file_hash(&bytes),
-                });
-            }
+            shown.push(Shown {
+                number,
+                key: file.key.to_string(),
+                sha256: file_hash(&bytes),
+            });
         }
         let first = shown.first().map_or(1, |s| s.number);
         body.push_str(&format!(
@@ -315,6 +316,17 @@ impl<T: Transport> Round<'_, T> {
         else {
             return Ok(format!("approved {what}"));
         };
+        let late = entry.parsed.as_ref().is_ok_and(|f| f.late);
+        let past_limit = entry.key().and_then(|key| {
+            let iv = self.ws.interview(&key.interview)?;
+            self.ws.config.policy.past_limit(key.step, iv, self.now)
+        });
+        if past_limit.is_some() && !late {
+            return Ok(format!(
+                "approved {what}, but it is past the thank-you's limit, so it was not sent: \
+                 reply `approve late {number}` to send it anyway"
+            ));
+        }
         let mut report = TickReport::default();
         if let Some(problem) = self.send_approved(&entry, &mut report).await? {
             return Ok(format!("approved {what}, but not sent: {problem}"));

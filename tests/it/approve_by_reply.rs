@@ -110,6 +110,12 @@ fn plain(digest: &Mail, text: &str) -> (String, Vec<u8>) {
     )
 }
 
+/// A message's header as sent, then its text decoded (quoted-printable undone).
+fn readable(m: &Mail) -> String {
+    let header = m.raw.split("\r\n\r\n").next().unwrap_or_default();
+    format!("{}\n\n{}", header.replace("\r\n", "\n"), m.text())
+}
+
 /// Writes the digest and an exchange under `target/`, for people to read.
 fn keep_for_reading(name: &str, parts: &[(&str, &str)]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/approve-by-reply");
@@ -177,9 +183,9 @@ async fn approve_n_by_reply_sends_exactly_that_message_once_and_confirms() {
     keep_for_reading(
         "exchange.txt",
         &[
-            ("the digest, as sent", &digest.raw),
+            ("the digest, as sent", &readable(&digest)),
             ("the reply", &String::from_utf8_lossy(&raw)),
-            ("the confirmation", &confirmation.raw),
+            ("the confirmation", &readable(confirmation)),
         ],
     );
 
@@ -349,4 +355,32 @@ async fn a_queue_file_edited_after_the_digest_is_not_approved_by_it() {
         "{}",
         confirmations[0].text()
     );
+}
+
+#[tokio::test]
+async fn a_thank_you_past_its_limit_needs_approve_late_by_reply_too() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let (w, jane, _zoe) = home(&d);
+    w.once_at("2026-11-03 13:00");
+    let digest = the_digest(&w);
+    let n = number_for(&digest, &jane);
+    // The limit is Thu 5 Nov 11:00 in New York; the digest still counts (3 days).
+    let (_, raw) = plain(&digest, &format!("approve {n}\r\n"));
+    d.deliver(&raw);
+    w.once_at("2026-11-05 12:00");
+    assert_eq!(w.to(&jane).len(), 0, "past its limit: not sent");
+    let told = confirmations(&w);
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].text().contains(&format!("approve late {n}")),
+        "{}",
+        told[0].text()
+    );
+
+    let (_, raw) = plain(&digest, &format!("approve late {n}\r\n"));
+    d.deliver(&raw);
+    w.once_at("2026-11-05 12:10");
+    assert_eq!(w.to(&jane).len(), 1, "sent, although late, as asked");
 }
