@@ -284,7 +284,7 @@ async fn hostile_replies_send_nothing() {
         // A big reply, its command far below the fold.
         plain(
             &digest,
-            &format!("{}approve all\r\n", "words words words\r\n".repeat(500_000)),
+            &format!("{}approve all\r\n", "words words words\r\n".repeat(560_000)),
         ),
     ];
     for (_, raw) in &hostile {
