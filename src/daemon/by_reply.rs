@@ -214,6 +214,14 @@ impl<T: Transport> Round<'_, T> {
             let Some(shown) = digest.shown.iter().find(|s| s.number == *number) else {
                 continue;
             };
+            let now_named = self.live.queue.find(&number.to_string()).ok().flatten();
+            if now_named.is_some_and(|e| e.key().is_some_and(|k| k.to_string() != shown.key)) {
+                lines.push(format!(
+                    "{number}: no longer the message the digest showed ({}); nothing was done",
+                    shown.key
+                ));
+                continue;
+            }
             if *decision != Decision::Reject && self.changed_since(shown)? {
                 changed = true;
                 lines.push(format!(
