@@ -144,3 +144,76 @@ pub fn file_hash(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SledStore;
+
+    fn fresh() -> (tempfile::TempDir, SledStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("state")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_digest_is_found_by_the_ids_a_reply_names_and_survives_export() {
+        let (_dir, store) = fresh();
+        let id = MessageId::parse("<digest.abc@example.org>").unwrap();
+        let digest = DigestSent {
+            message_id: id.clone(),
+            sent_at: DateTime::parse_from_rfc3339("2026-11-03T18:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            shown: vec![Shown {
+                number: 3,
+                key: "acme/thank_you/jane@acme.example".into(),
+                sha256: file_hash(b"file"),
+            }],
+        };
+        record_digest(&store, &digest).unwrap();
+        let other = MessageId::parse("<someone.else@example.net>").unwrap();
+        assert_eq!(digests_named(&store, [&other, &id]).unwrap(), vec![digest]);
+        assert!(digests_named(&store, [&other]).unwrap().is_empty());
+        let exported = crate::store::export(&store).unwrap();
+        assert!(exported.contains("approval.digest/<digest.abc@example.org>"));
+    }
+
+    #[test]
+    fn a_reply_heard_is_known_by_its_message_id_and_is_the_last_command() {
+        let (_dir, store) = fresh();
+        let id = MessageId::parse("<reply.1@example.org>").unwrap();
+        assert!(!heard_before(&store, &id).unwrap());
+        let heard = CommandHeard {
+            message_id: id.to_string(),
+            from: "sam@example.org".into(),
+            at: Utc::now(),
+            outcome: "approved 1".into(),
+        };
+        note_heard(&store, &heard).unwrap();
+        assert!(heard_before(&store, &id).unwrap());
+        assert_eq!(last_command(&store).unwrap(), Some(heard));
+    }
+
+    #[test]
+    fn refusals_wait_to_be_told_and_are_cleared_once_told() {
+        let (_dir, store) = fresh();
+        assert!(refused(&store).unwrap().is_empty());
+        for n in 0..25 {
+            add_refused(&store, &format!("forgery {n}")).unwrap();
+        }
+        let waiting = refused(&store).unwrap();
+        assert_eq!(waiting.len(), 20, "the latest twenty");
+        assert_eq!(waiting.last().unwrap(), "forgery 24");
+        clear_refused(&store).unwrap();
+        assert!(refused(&store).unwrap().is_empty());
+    }
+
+    #[test]
+    fn file_hash_is_sha256_in_hex() {
+        assert_eq!(
+            file_hash(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
