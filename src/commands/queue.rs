@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::QueueAction;
 use crate::core::calendar::human;
+use crate::delivery::queue::decide::{Decided, Decision};
 use crate::delivery::queue::{Entry, Folder, QueueDir};
 use crate::input::workspace::Workspace;
 use crate::outln;
@@ -52,58 +53,42 @@ pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
             )?;
         }
         QueueAction::Approve { id, late } => {
-            // `--late` may also mark a message approved already.
-            let folders: &[Folder] = if late {
-                &[Folder::Pending, Folder::Approved]
+            let decision = if late {
+                Decision::ApproveLate
             } else {
-                &[Folder::Pending]
+                Decision::Approve
             };
-            let Some(entry) = queue.find_in(folders, &id)? else {
-                if let Some(done) = queue.find_in(&[Folder::Approved], &id)? {
-                    outln!("{} is approved already", done.describe())?;
+            match queue.decide(&id, decision)? {
+                Decided::Approved { entry, to, late } => {
+                    let late = if late { ", although late" } else { "" };
+                    outln!("approved {}{late}: {}", entry.describe(), to.display())?;
+                }
+                Decided::MarkedLate { entry } => {
+                    // Already approved: the header is all it needed.
+                    outln!("approved {}, to be sent although late", entry.describe())?;
+                }
+                Decided::AlreadyApproved { entry } => {
+                    outln!("{} is approved already", entry.describe())?;
                     return Ok(());
                 }
-                return Err(elsewhere(&queue, &id)?);
-            };
-            if late && queue.approve_late(&entry.id)? == Folder::Approved {
-                // Already approved: the header is all it needed.
-                outln!("approved {}, to be sent although late", entry.describe())?;
-            } else {
-                let to = queue.approve(&entry.id)?;
-                let late = if late { ", although late" } else { "" };
-                outln!("approved {}{late}: {}", entry.describe(), to.display())?;
+                Decided::Rejected { entry, to } => {
+                    outln!("rejected {}: {}", entry.describe(), to.display())?;
+                    return Ok(());
+                }
             }
             outln!("{}", daemon_note(ws)?)?;
         }
         QueueAction::Reject { id } => {
-            let Some(entry) = queue.find_in(&[Folder::Pending, Folder::Approved], &id)? else {
-                return Err(elsewhere(&queue, &id)?);
-            };
-            let to = queue.reject(&entry.id)?;
-            outln!(
-                "rejected {}: {} (it will not be sent)",
-                entry.describe(),
-                to.display()
-            )?;
+            if let Decided::Rejected { entry, to } = queue.decide(&id, Decision::Reject)? {
+                outln!(
+                    "rejected {}: {} (it will not be sent)",
+                    entry.describe(),
+                    to.display()
+                )?;
+            }
         }
     }
     Ok(())
-}
-
-/// Why `id` is not waiting: it was approved, sent or rejected already, or is not there at all.
-fn elsewhere(queue: &QueueDir, id: &str) -> Result<anyhow::Error> {
-    let Some(entry) = queue.find(id)? else {
-        return Ok(anyhow::anyhow!(not_found(id)));
-    };
-    let what = entry.describe();
-    Ok(anyhow::anyhow!(match entry.folder {
-        Folder::Approved => format!("{what} is approved already: it is sent when the daemon runs"),
-        Folder::Sent => format!("{what} was sent already ({})", entry.path.display()),
-        _ => format!(
-            "{what} was rejected: it is not sent ({})",
-            entry.path.display()
-        ),
-    }))
 }
 
 fn not_found(id: &str) -> String {

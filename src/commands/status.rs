@@ -47,6 +47,8 @@ struct MailboxHealth {
     /// Copies of sent messages waiting for the Sent folder, and why the last one failed.
     copies_waiting: usize,
     copy_error: Option<String>,
+    /// The last reply to a digest heard (approving by reply), and what it did.
+    last_command: Option<crate::store::by_reply::CommandHeard>,
 }
 
 #[derive(Serialize)]
@@ -164,6 +166,8 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
             error: meta(hearing::MAILBOX_ERROR),
             copies_waiting: waiting_copies(&hearing::copies_dir(state_dir)).len(),
             copy_error: meta(hearing::COPY_ERROR),
+            last_command: meta(crate::store::by_reply::LAST_COMMAND)
+                .and_then(|raw| serde_json::from_str(&raw).ok()),
         });
     }
     let history = snapshot.map(|s| s.history()).unwrap_or_default();
@@ -292,6 +296,14 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
         outln!("Mailbox: last read {synced}")?;
         if let Some(e) = &m.error {
             outln!("  {e}")?;
+        }
+        if let Some(c) = &m.last_command {
+            outln!(
+                "  last command heard by mail: {} from {}: {}",
+                human(c.at, tz),
+                c.from,
+                c.outcome
+            )?;
         }
         if m.copies_waiting > 0 {
             outln!(

@@ -93,6 +93,8 @@ pub struct InboundMessage {
     pub auto: AutoHeaders,
     /// The first text: text/plain, else HTML reduced to text; only a prefix of a long message.
     pub text: String,
+    /// What the rules of approving by reply read besides (see [`super::reply_command`]).
+    pub command: super::reply_command::CommandSignals,
 }
 
 impl InboundMessage {
@@ -531,7 +533,8 @@ pub fn own_text(text: &str) -> String {
     lower.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn is_quote_start(lower: &str) -> bool {
+/// Whether a line (trimmed, lower-cased) starts the quoted part of a reply.
+pub fn is_quote_start(lower: &str) -> bool {
     lower.starts_with("-----original message-----")
         || lower.starts_with("-----ursprüngliche nachricht-----")
         || lower.starts_with("-----message d'origine-----")
@@ -549,7 +552,8 @@ pub fn rejection_phrase(own: &str) -> Option<&'static str> {
     REJECTION_PHRASES.iter().copied().find(|p| own.contains(p))
 }
 
-fn is_forwarded(subject: &str) -> bool {
+/// Whether a subject marks a forwarded copy.
+pub fn is_forwarded(subject: &str) -> bool {
     let s = subject.trim_start().to_lowercase();
     // "Re: Fwd: ..." is an answer to a forward; only a leading forward prefix marks a copy.
     FORWARD_PREFIXES.iter().any(|p| s.starts_with(p))

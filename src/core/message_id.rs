@@ -37,6 +37,16 @@ impl MessageId {
         Self(format!("<{millis}.{random}@{domain}>"))
     }
 
+    /// An id nobody can guess (244 random bits, two v4 UUIDs), for a message whose answer is
+    /// trusted by the id it names: the approval digest.
+    pub fn unguessable_on(domain: &str, what: &str) -> Self {
+        let base = Self::new_on(domain, DateTime::<Utc>::UNIX_EPOCH);
+        let domain = base.domain().to_string();
+        let (a, b) = (uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let what: String = what.chars().filter(char::is_ascii_alphanumeric).collect();
+        Self(format!("<{what}.{a}{b}@{domain}>"))
+    }
+
     /// Checks a Message-ID read from a file or a header.
     pub fn parse(text: &str) -> Result<Self, InvalidMessageId> {
         if is_message_id(text) {

@@ -12,6 +12,7 @@ pub mod message_id;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod reply_command;
 
 pub use address::{AddressError, EmailAddress, display_name_problem};
 pub use message_id::{InvalidMessageId, MessageId, ThreadRef};

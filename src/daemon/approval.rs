@@ -90,7 +90,7 @@ impl<T: Transport> Round<'_, T> {
     }
 
     /// Sends one approved file if it may be sent; returns the problem otherwise.
-    async fn send_approved(
+    pub(super) async fn send_approved(
         &self,
         entry: &Entry,
         report: &mut TickReport,

@@ -113,6 +113,9 @@ impl<T: Transport> Round<'_, T> {
                 self.settle(send, &batch.folder).await?;
                 continue;
             }
+            if self.answered_digest(&message, &batch.folder).await? {
+                continue;
+            }
             let verdict = inbound::classify(&message, &ctx, received);
             let identity = match &message.message_id {
                 Some(id) => id.to_string(),

@@ -23,6 +23,7 @@ macro_rules! send_event {
 
 mod alarm;
 mod approval;
+mod by_reply;
 mod dry_run;
 pub mod hearing;
 mod notices;

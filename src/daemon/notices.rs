@@ -148,6 +148,27 @@ impl<T: Transport> Round<'_, T> {
         if waiting.is_empty() {
             return Ok(());
         }
+        let subject = format!(
+            "followup: {} follow-up{} wait{} for your approval",
+            waiting.len(),
+            if waiting.len() == 1 { "" } else { "s" },
+            if waiting.len() == 1 { "s" } else { "" },
+        );
+        let sent = if self.by_reply() {
+            let (body, shown) = self.answerable_digest(&waiting);
+            self.send_answerable_digest(subject, body, shown).await?
+        } else {
+            self.send_notice(subject, self.file_digest(&waiting)).await
+        };
+        if sent {
+            store.set_meta("last_digest_at", &self.now.to_rfc3339())?;
+        }
+        Ok(())
+    }
+
+    /// The digest without `approval.by_reply`: what waits, and where the files are.
+    fn file_digest(&self, waiting: &[crate::delivery::queue::Entry]) -> String {
+        let policy = &self.ws.config.policy;
         let tz = self.ws.config.timezone;
         let mut body = format!(
             "{} follow-up{} wait{} for your approval in {}:\n\n",
@@ -156,7 +177,7 @@ impl<T: Transport> Round<'_, T> {
             if waiting.len() == 1 { "s" } else { "" },
             self.live.queue.dir(Folder::Pending).display()
         );
-        for entry in &waiting {
+        for entry in waiting {
             let limit = entry.key().and_then(|key| {
                 let iv = self.ws.interview(&key.interview)?;
                 policy.send_limit(key.step, iv)
@@ -172,24 +193,29 @@ impl<T: Transport> Round<'_, T> {
             "\nRead and edit each file, then move it to approved/ (or run `followup queue approve N`, \
              N the number above). Move it to rejected/ or delete it to drop it.\n",
         );
-        let subject = format!(
-            "followup: {} follow-up{} wait{} for your approval",
-            waiting.len(),
-            if waiting.len() == 1 { "" } else { "s" },
-            if waiting.len() == 1 { "s" } else { "" },
-        );
-        if self.send_notice(subject, body).await {
-            store.set_meta("last_digest_at", &self.now.to_rfc3339())?;
-        }
-        Ok(())
+        body
     }
 
     /// Sends a notice to the user's own address; `false` when it could not go out.
     pub(super) async fn send_notice(&self, subject: String, body: String) -> bool {
         let me = Mailbox::from(&self.ws.config.owner);
-        let message = Outgoing::new(me.clone(), me.clone(), Draft { subject, body }, self.now);
+        let message = Outgoing::new(me.clone(), me, Draft { subject, body }, self.now);
+        self.send_own(&message).await
+    }
+
+    /// Sends a message of followup's own to the user, marked `Auto-Submitted: auto-generated`
+    /// (RFC 3834) so that no robot answers it; `false` when it could not go out.
+    pub(super) async fn send_own(&self, message: &Outgoing) -> bool {
+        let me = message.to.clone();
         let raw = match message.to_lettre() {
-            Ok(m) => m.formatted(),
+            Ok(mut m) => {
+                m.headers_mut()
+                    .insert_raw(lettre::message::header::HeaderValue::new(
+                        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+                        "auto-generated".into(),
+                    ));
+                m.formatted()
+            }
             Err(e) => {
                 error!("cannot build a notice: {e}");
                 return false;

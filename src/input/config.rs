@@ -89,6 +89,31 @@ pub struct Config {
     /// The mailbox to read replies from; `None`: replies are recorded by hand only.
     pub imap: Option<ImapConfig>,
     pub policy: Policy,
+    /// How the user may approve by answering the digest.
+    pub approval: ApprovalConfig,
+}
+
+/// The `approval:` section: approving by replying to the digest (with an `imap:` section, in
+/// approve mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalConfig {
+    /// `by_reply` [default: true].
+    pub by_reply: bool,
+    /// How long after a digest a reply to it is still a command [default: 3 days].
+    pub reply_within: chrono::TimeDelta,
+    /// The `Authentication-Results` id of the user's own mail server; when set, a command needs
+    /// its `dkim=pass` or `dmarc=pass`.
+    pub authserv_id: Option<String>,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            by_reply: true,
+            reply_within: chrono::TimeDelta::days(3),
+            authserv_id: None,
+        }
+    }
 }
 
 /// Whether a copy of each message sent goes into the mailbox's Sent folder.
@@ -231,6 +256,15 @@ struct RawConfig {
     holidays: Vec<Date>,
     #[serde(default)]
     policy: RawPolicy,
+    approval: Option<RawApproval>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    by_reply: Option<bool>,
+    reply_within: Option<Delay>,
+    authserv_id: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -524,6 +558,10 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
     let smtp = raw.smtp.map(|s| smtp(s, &at, &resolve, &mut errors));
     let imap = raw.imap.map(|i| imap(i, &at, &resolve, &mut errors));
     let mut policy = policy(raw.policy, &at, &mut errors);
+    let approval = raw
+        .approval
+        .map(|a| approval(a, &at, &mut errors))
+        .unwrap_or_default();
     policy.holidays = raw
         .holidays
         .into_iter()
@@ -548,7 +586,40 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
         smtp,
         imap,
         policy,
+        approval,
     })
+}
+
+fn approval(raw: RawApproval, at: &At, errors: &mut Vec<Diagnostic>) -> ApprovalConfig {
+    let default = ApprovalConfig::default();
+    let key = |k: &'static str| [Seg::Key("approval"), Seg::Key(k)];
+    let reply_within = raw.reply_within.map_or(default.reply_within, |Delay(d)| d);
+    if reply_within <= chrono::TimeDelta::zero() {
+        errors.push(at(
+            &key("reply_within"),
+            "`reply_within` must be longer than nothing: write how long a reply to a digest \
+             still counts, like `3d`, or set `by_reply: false`"
+                .into(),
+        ));
+    }
+    let authserv_id = raw.authserv_id.map(|Text(t)| t.trim().to_string());
+    if let Some(id) = &authserv_id
+        && (id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';'))
+    {
+        errors.push(at(
+            &key("authserv_id"),
+            format!(
+                "`{}` is not an authserv-id: write the first word of the \
+                 Authentication-Results header your own mail server adds, like mx.example.org",
+                id.escape_debug()
+            ),
+        ));
+    }
+    ApprovalConfig {
+        by_reply: raw.by_reply.unwrap_or(default.by_reply),
+        reply_within,
+        authserv_id,
+    }
 }
 
 type At<'a> = dyn Fn(&[Seg], String) -> Diagnostic + 'a;
@@ -807,6 +878,33 @@ mod tests {
         );
         assert_eq!(c.smtp, None);
         assert_eq!(c.policy, Policy::default());
+    }
+
+    #[test]
+    fn approval_by_reply_is_on_by_default_for_three_days() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.approval, ApprovalConfig::default());
+        assert!(c.approval.by_reply);
+        assert_eq!(c.approval.reply_within, chrono::TimeDelta::days(3));
+        let set = format!(
+            "{MINIMAL}approval:\n  by_reply: false\n  reply_within: 12h\n  authserv_id: mx.example.org\n"
+        );
+        let c = parse(&set).unwrap();
+        assert!(!c.approval.by_reply);
+        assert_eq!(c.approval.reply_within, chrono::TimeDelta::hours(12));
+        assert_eq!(c.approval.authserv_id.as_deref(), Some("mx.example.org"));
+    }
+
+    #[test]
+    fn approval_keys_are_checked_where_they_are() {
+        let d = one_error(&format!("{MINIMAL}approval:\n  reply_within: 0d\n"));
+        assert_at(&d, 6, "`reply_within` must be longer than nothing");
+        let d = one_error(&format!(
+            "{MINIMAL}approval:\n  authserv_id: \"mx.example.org; dkim=pass\"\n"
+        ));
+        assert_at(&d, 6, "is not an authserv-id");
+        let d = one_error(&format!("{MINIMAL}approval:\n  by_replies: true\n"));
+        assert!(d.message.contains("by_replies"), "{d}");
     }
 
     #[test]

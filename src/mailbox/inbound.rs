@@ -11,9 +11,13 @@ use mail_parser::{Address, HeaderValue, Message, MessageParser};
 
 use crate::core::MessageId;
 use crate::core::inbound::{AutoHeaders, InboundMessage, Party};
+use crate::core::reply_command::CommandSignals;
 
 /// The most text kept of a message, in bytes: the rules read its first lines only.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The most `Authentication-Results` headers kept (only the topmost is read).
+const MAX_AUTH_RESULTS: usize = 8;
 
 /// The most ids kept of `References:` (a long thread lists hundreds; ours are among the last).
 const MAX_REFERENCES: usize = 200;
@@ -67,6 +71,35 @@ fn from_parsed(m: &Message<'_>) -> InboundMessage {
             .body_text(0)
             .map(|t| truncate(&t, MAX_TEXT_BYTES))
             .unwrap_or_default(),
+        command: command_signals(m),
+    }
+}
+
+/// What the rules of approving by reply read: how many senders, the authentication results
+/// (topmost first), and the HTML of a message without a text/plain part.
+fn command_signals(m: &Message<'_>) -> CommandSignals {
+    let from_count = m
+        .header_values("From")
+        .map(|v| match v {
+            HeaderValue::Address(a) => a.iter().count(),
+            _ => 1,
+        })
+        .sum();
+    let authentication_results = m
+        .headers_raw()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, value)| one_line(value.trim()))
+        .take(MAX_AUTH_RESULTS)
+        .collect();
+    let html = m
+        .text_part(0)
+        .filter(|p| p.is_text_html())
+        .and_then(|_| m.body_html(0))
+        .map(|h| truncate(&h, MAX_TEXT_BYTES));
+    CommandSignals {
+        from_count,
+        authentication_results,
+        html,
     }
 }
 

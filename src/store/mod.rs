@@ -5,6 +5,7 @@
 //! backend can stand in for sled. The one rule every implementation keeps: a successful
 //! [`Store::transition`] is durable before it returns, because the caller is about to act on it.
 
+pub mod by_reply;
 pub mod requests;
 mod sled_store;
 pub mod snapshot;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod approve_by_reply;
 mod cli;
 mod closed_pipe;
 mod daemon;

@@ -9,6 +9,7 @@
 //! folder), so a crash leaves either the old state or the new one, never a half-written message
 //! that the daemon could send.
 
+pub mod decide;
 pub mod eml;
 
 use std::fmt;

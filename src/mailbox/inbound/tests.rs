@@ -455,3 +455,28 @@ fn the_text_kept_is_bounded() {
     raw.extend(std::iter::repeat_n(b'x', MAX_TEXT_BYTES * 2));
     assert!(parse(&raw).text.len() <= MAX_TEXT_BYTES);
 }
+
+#[test]
+fn what_the_command_rules_read_is_parsed_topmost_authentication_results_first() {
+    let raw = b"Authentication-Results: mx.example.org; dmarc=fail header.from=example.org\r\n\
+Received: from somewhere\r\n\
+Authentication-Results: evil.example.net; dkim=pass header.d=example.org\r\n\
+From: Sam <sam@example.org>, Mallory <mallory@example.net>\r\n\
+Subject: Re: digest\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<div>approve 1</div><blockquote>approve all</blockquote>\r\n";
+    let msg = parse(raw);
+    assert_eq!(msg.command.from_count, 2);
+    assert_eq!(msg.command.authentication_results.len(), 2);
+    assert!(msg.command.authentication_results[0].starts_with("mx.example.org"));
+    assert!(
+        msg.command
+            .html
+            .as_deref()
+            .unwrap()
+            .contains("<blockquote>")
+    );
+    let plain = parse(b"From: sam@example.org\r\nContent-Type: text/plain\r\n\r\napprove 1\r\n");
+    assert_eq!(plain.command.from_count, 1);
+    assert_eq!(plain.command.html, None, "a text part is read as it is");
+}
