@@ -331,6 +331,18 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
                 ),
             };
         }
+        PasswordSource::Command(command) => {
+            // Run once, as each login will: says whether it works, never what it printed.
+            return match command.run() {
+                Ok(_) => Outcome::Ok(format!("from {command}: it printed one")),
+                Err(e) => Outcome::Fail(
+                    e.to_string(),
+                    "run the command by hand as the user the daemon runs as; a token helper may \
+                     need you to sign in again"
+                        .into(),
+                ),
+            };
+        }
         PasswordSource::Credential(name) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
             Some(dir) => PathBuf::from(dir).join(name),
             // The units hand over `smtp-password` beside the config (`LoadCredential=`).

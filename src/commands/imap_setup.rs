@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 
 use super::smtp_setup::{no_password, unreadable};
-use crate::input::config::{Config, SaveSent};
+use crate::input::config::{Config, PasswordSource, SaveSent};
 use crate::input::diagnostic::Diagnostics;
-use crate::input::secret::{IMAP_CREDENTIAL, read_password};
+use crate::input::secret::{IMAP_CREDENTIAL, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
 use crate::mailbox::{
     ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
@@ -51,7 +51,12 @@ pub fn mailbox_reading_with(
         port: imap.port,
         security: imap.security,
         username: imap.username.clone(),
-        password,
+        password: match &imap.password {
+            // Run once above to prove it works; run again at every login.
+            PasswordSource::Command(command) => SecretSource::Command(command.clone()),
+            _ => SecretSource::Fixed(password),
+        },
+        auth: imap.auth,
         ca_file: imap.ca_file.clone(),
         timeouts: Timeouts::default(),
         use_idle: true,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::delivery::smtp::{SmtpOptions, SmtpSender, SmtpSetupError, hello_name};
 use crate::input::config::{Config, Mode, PasswordSource};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::secret::{SMTP_CREDENTIAL, SecretError, read_password};
+use crate::input::secret::{SMTP_CREDENTIAL, SecretError, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
 
 /// How long one SMTP transaction may take when `smtp.timeout` does not say.
@@ -68,6 +68,7 @@ pub fn smtp_sender_with(
         (None, given) => {
             let key = match given {
                 PasswordSource::File(_) => "password_file",
+                PasswordSource::Command(_) => "password_command",
                 _ => "password_env",
             };
             return Err(Diagnostics(vec![at(
@@ -85,7 +86,12 @@ pub fn smtp_sender_with(
         transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()
     };
-    SmtpSender::new(smtp, password, options).map_err(|e| {
+    let secret = password.map(|password| match &smtp.password {
+        // Run once above to prove it works; run again at every connection.
+        PasswordSource::Command(command) => SecretSource::Command(command.clone()),
+        _ => SecretSource::Fixed(password),
+    });
+    SmtpSender::with_secret(smtp, secret, options).map_err(|e| {
         let key = match &e {
             SmtpSetupError::ReadRootCert { .. } | SmtpSetupError::InvalidRootCert { .. } => {
                 "ca_file"
@@ -173,6 +179,13 @@ pub(super) fn unreadable(
         PasswordSource::Credential(name) => at(
             &[section, "username"],
             format!("{e}: check the unit's `LoadCredential={name}:...` line"),
+        ),
+        PasswordSource::Command(_) => at(
+            &[section, "password_command"],
+            format!(
+                "{e}. Run it by hand as the user followup runs as: it must print the password \
+                 or token on its first line and exit 0"
+            ),
         ),
     }
 }
