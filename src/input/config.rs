@@ -864,6 +864,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
 mod tests {
     use super::*;
     use crate::input::diagnostic::assert_at;
+    use crate::input::secret::PasswordCommand;
     use std::collections::HashMap;
 
     const MINIMAL: &str =
@@ -1052,6 +1053,56 @@ mod tests {
             "{MINIMAL}policy:\n  close:\n    days: [mon, funday]\n"
         ));
         assert_at(&d, 7, "`funday` is not a weekday");
+    }
+
+    #[test]
+    fn password_command_is_a_list_run_without_a_shell() {
+        let c = parse(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  username: alex\n  \
+             password_command: [pizauth, show, outlook]\n  auth: xoauth2\n"
+        ))
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(
+            smtp.password,
+            PasswordSource::Command(PasswordCommand(vec![
+                "pizauth".into(),
+                "show".into(),
+                "outlook".into()
+            ]))
+        );
+        assert_eq!(smtp.auth, Auth::Xoauth2);
+        let d = one_error(&format!(
+            "{MINIMAL}imap:\n  host: imap.example.com\n  username: alex\n  password_command: []\n"
+        ));
+        assert!(d.message.contains("`password_command` is empty"), "{d:?}");
+    }
+
+    #[test]
+    fn password_command_with_another_source_is_an_error() {
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  username: alex\n  password_file: pw\n  \
+             password_command: [pass, show, mail]\n"
+        ));
+        assert!(d.message.contains("keep only the one"), "{d:?}");
+    }
+
+    #[test]
+    fn xoauth2_needs_a_username_and_a_password_command() {
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  auth: xoauth2\n  \
+             password_command: [pizauth, show, outlook]\n"
+        ));
+        assert!(d.message.contains("needs `username:`"), "{d:?}");
+        let d = one_error(&format!(
+            "{MINIMAL}imap:\n  host: imap.example.com\n  username: alex@example.org\n  \
+             auth: xoauth2\n  password_file: token\n"
+        ));
+        assert!(d.message.contains("needs `password_command:`"), "{d:?}");
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  auth: oauth\n"
+        ));
+        assert!(d.message.contains("xoauth2"), "{d:?}");
     }
 
     #[test]

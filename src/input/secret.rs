@@ -488,4 +488,110 @@ mod tests {
         let got = read_password(&PasswordSource::Credential(SMTP_CREDENTIAL), env).unwrap();
         assert_eq!(got.unwrap().expose(), "cred");
     }
+
+    fn sh(script: &str) -> PasswordCommand {
+        PasswordCommand(vec!["sh".into(), "-c".into(), script.into()])
+    }
+
+    #[test]
+    fn a_password_command_gives_its_first_line_without_trailing_whitespace() {
+        let got = sh("printf 'tok en \\t\\nsecond line\\n'").run().unwrap();
+        assert_eq!(got.expose(), "tok en");
+        let source = PasswordSource::Command(sh("echo from-command"));
+        let got = read_password(&source, no_env).unwrap().unwrap();
+        assert_eq!(got.expose(), "from-command");
+    }
+
+    #[test]
+    fn a_password_command_that_does_not_exist_is_named() {
+        let command = PasswordCommand(vec!["/nonexistent/token-helper".into(), "show".into()]);
+        let err = command.run().unwrap_err();
+        assert!(
+            matches!(err, SecretError::Command(_, CommandFailure::Spawn(_))),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("`/nonexistent/token-helper show`"), "{text}");
+        assert!(text.contains("cannot be started"), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_command_that_is_not_executable_cannot_be_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helper");
+        std::fs::write(&path, "#!/bin/sh\necho x\n").unwrap();
+        let err = PasswordCommand(vec![path.display().to_string()])
+            .run()
+            .unwrap_err();
+        assert!(
+            matches!(err, SecretError::Command(_, CommandFailure::Spawn(_))),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_failing_password_command_gives_its_status_and_last_error_line() {
+        let err = sh(
+            "echo lea''ked-secret; echo first >&2; echo 'token expired: sign in again' >&2; exit 3",
+        )
+        .run()
+        .unwrap_err();
+        let SecretError::Command(_, CommandFailure::Exit { status, stderr }) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(status, "status 3");
+        assert_eq!(stderr.as_deref(), Some("token expired: sign in again"));
+        let text = err.to_string();
+        assert!(
+            text.contains("status 3") && text.contains("sign in again"),
+            "{text}"
+        );
+        assert!(!text.contains("leaked-secret"), "{text}");
+    }
+
+    #[test]
+    fn a_password_command_that_hangs_is_stopped_at_the_timeout() {
+        let started = Instant::now();
+        let err = sh("sleep 30")
+            .run_within(Duration::from_millis(300))
+            .unwrap_err();
+        assert!(
+            matches!(err, SecretError::Command(_, CommandFailure::Timeout { .. })),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_password_command_that_prints_nothing_is_an_error() {
+        for script in ["true", "echo", "printf '  \\nsecond\\n'"] {
+            let err = sh(script).run().unwrap_err();
+            assert!(
+                matches!(err, SecretError::Command(_, CommandFailure::Empty { .. })),
+                "{script}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_password_command_that_prints_a_thousand_lines_gives_the_first() {
+        let got = sh("echo first; seq 1 1000").run().unwrap();
+        assert_eq!(got.expose(), "first");
+        let err = sh("echo first; seq 1 100000").run().unwrap_err();
+        assert!(
+            matches!(err, SecretError::Command(_, CommandFailure::TooLong)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_password_command_has_no_standard_input() {
+        // `cat` of an empty stdin prints nothing instead of waiting for a terminal.
+        let err = PasswordCommand(vec!["cat".into()]).run().unwrap_err();
+        assert!(
+            matches!(err, SecretError::Command(_, CommandFailure::Empty { .. })),
+            "{err:?}"
+        );
+    }
 }
