@@ -1,0 +1,273 @@
+//! `password_command` and `auth: xoauth2` through the real binary and the library, against the
+//! in-process SMTP server taught `AUTH XOAUTH2` (IMAP against Dovecot is in `imap_dovecot`).
+//! The token comes from a test token helper that counts its runs and prints the current token.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::support::api::{
+    Auth, DeliveryError, EmailAddress, Envelope, PasswordCommand, PasswordSource, SecretSource,
+    Security, SmtpConfig, SmtpOptions, SmtpSender, Stage,
+};
+use crate::support::smtp_server::{ServerOptions, TestSmtpServer};
+use crate::support::world::World;
+
+pub const ACCOUNT: &str = "sam@example.org";
+
+/// A token helper in `dir`: each run adds one to `runs` and prints the first line of `token`
+/// (or, while `token.next` exists, prints `token` once and then moves `token.next` over it:
+/// a helper whose first answer is already stale).
+pub struct TokenHelper {
+    pub dir: PathBuf,
+}
+
+impl TokenHelper {
+    pub fn new(dir: &Path, token: &str) -> TokenHelper {
+        let helper = TokenHelper {
+            dir: dir.to_path_buf(),
+        };
+        helper.set(token);
+        let script = format!(
+            "#!/bin/sh\nd='{d}'\nn=$(cat \"$d/runs\" 2>/dev/null || echo 0)\n\
+             echo $((n + 1)) > \"$d/runs\"\ncat \"$d/token\"\n\
+             if [ -e \"$d/token.next\" ]; then mv \"$d/token.next\" \"$d/token\"; fi\n",
+            d = dir.display()
+        );
+        let path = helper.script();
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        helper
+    }
+
+    pub fn script(&self) -> PathBuf {
+        self.dir.join("token-helper")
+    }
+
+    pub fn set(&self, token: &str) {
+        std::fs::write(self.dir.join("token"), format!("{token}\n")).unwrap();
+    }
+
+    /// The next run prints the current token, and the runs after it `token`.
+    pub fn stale_once_then(&self, token: &str) {
+        std::fs::write(self.dir.join("token.next"), format!("{token}\n")).unwrap();
+    }
+
+    pub fn runs(&self) -> u32 {
+        std::fs::read_to_string(self.dir.join("runs"))
+            .map(|s| s.trim().parse().unwrap())
+            .unwrap_or(0)
+    }
+
+    pub fn command(&self) -> PasswordCommand {
+        PasswordCommand(vec![self.script().display().to_string()])
+    }
+}
+
+fn xoauth2_server(token: &str) -> (TestSmtpServer, Arc<Mutex<String>>) {
+    let current = Arc::new(Mutex::new(token.to_owned()));
+    let server = TestSmtpServer::start(ServerOptions {
+        auth: Some((ACCOUNT.into(), "no-password-login".into())),
+        xoauth2: Some(current.clone()),
+        ..ServerOptions::default()
+    });
+    (server, current)
+}
+
+/// A home in approve mode whose SMTP server takes XOAUTH2 with `token`, the helper at its root.
+fn home(token: &str) -> (World, TokenHelper, Arc<Mutex<String>>) {
+    let current = Arc::new(Mutex::new(token.to_owned()));
+    let w = World::serving_with(
+        "approve",
+        ServerOptions {
+            auth: Some((ACCOUNT.into(), "no-password-login".into())),
+            xoauth2: Some(current.clone()),
+            ..ServerOptions::default()
+        },
+    );
+    let helper = TokenHelper::new(w.root(), token);
+    let script = helper.script().display().to_string();
+    let w = w.configure(|c| {
+        c.smtp.as_mut().unwrap().extra =
+            format!("  username: {ACCOUNT}\n  auth: xoauth2\n  password_command: [\"{script}\"]\n");
+    });
+    (w, helper, current)
+}
+
+#[test]
+fn check_smtp_with_xoauth2_sends_with_the_token_and_never_shows_it() {
+    let token = "ya29.smtp-token-4f1d0c9e";
+    let (w, helper, _) = home(token);
+    w.ok(&["validate"]);
+    let before = helper.runs();
+    assert!(before >= 1, "validate runs the command");
+    let out = w
+        .followup()
+        .env("RUST_LOG", "trace")
+        .args(["check-smtp", "--send-to", "jane@example.org"])
+        .succeeds();
+    assert!(out.stdout.contains("with XOAUTH2"), "{}", out.stdout);
+    assert!(out.stdout.contains("AUTH XOAUTH2"), "{}", out.stdout);
+    let received = w.server().received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].authenticated_as.as_deref(), Some(ACCOUNT));
+    // Once to check the setup, once for each connection: the check's and the send's.
+    assert_eq!(helper.runs(), before + 3);
+    let everything = format!("{}{}", out.stdout, out.stderr);
+    assert!(!everything.contains(token), "{everything}");
+    assert!(!everything.contains("smtp-token"), "{everything}");
+    assert!(!everything.contains("auth=Bearer"), "{everything}");
+}
+
+#[test]
+fn a_token_the_server_refuses_is_an_error_at_auth_in_check_smtp() {
+    let (w, _helper, current) = home("ya29.old-token");
+    *current.lock().unwrap() = "ya29.only-the-server-knows".into();
+    let out = w.run(&["check-smtp"]).exit(1);
+    assert!(out.stderr.contains("AUTH"), "{}", out.stderr);
+    assert!(out.stderr.contains("535"), "{}", out.stderr);
+    assert!(!out.stderr.contains("ya29"), "{}", out.stderr);
+    assert!(w.server().received().is_empty());
+}
+
+#[test]
+fn xoauth2_against_a_server_without_it_names_what_the_server_offers() {
+    let w = World::serving_with(
+        "approve",
+        ServerOptions {
+            auth: Some((ACCOUNT.into(), "pw".into())),
+            ..ServerOptions::default()
+        },
+    );
+    let helper = TokenHelper::new(w.root(), "ya29.unused");
+    let script = helper.script().display().to_string();
+    let w = w.configure(|c| {
+        c.smtp.as_mut().unwrap().extra =
+            format!("  username: {ACCOUNT}\n  auth: xoauth2\n  password_command: [\"{script}\"]\n");
+    });
+    let out = w.run(&["check-smtp"]).exit(1);
+    assert!(out.stderr.contains("no AUTH XOAUTH2"), "{}", out.stderr);
+    assert!(out.stderr.contains("AUTH PLAIN, LOGIN"), "{}", out.stderr);
+}
+
+/// Each bad command is refused by `validate` and `check-smtp` in words: the program, what it
+/// did, its last line on standard error.
+#[test]
+fn each_bad_password_command_is_a_clear_error_in_validate_and_check_smtp() {
+    let (mut w, _helper, _) = home("ya29.unused");
+    w.write_file(
+        "fails",
+        b"#!/bin/sh\necho 'pizauth: token expired, run pizauth refresh' >&2\nexit 1\n",
+    );
+    w.write_file("silent", b"#!/bin/sh\nexit 0\n");
+    w.write_file("not-executable", b"#!/bin/sh\necho x\n");
+    for name in ["fails", "silent"] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(w.path(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let cases = [
+        ("/nonexistent/token-helper".to_string(), "cannot be started"),
+        (
+            w.path("not-executable").display().to_string(),
+            "cannot be started",
+        ),
+        (
+            w.path("fails").display().to_string(),
+            "exited with status 1; its last words on standard error: pizauth: token expired, \
+             run pizauth refresh",
+        ),
+        (w.path("silent").display().to_string(), "printed nothing"),
+    ];
+    for (program, needle) in cases {
+        w = w.configure(|c| {
+            c.smtp.as_mut().unwrap().extra = format!(
+                "  username: {ACCOUNT}\n  auth: xoauth2\n  password_command: [\"{program}\"]\n"
+            );
+        });
+        for command in ["validate", "check-smtp"] {
+            let out = w.run(&[command]).exit(1);
+            assert!(
+                out.stderr.contains(&program) && out.stderr.contains(needle),
+                "{command} with {program}: expected `{needle}`:\n{}",
+                out.stderr
+            );
+            // At the line of `password_command` (the section starts at line 10).
+            assert!(out.stderr.contains("followup.yaml:15:"), "{}", out.stderr);
+        }
+        assert_eq!(w.server().connection_count(), 0);
+    }
+}
+
+fn sender_config(port: u16) -> SmtpConfig {
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::Plain,
+        username: Some(ACCOUNT.into()),
+        password: PasswordSource::Env("UNUSED".into()),
+        auth: Auth::Xoauth2,
+        ca_file: None,
+        timeout: None,
+        hello_name: None,
+    }
+}
+
+const RAW: &[u8] =
+    b"From: sam@example.org\r\nTo: jane@example.org\r\nSubject: Thanks\r\n\r\nHello\r\n";
+
+fn envelope() -> Envelope {
+    Envelope {
+        from: EmailAddress::parse(ACCOUNT).unwrap(),
+        to: EmailAddress::parse("jane@example.org").unwrap(),
+    }
+}
+
+/// The token rotated and the old one revoked: the next connection runs the command again and
+/// sends with the new token; a stale first answer is fetched once more and tried once more.
+#[tokio::test]
+async fn a_rotated_token_is_fetched_at_the_next_connection_and_a_stale_one_is_retried_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let helper = TokenHelper::new(dir.path(), "ya29.first");
+    let (server, current) = xoauth2_server("ya29.first");
+    let sender = SmtpSender::with_secret(
+        &sender_config(server.port),
+        Some(SecretSource::Command(helper.command())),
+        SmtpOptions::default(),
+    )
+    .unwrap();
+    sender.send(&envelope(), RAW).await.unwrap();
+    assert_eq!(helper.runs(), 1);
+    sender.shutdown().await;
+
+    // Rotated at the server and in the helper: the next connection uses the new one.
+    *current.lock().unwrap() = "ya29.second".into();
+    helper.set("ya29.second");
+    sender.send(&envelope(), RAW).await.unwrap();
+    assert_eq!(helper.runs(), 2);
+    sender.shutdown().await;
+
+    // The helper's first answer is stale (the old token), its second fresh.
+    *current.lock().unwrap() = "ya29.third".into();
+    helper.stale_once_then("ya29.third");
+    sender.send(&envelope(), RAW).await.unwrap();
+    assert_eq!(helper.runs(), 4, "one refused token, one retry");
+    assert_eq!(server.received().len(), 3);
+    sender.shutdown().await;
+
+    // Refused twice: a failure at AUTH after exactly one retry, nothing sent.
+    *current.lock().unwrap() = "ya29.revoked-everywhere".into();
+    let err = sender.send(&envelope(), RAW).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DeliveryError::Permanent {
+                stage: Stage::Auth,
+                code: 535,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(helper.runs(), 6);
+    assert_eq!(server.received().len(), 3);
+}
