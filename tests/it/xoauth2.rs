@@ -271,3 +271,192 @@ async fn a_rotated_token_is_fetched_at_the_next_connection_and_a_stale_one_is_re
     assert_eq!(helper.runs(), 6);
     assert_eq!(server.received().len(), 3);
 }
+
+// --- IMAP against Dovecot's oauth2 passdb --------------------------------------------------
+
+mod dovecot {
+    use std::time::Duration;
+
+    use super::{ACCOUNT, TokenHelper};
+    use crate::support::api::{Auth, ImapClient, ImapError, SecretSource, Security};
+    use crate::support::dovecot::{DEADLINE, Dovecot, StartOnDrop, dovecot_ctl, fixture_cert};
+    use crate::support::introspection::Introspection;
+    use crate::support::smtp_server::ServerOptions;
+    use crate::support::wait::wait_for_async;
+    use crate::support::world::{ME, World};
+
+    fn client(d: &Dovecot, helper: &TokenHelper, security: Security) -> ImapClient {
+        let mut settings = d.settings(security);
+        settings.auth = Auth::Xoauth2;
+        settings.password = SecretSource::Command(helper.command());
+        ImapClient::new(settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn imap_xoauth2_logs_in_with_the_token_and_a_revoked_one_is_refused_after_one_retry() {
+        let Some((d, _turn)) = Dovecot::take().await else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let helper = TokenHelper::new(dir.path(), "imap-token-one");
+        let endpoint = Introspection::start(&d.user, &["imap-token-one"]);
+
+        for security in [Security::Starttls, Security::Tls] {
+            let session = client(&d, &helper, security).connect().await.unwrap();
+            session.logout().await.unwrap();
+        }
+        assert_eq!(helper.runs(), 2, "one run per login");
+        assert!(endpoint.asked() >= 2);
+
+        // Revoked at the provider, still printed by the helper: refused after one retry.
+        endpoint.rotate("imap-token-two");
+        let err = client(&d, &helper, Security::Starttls)
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ImapError::AuthFailed { .. }), "{err:?}");
+        assert_eq!(helper.runs(), 4);
+        assert!(!format!("{err} {err:?}").contains("imap-token"), "{err:?}");
+
+        // The helper's first answer is stale, its second fresh: one login, two runs.
+        helper.stale_once_then("imap-token-two");
+        let session = client(&d, &helper, Security::Starttls)
+            .connect()
+            .await
+            .unwrap();
+        session.logout().await.unwrap();
+        assert_eq!(helper.runs(), 6);
+    }
+
+    /// A home in `send` mode whose SMTP server (in-process) and mailbox (Dovecot) both take
+    /// XOAUTH2 with the helper's token; Jane's interview at a domain no other test uses.
+    fn home(
+        d: &Dovecot,
+        token: &str,
+    ) -> (
+        World,
+        TokenHelper,
+        std::sync::Arc<std::sync::Mutex<String>>,
+        String,
+    ) {
+        let current = std::sync::Arc::new(std::sync::Mutex::new(token.to_owned()));
+        let w = World::serving_with(
+            "send",
+            ServerOptions {
+                auth: Some((ACCOUNT.into(), "no-password-login".into())),
+                xoauth2: Some(current.clone()),
+                ..ServerOptions::default()
+            },
+        );
+        let helper = TokenHelper::new(w.root(), token);
+        let script = helper.script().display().to_string();
+        let domain = format!("globex-{}.example.com", uuid::Uuid::new_v4().simple());
+        let jane = format!("jane@{domain}");
+        let record = format!(
+            "company: Globex\nposition: Backend Engineer\nstart: 2026-11-03 10:00\n\
+             interviewers:\n  - name: Jane Roe\n    email: {jane}\n"
+        );
+        let imap = format!(
+            "imap:\n  host: {}\n  port: {}\n  security: starttls\n  ca_file: {}\n  \
+             username: {}\n  auth: xoauth2\n  password_command: [\"{script}\"]\n  poll: 1h\n",
+            d.host,
+            d.starttls_port,
+            fixture_cert().display(),
+            d.user
+        );
+        let w = w.with("globex.yaml", &record).configure(|c| {
+            c.smtp.as_mut().unwrap().extra = format!(
+                "  username: {ACCOUNT}\n  auth: xoauth2\n  password_command: [\"{script}\"]\n"
+            );
+            c.extra.push_str(&imap);
+        });
+        (w, helper, current, jane)
+    }
+
+    #[tokio::test]
+    async fn check_imap_with_xoauth2_logs_in_and_the_token_never_reaches_the_log() {
+        let Some((d, _turn)) = Dovecot::take().await else {
+            return;
+        };
+        let token = "imap-check-token-8c1f";
+        let _endpoint = Introspection::start(&d.user, &[token]);
+        let (w, _helper, _, _) = home(&d, token);
+        w.ok(&["validate"]);
+        let out = w
+            .followup()
+            .env("RUST_LOG", "trace")
+            .arg("check-imap")
+            .succeeds();
+        assert!(out.stdout.contains("logged in as"), "{}", out.stdout);
+        assert!(out.stdout.contains("XOAUTH2"), "{}", out.stdout);
+        let everything = format!("{}{}", out.stdout, out.stderr);
+        assert!(!everything.contains(token), "{everything}");
+        assert!(!everything.contains("auth=Bearer"), "{everything}");
+    }
+
+    /// The token rotated and the old one revoked while the daemon runs, Dovecot restarted: the
+    /// daemon logs in again with the new token, hears the reply, and its next send (the notice
+    /// of the reply) goes out with the new token. Nothing at trace level shows either token.
+    #[tokio::test]
+    async fn a_token_rotated_while_the_daemon_runs_is_used_at_the_next_login_and_send() {
+        let Some((d, _turn)) = Dovecot::take().await else {
+            return;
+        };
+        let (old, new) = ("daemon-token-old-51d2", "daemon-token-new-a7e9");
+        let endpoint = Introspection::start(&d.user, &[old]);
+        let (w, helper, smtp_token, jane) = home(&d, old);
+        w.once_at("2026-11-03 13:00");
+        let mail = w.to(&jane);
+        assert_eq!(mail.len(), 1, "the thank-you went out with XOAUTH2");
+        let parent = mail[0].one("Message-ID");
+
+        let log = w.path("daemon.log");
+        let mut daemon = w.followup().env("RUST_LOG", "trace").arg("run").spawn(&log);
+        daemon.wait_log("the daemon runs", |log| log.contains("followup is running"));
+        wait_for_async("the daemon idles on INBOX", DEADLINE, || {
+            crate::support::dovecot::a_session_is_idling(&d.user)
+        })
+        .await;
+        let runs_before = helper.runs();
+        {
+            let _start_again = StartOnDrop;
+            dovecot_ctl("stop");
+            helper.set(new);
+            endpoint.rotate(new);
+            *smtp_token.lock().unwrap() = new.into();
+            d.deliver(&reply(&jane, &parent));
+        }
+        wait_for_async("the reply is heard after the restart", DEADLINE, || {
+            w.ok(&["replies", "--json"])
+                .json()
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["kind"] == "reply"))
+        })
+        .await;
+        wait_for_async("the notice goes out with the new token", DEADLINE, || {
+            w.to(ME).iter().any(|m| m.subject().contains("answered"))
+        })
+        .await;
+        assert!(helper.runs() > runs_before, "the command ran again");
+        daemon.signal(libc::SIGTERM);
+        wait_for_async("the daemon stops", Duration::from_secs(20), || {
+            daemon.try_exit().is_some()
+        })
+        .await;
+        let text = std::fs::read_to_string(&log).unwrap();
+        for secret in [old, new, "auth=Bearer", "dXNlcj1"] {
+            assert!(!text.contains(secret), "`{secret}` in the log:\n{text}");
+        }
+    }
+
+    pub fn reply(jane: &str, parent: &str) -> Vec<u8> {
+        let id = format!("<reply.{}@example.com>", uuid::Uuid::new_v4().simple());
+        format!(
+            "From: Jane Roe <{jane}>\r\nTo: Sam Seeker <{ME}>\r\nSubject: Re: Thank you\r\n\
+             Date: Wed, 04 Nov 2026 10:00:00 -0500\r\nMessage-ID: {id}\r\n\
+             In-Reply-To: {parent}\r\nReferences: {parent}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nThanks Sam, we will be in touch.\r\n"
+        )
+        .into_bytes()
+    }
+}
