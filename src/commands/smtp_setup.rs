@@ -148,9 +148,10 @@ pub(super) fn no_password(
         &[section, "username"],
         format!(
             "`username: {username}` is set but no {what} password was found: looked for \
-             `password_file` and `password_env` in the {section} section (neither is set) and \
-             {looked}. Put the password in a file only you can read and name it with \
-             `password_file:`, or name the variable that holds it with `password_env:`; under \
+             `password_file`, `password_env` and `password_command` in the {section} section \
+             (none is set) and {looked}. Put the password in a file only you can read and name \
+             it with `password_file:`, name the variable that holds it with `password_env:`, or \
+             give a command that prints it with `password_command:`; under \
              systemd, `LoadCredential={credential}:...` hands it over (see docs/operations.md)"
         ),
     )
