@@ -110,8 +110,18 @@ start() {
     else
         # No systemd here (or not ours to use): the master process daemonizes itself.
         say "starting dovecot -c ${CONF}"
-        # Its own output goes to the log: a daemon holding the caller's pipe would hang it.
-        dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        # Its own output goes to the log: a daemon holding the caller's pipe would hang it. No
+        # other descriptor is handed down either: the lock of `flock LOCK <this script>` would
+        # otherwise be held by the daemon for as long as it runs, and every later `flock` wait.
+        (
+            for fd in /proc/self/fd/*; do
+                fd="${fd##*/}"
+                if ((fd > 2)); then
+                    eval "exec ${fd}>&-" 2>/dev/null || true
+                fi
+            done
+            exec dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        )
     fi
     wait_until_up
 }
