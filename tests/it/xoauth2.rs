@@ -117,6 +117,8 @@ fn check_smtp_with_xoauth2_sends_with_the_token_and_never_shows_it() {
     assert!(!everything.contains(token), "{everything}");
     assert!(!everything.contains("smtp-token"), "{everything}");
     assert!(!everything.contains("auth=Bearer"), "{everything}");
+    // Nor the XOAUTH2 string in base64 (`user=` begins it).
+    assert!(!everything.contains("dXNlcj1"), "{everything}");
 }
 
 #[test]
@@ -326,6 +328,42 @@ mod dovecot {
             .unwrap();
         session.logout().await.unwrap();
         assert_eq!(helper.runs(), 6);
+    }
+
+    /// Under `xoauth2`, IDLE ends at the re-login time and the watch logs in again with a
+    /// fresh token (45 minutes in production; two seconds here).
+    #[tokio::test]
+    async fn under_xoauth2_an_idle_watch_logs_in_again_with_a_fresh_token() {
+        use crate::support::api::{FolderWatch, StartAt};
+        let Some((d, _turn)) = Dovecot::take().await else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let helper = TokenHelper::new(dir.path(), "relogin-token-1");
+        let endpoint = Introspection::start(&d.user, &["relogin-token-1"]);
+        let mut settings = d.settings(Security::Starttls);
+        settings.auth = Auth::Xoauth2;
+        settings.password = SecretSource::Command(helper.command());
+        settings.timeouts.token_relogin = Duration::from_secs(2);
+        let client = ImapClient::new(settings).unwrap();
+        let mut watch = FolderWatch::new(
+            client,
+            "INBOX",
+            None,
+            StartAt::New,
+            Duration::from_secs(3600),
+        );
+        watch.next().await.unwrap();
+        assert_eq!(helper.runs(), 1);
+        // The provider rotates the token; the helper hands out the new one.
+        endpoint.rotate("relogin-token-2");
+        helper.set("relogin-token-2");
+        let started = std::time::Instant::now();
+        watch.next().await.unwrap(); // IDLE, ended at the re-login time
+        assert!(started.elapsed() < DEADLINE, "IDLE was not cut short");
+        watch.next().await.unwrap(); // a fresh login with the new token
+        assert_eq!(helper.runs(), 2);
+        assert!(watch.is_connected());
     }
 
     /// A home in `send` mode whose SMTP server (in-process) and mailbox (Dovecot) both take
