@@ -106,6 +106,11 @@ fn check_smtp_with_xoauth2_sends_with_the_token_and_never_shows_it() {
         .env("RUST_LOG", "trace")
         .args(["check-smtp", "--send-to", "jane@example.org"])
         .succeeds();
+    // The transcript, for `--nocapture`.
+    println!(
+        "$ followup check-smtp --send-to jane@example.org\n{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("with XOAUTH2"), "{}", out.stdout);
     assert!(out.stdout.contains("AUTH XOAUTH2"), "{}", out.stdout);
     let received = w.server().received();
@@ -126,6 +131,7 @@ fn a_token_the_server_refuses_is_an_error_at_auth_in_check_smtp() {
     let (w, _helper, current) = home("ya29.old-token");
     *current.lock().unwrap() = "ya29.only-the-server-knows".into();
     let out = w.run(&["check-smtp"]).exit(1);
+    println!("$ followup check-smtp\n{}", out.stderr);
     assert!(out.stderr.contains("AUTH"), "{}", out.stderr);
     assert!(out.stderr.contains("535"), "{}", out.stderr);
     assert!(!out.stderr.contains("ya29"), "{}", out.stderr);
@@ -148,6 +154,7 @@ fn xoauth2_against_a_server_without_it_names_what_the_server_offers() {
             format!("  username: {ACCOUNT}\n  auth: xoauth2\n  password_command: [\"{script}\"]\n");
     });
     let out = w.run(&["check-smtp"]).exit(1);
+    println!("$ followup check-smtp\n{}", out.stderr);
     assert!(out.stderr.contains("no AUTH XOAUTH2"), "{}", out.stderr);
     assert!(out.stderr.contains("AUTH PLAIN, LOGIN"), "{}", out.stderr);
 }
@@ -188,6 +195,7 @@ fn each_bad_password_command_is_a_clear_error_in_validate_and_check_smtp() {
         });
         for command in ["validate", "check-smtp"] {
             let out = w.run(&[command]).exit(1);
+            println!("$ followup {command}\n{}", out.stderr);
             assert!(
                 out.stderr.contains(&program) && out.stderr.contains(needle),
                 "{command} with {program}: expected `{needle}`:\n{}",
@@ -425,6 +433,7 @@ mod dovecot {
             .env("RUST_LOG", "trace")
             .arg("check-imap")
             .succeeds();
+        println!("$ followup check-imap\n{}", out.stdout);
         assert!(out.stdout.contains("logged in as"), "{}", out.stdout);
         assert!(out.stdout.contains("XOAUTH2"), "{}", out.stdout);
         let everything = format!("{}{}", out.stdout, out.stderr);
@@ -449,12 +458,23 @@ mod dovecot {
         let parent = mail[0].one("Message-ID");
 
         let log = w.path("daemon.log");
-        let mut daemon = w.followup().env("RUST_LOG", "trace").arg("run").spawn(&log);
-        daemon.wait_log("the daemon runs", |log| log.contains("followup is running"));
-        wait_for_async("the daemon idles on INBOX", DEADLINE, || {
-            crate::support::dovecot::a_session_is_idling(&d.user)
-        })
-        .await;
+        // Everything at trace level but sled's page cache, which says nothing about mail.
+        let mut daemon = w
+            .followup()
+            .env("RUST_LOG", "trace,sled=info")
+            .arg("run")
+            .spawn(&log);
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while !crate::support::dovecot::a_session_is_idling(&d.user) {
+            if std::time::Instant::now() > deadline || daemon.try_exit().is_some() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: String = text.lines().rev().take(60).collect::<Vec<_>>().join("\n");
+                panic!(
+                    "the daemon does not idle on INBOX; its last log lines, newest first:\n{tail}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let runs_before = helper.runs();
         {
             let _start_again = StartOnDrop;

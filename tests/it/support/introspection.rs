@@ -22,6 +22,7 @@ pub struct Introspection {
     asked: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     port: u16,
+    serving: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Introspection {
@@ -29,11 +30,12 @@ impl Introspection {
     pub fn start(username: &str, active: &[&str]) -> Introspection {
         let listener = TcpListener::bind(("127.0.0.1", port()))
             .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{}: {e}", port()));
-        let endpoint = Introspection {
+        let mut endpoint = Introspection {
             active: Arc::new(Mutex::new(active.iter().map(|t| t.to_string()).collect())),
             asked: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             port: port(),
+            serving: None,
         };
         let (active, asked, stop) = (
             endpoint.active.clone(),
@@ -41,7 +43,7 @@ impl Introspection {
             endpoint.stop.clone(),
         );
         let username = username.to_owned();
-        std::thread::spawn(move || {
+        endpoint.serving = Some(std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -49,7 +51,7 @@ impl Introspection {
                 let Ok(stream) = stream else { continue };
                 let _ = answer(stream, &username, &active, &asked);
             }
-        });
+        }));
         endpoint
     }
 
@@ -67,8 +69,12 @@ impl Introspection {
 impl Drop for Introspection {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees `stop` and lets the port go.
+        // Wakes the accept loop so that it sees `stop`, and waits until the port is free for
+        // the next test.
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(serving) = self.serving.take() {
+            let _ = serving.join();
+        }
     }
 }
 
