@@ -26,10 +26,27 @@ pub fn mode_sends(mode: Mode) -> bool {
     mode != Mode::DryRun
 }
 
+/// The sender for the daemon: as [`smtp_sender`], but a `password_command` is not run now, only
+/// at each connection. A token helper that fails when the daemon starts then fails the sends
+/// (retried later), not the daemon, and the mailbox is still read.
+pub fn smtp_sender_for_daemon(config: &Config) -> Result<SmtpSender, Diagnostics> {
+    build(config, &|name| std::env::var_os(name), false)
+}
+
 /// [`smtp_sender`] with the environment given.
 pub fn smtp_sender_with(
     config: &Config,
     env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<SmtpSender, Diagnostics> {
+    build(config, env, true)
+}
+
+/// `prove_command`: run a `password_command` now, so that its failure is reported at the
+/// config's line (`validate`, `check-smtp`, `doctor`).
+fn build(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    prove_command: bool,
 ) -> Result<SmtpSender, Diagnostics> {
     let text = std::fs::read_to_string(&config.path).unwrap_or_default();
     let at = |keys: &[&str], message: String| {
@@ -51,9 +68,16 @@ pub fn smtp_sender_with(
             Diagnostic::new(&config.path, message)
         }]));
     };
-    let password = match (&smtp.username, &smtp.password) {
+    let secret = match (&smtp.username, &smtp.password) {
+        (Some(_), PasswordSource::Command(command)) if !prove_command => {
+            Some(SecretSource::Command(command.clone()))
+        }
         (Some(_), source) => match read_password(source, env) {
-            Ok(Some(password)) => Some(password),
+            Ok(Some(password)) => Some(match source {
+                // Run once to prove it works; run again at every connection.
+                PasswordSource::Command(command) => SecretSource::Command(command.clone()),
+                _ => SecretSource::Fixed(password),
+            }),
             Ok(None) => {
                 let user = smtp.username.as_deref().unwrap_or_default();
                 let mut problem = no_password("smtp", user, SMTP_CREDENTIAL, config, env, &at);
@@ -86,11 +110,6 @@ pub fn smtp_sender_with(
         transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()
     };
-    let secret = password.map(|password| match &smtp.password {
-        // Run once above to prove it works; run again at every connection.
-        PasswordSource::Command(command) => SecretSource::Command(command.clone()),
-        _ => SecretSource::Fixed(password),
-    });
     SmtpSender::with_secret(smtp, secret, options).map_err(|e| {
         let key = match &e {
             SmtpSetupError::ReadRootCert { .. } | SmtpSetupError::InvalidRootCert { .. } => {

@@ -518,3 +518,53 @@ mod dovecot {
         .into_bytes()
     }
 }
+
+/// A token helper that fails for the mailbox fails the reading, not the daemon: the thank-you
+/// still goes out over SMTP, and the run says what failed, in words.
+#[test]
+fn a_failing_imap_password_command_stops_the_reading_not_the_sending() {
+    let (w, _helper, _) = home("ya29.smtp-is-fine");
+    w.write_file(
+        "imap-helper",
+        b"#!/bin/sh\necho 'oama: no refresh token for sam, run oama authorize' >&2\nexit 2\n",
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            w.path("imap-helper"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let helper = w.path("imap-helper").display().to_string();
+    // An IMAP server that greets and waits: the login is never reached, the command fails first.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let _ = stream.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] ready\r\n");
+            kept.push(stream);
+        }
+    });
+    let record = "company: Globex\nposition: Backend Engineer\nstart: 2026-11-03 10:00\n\
+                  interviewers:\n  - name: Jane Roe\n    email: jane@globex.example.com\n";
+    let w = w.with("globex.yaml", record).configure(|c| {
+        c.mode = Some("send".into());
+        c.extra.push_str(&format!(
+            "imap:\n  host: 127.0.0.1\n  port: {port}\n  security: plain\n  username: {ACCOUNT}\n  \
+             auth: xoauth2\n  password_command: [\"{helper}\"]\n"
+        ));
+    });
+    // `validate` runs the command and refuses; the daemon runs it at each login instead.
+    let refused = w.run(&["validate"]).exit(1).stderr;
+    assert!(refused.contains("exited with status 2"), "{refused}");
+    let out = w.once_at("2026-11-03 13:00");
+    assert_eq!(w.to("jane@globex.example.com").len(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("oama: no refresh token"),
+        "the reason is in the log:\n{}",
+        out.stderr
+    );
+}
