@@ -49,7 +49,12 @@ impl Introspection {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let _ = answer(stream, &username, &active, &asked);
+                // One thread a connection: a client that opens a connection and waits never
+                // holds up the next request.
+                let (username, active, asked) = (username.clone(), active.clone(), asked.clone());
+                std::thread::spawn(move || {
+                    let _ = answer(stream, &username, &active, &asked);
+                });
             }
         }));
         endpoint
