@@ -56,6 +56,12 @@ pub fn run(explicit: Option<&Path>, offline: bool) -> Result<()> {
         check_dir(&mut report, "queue", &config.queue_dir);
         report.say("lock", lock(&config.state_dir));
         check_smtp(&mut report, &config, offline);
+        // The mailbox's password command, run as each login will run it.
+        if let Some(imap) = &config.imap
+            && let PasswordSource::Command(_) = &imap.password
+        {
+            report.say("imap pass", password(&imap.password, &config));
+        }
     }
     report.say("clock", clock());
     report.say("unit", unit());
