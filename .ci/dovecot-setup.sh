@@ -18,6 +18,14 @@
 #   FOLLOWUP_INTEROP_IMAP_PASSWORD  followup-imap-test    its password (a test secret)
 #   FOLLOWUP_INTEROP_IMAP_MAILDIR   /home/<user>/Maildir  its INBOX (Postfix delivers there too)
 # TLS uses tests/it/fixtures/tls/{cert,key}.pem: a self-signed certificate for localhost/127.0.0.1.
+#
+# OAuth2: besides the password, the user logs in with AUTHENTICATE XOAUTH2 (and OAUTHBEARER).
+# Dovecot's `oauth2` passdb checks each token by token introspection (`introspection_mode = post`)
+# at http://127.0.0.1:${FOLLOWUP_INTEROP_OAUTH_PORT:-47143}/introspect, an endpoint the XOAUTH2
+# tests run themselves (tests/it/support/introspection.rs) for as long as they need it: a token is
+# good while the endpoint answers {"active": true, "username": "<user>"} for it. The password
+# passdb serves PLAIN and LOGIN only and the oauth2 one XOAUTH2 and OAUTHBEARER only, so the
+# password login works as before, endpoint or no endpoint.
 set -euo pipefail
 
 ACTION="${1:-setup}"
@@ -30,6 +38,7 @@ HOST="${IMAP%:*}"
 PORT="${IMAP##*:}"
 TLS_HOST="${IMAPS%:*}"
 TLS_PORT="${IMAPS##*:}"
+OAUTH_PORT="${FOLLOWUP_INTEROP_OAUTH_PORT:-47143}"
 WAIT_SECONDS=30
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,6 +61,7 @@ die() {
 [[ "$TLS_PORT" =~ ^[0-9]+$ ]] || die "FOLLOWUP_INTEROP_IMAPS has no numeric port: '$IMAPS'"
 [[ "$MAILDIR" == */Maildir ]] || die "FOLLOWUP_INTEROP_IMAP_MAILDIR must end in /Maildir: '$MAILDIR'"
 [[ "$PASSWORD" =~ ^[A-Za-z0-9._-]+$ ]] || die "keep the test password to letters, digits and . _ -"
+[[ "$OAUTH_PORT" =~ ^[0-9]+$ ]] || die "FOLLOWUP_INTEROP_OAUTH_PORT is not a port number: '$OAUTH_PORT'"
 
 # Prints the server's first line; fails when nothing listens or nothing is said within 3 s.
 imap_greeting() {
@@ -100,8 +110,18 @@ start() {
     else
         # No systemd here (or not ours to use): the master process daemonizes itself.
         say "starting dovecot -c ${CONF}"
-        # Its own output goes to the log: a daemon holding the caller's pipe would hang it.
-        dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        # Its own output goes to the log: a daemon holding the caller's pipe would hang it. No
+        # other descriptor is handed down either: the lock of `flock LOCK <this script>` would
+        # otherwise be held by the daemon for as long as it runs, and every later `flock` wait.
+        (
+            for fd in /proc/self/fd/*; do
+                fd="${fd##*/}"
+                if ((fd > 2)); then
+                    eval "exec ${fd}>&-" 2>/dev/null || true
+                fi
+            done
+            exec dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        )
     fi
     wait_until_up
 }
@@ -158,6 +178,17 @@ setup() {
     # The auth process runs as the dovecot user; nobody else may read the file.
     chown root:dovecot "$CONF_DIR/users"
     chmod 0640 "$CONF_DIR/users"
+    # The oauth2 passdb's settings (Dovecot 2.3): introspection by POST of `token=<token>`.
+    cat >"$CONF_DIR/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = http://127.0.0.1:${OAUTH_PORT}/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+EOF
+    chown root:dovecot "$CONF_DIR/oauth2.conf.ext"
+    chmod 0640 "$CONF_DIR/oauth2.conf.ext"
     cat >"$CONF" <<EOF
 # Written by .ci/dovecot-setup.sh: a loopback IMAP server for tests. Do not edit; run it again.
 protocols = imap
@@ -167,7 +198,7 @@ instance_name = dovecot-followup-test
 log_path = ${LOG}
 # Clear-text login is allowed: this server listens on loopback only.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 mail_location = maildir:${MAILDIR}
 mail_privileged_group = mail
 first_valid_uid = 1
@@ -182,6 +213,13 @@ ssl_min_protocol = TLSv1.2
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${CONF_DIR}/users
+  mechanisms = plain login
+}
+# Access tokens, checked by the tests' introspection endpoint on 127.0.0.1:${OAUTH_PORT}.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${CONF_DIR}/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file

@@ -25,11 +25,15 @@ pub fn run(ws: &Workspace) -> Result<()> {
             .await
             .with_context(|| format!("cannot log in to {}:{}", imap.host, imap.port))?;
         outln!(
-            "ok: {}:{} ({}), logged in as {}{}",
+            "ok: {}:{} ({}), logged in as {}{}{}",
             imap.host,
             imap.port,
             imap.security.as_str(),
             imap.username,
+            match imap.auth {
+                crate::input::config::Auth::Xoauth2 => " with XOAUTH2",
+                crate::input::config::Auth::Password => "",
+            },
             if session.has_idle() {
                 ", IDLE offered"
             } else {

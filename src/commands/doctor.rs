@@ -56,6 +56,12 @@ pub fn run(explicit: Option<&Path>, offline: bool) -> Result<()> {
         check_dir(&mut report, "queue", &config.queue_dir);
         report.say("lock", lock(&config.state_dir));
         check_smtp(&mut report, &config, offline);
+        // The mailbox's password command, run as each login will run it.
+        if let Some(imap) = &config.imap
+            && let PasswordSource::Command(_) = &imap.password
+        {
+            report.say("imap pass", password(&imap.password, &config));
+        }
     }
     report.say("clock", clock());
     report.say("unit", unit());
@@ -328,6 +334,18 @@ fn password(source: &PasswordSource, config: &Config) -> Outcome {
                 None => Outcome::Fail(
                     format!("smtp.password_env names ${name}, which is not set"),
                     "set it where the daemon runs (the unit's `Environment=` or `EnvironmentFile=`), or use password_file".into(),
+                ),
+            };
+        }
+        PasswordSource::Command(command) => {
+            // Run once, as each login will: says whether it works, never what it printed.
+            return match command.run() {
+                Ok(_) => Outcome::Ok(format!("from {command}: it printed one")),
+                Err(e) => Outcome::Fail(
+                    e.to_string(),
+                    "run the command by hand as the user the daemon runs as; a token helper may \
+                     need you to sign in again"
+                        .into(),
                 ),
             };
         }

@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 
 use super::smtp_setup::{no_password, unreadable};
-use crate::input::config::{Config, SaveSent};
+use crate::input::config::{Config, PasswordSource, SaveSent};
 use crate::input::diagnostic::Diagnostics;
-use crate::input::secret::{IMAP_CREDENTIAL, read_password};
+use crate::input::secret::{IMAP_CREDENTIAL, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
 use crate::mailbox::{
     ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
@@ -18,10 +18,25 @@ pub fn mailbox_reading(config: &Config) -> Result<Option<Reading>, Diagnostics> 
     mailbox_reading_with(config, &|name| std::env::var_os(name))
 }
 
+/// The reading for the daemon: as [`mailbox_reading`], but a `password_command` is not run now,
+/// only at each login, so that a token helper failing at start fails the reading (retried with
+/// backoff and shown by `status`), not the daemon, and mail still goes out.
+pub fn mailbox_reading_for_daemon(config: &Config) -> Result<Option<Reading>, Diagnostics> {
+    build(config, &|name| std::env::var_os(name), false)
+}
+
 /// [`mailbox_reading`] with the environment given.
 pub fn mailbox_reading_with(
     config: &Config,
     env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<Reading>, Diagnostics> {
+    build(config, env, true)
+}
+
+fn build(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    prove_command: bool,
 ) -> Result<Option<Reading>, Diagnostics> {
     let Some(imap) = &config.imap else {
         return Ok(None);
@@ -31,20 +46,30 @@ pub fn mailbox_reading_with(
         let path: Vec<Seg> = keys.iter().map(|k| Seg::Key(k)).collect();
         yaml::at(&config.path, &text, &path, message)
     };
-    let password = match read_password(&imap.password, env) {
-        Ok(Some(password)) => password,
-        Ok(None) => {
-            let problem = no_password("imap", &imap.username, IMAP_CREDENTIAL, config, env, &at);
-            return Err(Diagnostics(vec![problem]));
+    let password = match &imap.password {
+        PasswordSource::Command(command) if !prove_command => {
+            SecretSource::Command(command.clone())
         }
-        Err(e) => {
-            return Err(Diagnostics(vec![unreadable(
-                "imap",
-                &imap.password,
-                &e,
-                &at,
-            )]));
-        }
+        source => match read_password(source, env) {
+            Ok(Some(password)) => match source {
+                // Run once to prove it works; run again at every login.
+                PasswordSource::Command(command) => SecretSource::Command(command.clone()),
+                _ => SecretSource::Fixed(password),
+            },
+            Ok(None) => {
+                let problem =
+                    no_password("imap", &imap.username, IMAP_CREDENTIAL, config, env, &at);
+                return Err(Diagnostics(vec![problem]));
+            }
+            Err(e) => {
+                return Err(Diagnostics(vec![unreadable(
+                    "imap",
+                    &imap.password,
+                    &e,
+                    &at,
+                )]));
+            }
+        },
     };
     let client = ImapClient::new(ImapSettings {
         host: imap.host.clone(),
@@ -52,6 +77,7 @@ pub fn mailbox_reading_with(
         security: imap.security,
         username: imap.username.clone(),
         password,
+        auth: imap.auth,
         ca_file: imap.ca_file.clone(),
         timeouts: Timeouts::default(),
         use_idle: true,

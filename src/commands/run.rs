@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::{SMTP_TIMEOUT, mailbox_reading, smtp_sender};
+use super::{SMTP_TIMEOUT, mailbox_reading_for_daemon, smtp_sender_for_daemon};
 use crate::daemon::{Daemon, Live, Mode};
 use crate::input::config::Mode as ConfigMode;
 use crate::input::workspace::{Workspace, parse_instant};
@@ -47,12 +47,12 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
         ConfigMode::DryRun => Mode::dry_run(),
         live => {
             // The same check as `validate`, before the state is opened or anything connects.
-            let sender = Supervised::new(smtp_sender(&ws.config)?, service.clone());
+            let sender = Supervised::new(smtp_sender_for_daemon(&ws.config)?, service.clone());
             let dir = &ws.config.state_dir;
             let store = SledStore::open(dir)
                 .with_context(|| format!("cannot open the state in {}", dir.display()))?;
             let parts = Live::open(&ws, Box::new(store), sender)?
-                .with_mailbox(mailbox_reading(&ws.config)?);
+                .with_mailbox(mailbox_reading_for_daemon(&ws.config)?);
             match live {
                 ConfigMode::Send => Mode::Send(parts),
                 _ => Mode::Approve(parts),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::delivery::smtp::{SmtpOptions, SmtpSender, SmtpSetupError, hello_name};
 use crate::input::config::{Config, Mode, PasswordSource};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::secret::{SMTP_CREDENTIAL, SecretError, read_password};
+use crate::input::secret::{SMTP_CREDENTIAL, SecretError, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
 
 /// How long one SMTP transaction may take when `smtp.timeout` does not say.
@@ -26,10 +26,27 @@ pub fn mode_sends(mode: Mode) -> bool {
     mode != Mode::DryRun
 }
 
+/// The sender for the daemon: as [`smtp_sender`], but a `password_command` is not run now, only
+/// at each connection. A token helper that fails when the daemon starts then fails the sends
+/// (retried later), not the daemon, and the mailbox is still read.
+pub fn smtp_sender_for_daemon(config: &Config) -> Result<SmtpSender, Diagnostics> {
+    build(config, &|name| std::env::var_os(name), false)
+}
+
 /// [`smtp_sender`] with the environment given.
 pub fn smtp_sender_with(
     config: &Config,
     env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<SmtpSender, Diagnostics> {
+    build(config, env, true)
+}
+
+/// `prove_command`: run a `password_command` now, so that its failure is reported at the
+/// config's line (`validate`, `check-smtp`, `doctor`).
+fn build(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    prove_command: bool,
 ) -> Result<SmtpSender, Diagnostics> {
     let text = std::fs::read_to_string(&config.path).unwrap_or_default();
     let at = |keys: &[&str], message: String| {
@@ -51,9 +68,16 @@ pub fn smtp_sender_with(
             Diagnostic::new(&config.path, message)
         }]));
     };
-    let password = match (&smtp.username, &smtp.password) {
+    let secret = match (&smtp.username, &smtp.password) {
+        (Some(_), PasswordSource::Command(command)) if !prove_command => {
+            Some(SecretSource::Command(command.clone()))
+        }
         (Some(_), source) => match read_password(source, env) {
-            Ok(Some(password)) => Some(password),
+            Ok(Some(password)) => Some(match source {
+                // Run once to prove it works; run again at every connection.
+                PasswordSource::Command(command) => SecretSource::Command(command.clone()),
+                _ => SecretSource::Fixed(password),
+            }),
             Ok(None) => {
                 let user = smtp.username.as_deref().unwrap_or_default();
                 let mut problem = no_password("smtp", user, SMTP_CREDENTIAL, config, env, &at);
@@ -68,6 +92,7 @@ pub fn smtp_sender_with(
         (None, given) => {
             let key = match given {
                 PasswordSource::File(_) => "password_file",
+                PasswordSource::Command(_) => "password_command",
                 _ => "password_env",
             };
             return Err(Diagnostics(vec![at(
@@ -85,7 +110,7 @@ pub fn smtp_sender_with(
         transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
         ..SmtpOptions::default()
     };
-    SmtpSender::new(smtp, password, options).map_err(|e| {
+    SmtpSender::with_secret(smtp, secret, options).map_err(|e| {
         let key = match &e {
             SmtpSetupError::ReadRootCert { .. } | SmtpSetupError::InvalidRootCert { .. } => {
                 "ca_file"
@@ -142,9 +167,10 @@ pub(super) fn no_password(
         &[section, "username"],
         format!(
             "`username: {username}` is set but no {what} password was found: looked for \
-             `password_file` and `password_env` in the {section} section (neither is set) and \
-             {looked}. Put the password in a file only you can read and name it with \
-             `password_file:`, or name the variable that holds it with `password_env:`; under \
+             `password_file`, `password_env` and `password_command` in the {section} section \
+             (none is set) and {looked}. Put the password in a file only you can read and name \
+             it with `password_file:`, name the variable that holds it with `password_env:`, or \
+             give a command that prints it with `password_command:`; under \
              systemd, `LoadCredential={credential}:...` hands it over (see docs/operations.md)"
         ),
     )
@@ -173,6 +199,13 @@ pub(super) fn unreadable(
         PasswordSource::Credential(name) => at(
             &[section, "username"],
             format!("{e}: check the unit's `LoadCredential={name}:...` line"),
+        ),
+        PasswordSource::Command(_) => at(
+            &[section, "password_command"],
+            format!(
+                "{e}. Run it by hand as the user followup runs as: it must print the password \
+                 or token on its first line and exit 0"
+            ),
         ),
     }
 }

@@ -28,6 +28,13 @@ pub fn run(config: &Path) -> Result<()> {
     for w in &ws.warnings {
         eprintln!("warning: {w}");
     }
+    if ws.config.imap.is_none() {
+        eprintln!(
+            "note: there is no `imap` section, so replies, out-of-office answers and the \
+             follow-ups you write yourself are not noticed: record them with `followup mark`, \
+             or add one (docs/configuration.md, \"imap\")"
+        );
+    }
     let people: usize = ws.interviews.iter().map(|iv| iv.interviewers.len()).sum();
     outln!(
         "{}: ok ({}, {}, every template rendered for each)",

@@ -22,7 +22,7 @@ use lettre::transport::smtp::client::AsyncNetworkStream;
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Auth as AuthCommand, Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{
     ClientId, Extension, MailBodyParameter, MailParameter, ServerInfo,
 };
@@ -34,8 +34,8 @@ use tokio::time::timeout;
 
 use super::{BeforeBody, Delivered, DeliveryError, Envelope, Stage, Transport};
 use crate::core::EmailAddress;
-use crate::input::config::SmtpConfig;
-use crate::input::secret::Secret;
+use crate::input::config::{Auth, SmtpConfig};
+use crate::input::secret::{Secret, SecretSource};
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 /// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
@@ -159,11 +159,18 @@ pub struct SmtpSender {
     host: String,
     port: u16,
     protection: Protection,
-    login: Option<(String, Secret)>,
+    login: Option<Login>,
     hello: ClientId,
     connect_timeout: Duration,
     transaction_timeout: Duration,
     connection: Mutex<Option<Session>>,
+}
+
+/// Who logs in, how, and where the secret comes from at each connection.
+struct Login {
+    user: String,
+    secret: SecretSource,
+    auth: Auth,
 }
 
 /// The kept connection and when it last finished a command.
@@ -178,7 +185,7 @@ impl std::fmt::Debug for SmtpSender {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("security", &self.protection.security())
-            .field("username", &self.login.as_ref().map(|(u, _)| u))
+            .field("username", &self.login.as_ref().map(|l| &l.user))
             .finish_non_exhaustive()
     }
 }
@@ -209,7 +216,11 @@ fn offered(info: &ServerInfo) -> String {
         Extension::StartTls,
     ]
     .into_iter()
-    .chain(MECHANISMS.iter().map(|m| Extension::Authentication(*m)))
+    .chain(
+        [Mechanism::Plain, Mechanism::Login, Mechanism::Xoauth2]
+            .into_iter()
+            .map(Extension::Authentication),
+    )
     .filter(|e| info.supports_feature(*e))
     .map(|e| e.to_string())
     .collect();
@@ -217,6 +228,29 @@ fn offered(info: &ServerInfo) -> String {
     match features.is_empty() {
         true => format!("{} offers nothing followup uses", info.name()),
         false => format!("{} offers {}", info.name(), features.join(", ")),
+    }
+}
+
+/// The AUTH mechanisms a server lists, as words: `PLAIN, LOGIN`, or `none`.
+fn auth_offered(info: &ServerInfo) -> String {
+    let all = [Mechanism::Plain, Mechanism::Login, Mechanism::Xoauth2];
+    let listed: Vec<String> = all
+        .into_iter()
+        .filter(|m| info.supports_auth_mechanism(*m))
+        .map(|m| m.to_string())
+        .collect();
+    match listed.is_empty() {
+        true => "no AUTH mechanism followup knows".into(),
+        false => format!("AUTH {}", listed.join(", ")),
+    }
+}
+
+/// The empty answer that ends a SASL exchange the server has failed.
+struct EmptyLine;
+
+impl std::fmt::Display for EmptyLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\r\n")
     }
 }
 
@@ -252,11 +286,25 @@ impl SmtpSender {
         password: Option<Secret>,
         options: SmtpOptions,
     ) -> Result<Self, SmtpSetupError> {
+        Self::with_secret(config, password.map(SecretSource::Fixed), options)
+    }
+
+    /// Like [`SmtpSender::new`], with the secret fetched anew at each connection when `secret`
+    /// is a command: a token helper's token is never older than the connection that uses it.
+    pub fn with_secret(
+        config: &SmtpConfig,
+        secret: Option<SecretSource>,
+        options: SmtpOptions,
+    ) -> Result<Self, SmtpSetupError> {
         if config.security == Security::Plain && !is_loopback_host(&config.host) {
             return Err(SmtpSetupError::PlainNotLoopback(config.host.clone()));
         }
-        let login = match (&config.username, password) {
-            (Some(user), Some(password)) => Some((user.clone(), password)),
+        let login = match (&config.username, secret) {
+            (Some(user), Some(secret)) => Some(Login {
+                user: user.clone(),
+                secret,
+                auth: config.auth,
+            }),
             (Some(user), None) => return Err(SmtpSetupError::MissingPassword(user.clone())),
             (None, _) => None,
         };
@@ -342,7 +390,12 @@ impl SmtpSender {
                 "not encrypted"
             },
             match &self.login {
-                Some((user, _)) => format!(", authenticated as {user}"),
+                Some(Login {
+                    user,
+                    auth: Auth::Xoauth2,
+                    ..
+                }) => format!(", authenticated as {user} with XOAUTH2"),
+                Some(Login { user, .. }) => format!(", authenticated as {user}"),
                 None => String::new(),
             },
             offered(conn.server_info())
@@ -471,7 +524,7 @@ impl SmtpSender {
                 .await?;
         }
 
-        if let Some((user, password)) = &self.login {
+        if let Some(login) = &self.login {
             progress.stage = Stage::Auth;
             if !self.is_encrypted(&conn) && !matches!(self.protection, Protection::Plain) {
                 return Err(refused(
@@ -479,18 +532,87 @@ impl SmtpSender {
                     "refusing to send the password over an unencrypted connection",
                 ));
             }
-            if conn.server_info().get_auth_mechanism(MECHANISMS).is_none() {
-                let _ = timeout(self.connect_timeout, conn.quit()).await;
-                return Err(refused(
-                    Stage::Auth,
-                    &format!("{} offers neither AUTH PLAIN nor AUTH LOGIN", self.host),
-                ));
-            }
-            let credentials = Credentials::new(user.clone(), password.expose().to_owned());
-            self.bounded(Stage::Auth, conn.auth(MECHANISMS, &credentials))
-                .await?;
+            self.authenticate(&mut conn, login).await?;
         }
         Ok(conn)
+    }
+
+    /// AUTH with the login's mechanism. A secret from a command that the server refuses is
+    /// fetched once more and tried once more: a token may expire between two connections.
+    async fn authenticate(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        login: &Login,
+    ) -> Result<(), DeliveryError> {
+        let mechanisms: &[Mechanism] = match login.auth {
+            Auth::Password => MECHANISMS,
+            Auth::Xoauth2 => &[Mechanism::Xoauth2],
+        };
+        if conn.server_info().get_auth_mechanism(mechanisms).is_none() {
+            let offers = auth_offered(conn.server_info());
+            let _ = timeout(self.connect_timeout, conn.quit()).await;
+            let wanted = match login.auth {
+                Auth::Password => "neither AUTH PLAIN nor AUTH LOGIN",
+                Auth::Xoauth2 => "no AUTH XOAUTH2, which `auth: xoauth2` needs",
+            };
+            return Err(refused(
+                Stage::Auth,
+                &format!("{} offers {wanted}; it offers {offers}", self.host),
+            ));
+        }
+        let fetch = || async {
+            login
+                .secret
+                .fetch()
+                .await
+                .map_err(|e| DeliveryError::Transient {
+                    stage: Stage::Auth,
+                    detail: e.to_string(),
+                })
+        };
+        let secret = fetch().await?;
+        let first = self.auth_once(conn, login, &secret).await;
+        match first {
+            Err(DeliveryError::Permanent { .. }) if login.secret.can_refresh() => {
+                tracing::info!(
+                    host = %self.host,
+                    "the SMTP server refused the login; running the password command once more"
+                );
+                let secret = fetch().await?;
+                self.auth_once(conn, login, &secret).await
+            }
+            other => other,
+        }
+    }
+
+    /// One AUTH exchange. XOAUTH2 is driven here: a refused token draws a `334` with the reason,
+    /// which the client must answer with an empty line to get the final `535`.
+    async fn auth_once(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        login: &Login,
+        secret: &Secret,
+    ) -> Result<(), DeliveryError> {
+        let credentials = Credentials::new(login.user.clone(), secret.expose().to_owned());
+        match login.auth {
+            Auth::Password => self
+                .bounded(Stage::Auth, conn.auth(MECHANISMS, &credentials))
+                .await
+                .map(drop),
+            Auth::Xoauth2 => {
+                let command = AuthCommand::new(Mechanism::Xoauth2, credentials, None)
+                    .map_err(|e| classify(&e, Stage::Auth))?;
+                let answer = self.bounded(Stage::Auth, conn.command(command)).await?;
+                if answer.has_code(334) {
+                    self.bounded(Stage::Auth, conn.command(EmptyLine)).await?;
+                    return Err(refused(
+                        Stage::Auth,
+                        &format!("{} answered AUTH XOAUTH2 with an error", self.host),
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     /// A TCP connection to the first address that answers, with `TCP_NODELAY`: every write is a
@@ -844,6 +966,7 @@ mod tests {
             security: Security::Plain,
             username: None,
             password: PasswordSource::Credential("smtp-password"),
+            auth: Default::default(),
             ca_file: None,
             timeout: None,
             hello_name: None,

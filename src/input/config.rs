@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::secret::{IMAP_CREDENTIAL, SMTP_CREDENTIAL};
+use crate::input::secret::{IMAP_CREDENTIAL, PasswordCommand, SMTP_CREDENTIAL};
 use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
 use crate::net::{Security, is_loopback_host};
 
@@ -54,6 +54,21 @@ pub enum PasswordSource {
     /// `$CREDENTIALS_DIRECTORY/<name>` under systemd (`smtp-password`, `imap-password`), else
     /// none.
     Credential(&'static str),
+    /// `password_command`: run at every login.
+    Command(PasswordCommand),
+}
+
+/// How the login proves itself: `auth:` in the `smtp` and `imap` sections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Auth {
+    /// The password as is (SMTP `AUTH PLAIN`/`LOGIN`, IMAP `LOGIN`).
+    #[default]
+    Password,
+    /// The secret is an OAuth2 access token (SMTP `AUTH XOAUTH2`, IMAP `AUTHENTICATE XOAUTH2`):
+    /// Microsoft's and Google's accounts that take no password.
+    Xoauth2,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +78,7 @@ pub struct SmtpConfig {
     pub security: Security,
     pub username: Option<String>,
     pub password: PasswordSource,
+    pub auth: Auth,
     /// An extra root certificate (PEM) to trust: a home server's self-signed one.
     pub ca_file: Option<PathBuf>,
     /// How long one SMTP transaction may take [default: 2 minutes].
@@ -136,6 +152,7 @@ pub struct ImapConfig {
     pub security: Security,
     pub username: String,
     pub password: PasswordSource,
+    pub auth: Auth,
     pub ca_file: Option<PathBuf>,
     /// Where replies arrive [default: INBOX].
     pub folders: Vec<String>,
@@ -288,6 +305,9 @@ struct RawSmtp {
     username: Option<Text>,
     password_file: Option<PathText>,
     password_env: Option<EnvName>,
+    password_command: Option<Vec<Text>>,
+    #[serde(default)]
+    auth: Auth,
     ca_file: Option<PathText>,
     timeout: Option<Delay>,
     hello_name: Option<HostName>,
@@ -302,6 +322,9 @@ struct RawImap {
     username: Text,
     password_file: Option<PathText>,
     password_env: Option<EnvName>,
+    password_command: Option<Vec<Text>>,
+    #[serde(default)]
+    auth: Auth,
     ca_file: Option<PathText>,
     folders: Option<Vec<Text>>,
     sent: Option<Text>,
@@ -639,13 +662,20 @@ fn smtp(
         credential: SMTP_CREDENTIAL,
     };
     section.check_plain(security, &host, at, errors);
-    let password = section.password(raw.password_file, raw.password_env, at, resolve, errors);
+    let given = Given {
+        file: raw.password_file,
+        env: raw.password_env,
+        command: raw.password_command,
+    };
+    let password = section.password(given, at, resolve, errors);
+    section.check_auth(raw.auth, raw.username.is_some(), &password, at, errors);
     SmtpConfig {
         host,
         port: raw.port.map_or(security.smtp_port(), |Port(p)| p),
         security,
         username: raw.username.map(|Text(u)| u),
         password,
+        auth: raw.auth,
         ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
         timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
         hello_name: raw.hello_name.map(|HostName(h)| h),
@@ -667,7 +697,13 @@ fn imap(
         credential: IMAP_CREDENTIAL,
     };
     section.check_plain(security, &host, at, errors);
-    let password = section.password(raw.password_file, raw.password_env, at, resolve, errors);
+    let given = Given {
+        file: raw.password_file,
+        env: raw.password_env,
+        command: raw.password_command,
+    };
+    let password = section.password(given, at, resolve, errors);
+    section.check_auth(raw.auth, true, &password, at, errors);
     let folders: Vec<String> = match raw.folders {
         Some(list) => list.into_iter().map(|Text(f)| f).collect(),
         None => vec!["INBOX".into()],
@@ -684,6 +720,7 @@ fn imap(
         security,
         username: raw.username.0,
         password,
+        auth: raw.auth,
         ca_file: raw.ca_file.map(|PathText(p)| resolve(&p)),
         folders,
         sent: raw.sent.map(|Text(s)| s),
@@ -722,30 +759,89 @@ impl Section {
         }
     }
 
-    /// `password_file`, `password_env`, or neither: the systemd credential.
+    /// `password_file`, `password_env`, `password_command`, or none: the systemd credential.
     fn password(
         &self,
-        file: Option<PathText>,
-        env: Option<EnvName>,
+        given: Given,
         at: &At,
         resolve: &dyn Fn(&Path) -> PathBuf,
         errors: &mut Vec<Diagnostic>,
     ) -> PasswordSource {
-        match (file, env) {
-            (Some(_), Some(_)) => {
+        let key = |k| [Seg::Key(self.name), Seg::Key(k)];
+        match (given.file, given.env, given.command) {
+            (Some(PathText(p)), None, None) => PasswordSource::File(resolve(&p)),
+            (None, Some(EnvName(v)), None) => PasswordSource::Env(v),
+            (None, None, Some(list)) => {
+                let argv: Vec<String> = list.into_iter().map(|Text(a)| a).collect();
+                if argv.is_empty() {
+                    errors.push(at(
+                        &key("password_command"),
+                        "`password_command` is empty: give the program and its arguments as a \
+                         list, like [pass, show, mail/example]"
+                            .into(),
+                    ));
+                }
+                PasswordSource::Command(PasswordCommand(argv))
+            }
+            (None, None, None) => PasswordSource::Credential(self.credential),
+            (_, _, command) => {
+                let (last, message) = match command {
+                    None => (
+                        "password_env",
+                        "both `password_file` and `password_env` are set",
+                    ),
+                    Some(_) => (
+                        "password_command",
+                        "`password_command` and another of `password_file` and `password_env` \
+                         are set",
+                    ),
+                };
                 errors.push(at(
-                    &[Seg::Key(self.name), Seg::Key("password_env")],
-                    "both `password_file` and `password_env` are set: keep only the one that \
-                     holds the password"
-                        .into(),
+                    &key(last),
+                    format!("{message}: keep only the one that holds the password"),
                 ));
                 PasswordSource::Credential(self.credential)
             }
-            (Some(PathText(p)), None) => PasswordSource::File(resolve(&p)),
-            (None, Some(EnvName(v))) => PasswordSource::Env(v),
-            (None, None) => PasswordSource::Credential(self.credential),
         }
     }
+
+    /// `auth: xoauth2` needs an account to name and a token that is fresh at each login.
+    fn check_auth(
+        &self,
+        auth: Auth,
+        has_username: bool,
+        password: &PasswordSource,
+        at: &At,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        if auth != Auth::Xoauth2 {
+            return;
+        }
+        let key = [Seg::Key(self.name), Seg::Key("auth")];
+        if !has_username {
+            errors.push(at(
+                &key,
+                "`auth: xoauth2` needs `username:`, the account the token is for (your address)"
+                    .into(),
+            ));
+        }
+        if !matches!(password, PasswordSource::Command(_)) {
+            errors.push(at(
+                &key,
+                "`auth: xoauth2` needs `password_command:`, a token helper that prints a fresh \
+                 access token (like [pizauth, show, outlook]): a token in a file or a variable \
+                 expires within the hour"
+                    .into(),
+            ));
+        }
+    }
+}
+
+/// The password keys a section was given.
+struct Given {
+    file: Option<PathText>,
+    env: Option<EnvName>,
+    command: Option<Vec<Text>>,
 }
 
 /// A step's timing: each key given replaces the default's.
@@ -839,6 +935,7 @@ fn policy(raw: RawPolicy, at: &At, errors: &mut Vec<Diagnostic>) -> Policy {
 mod tests {
     use super::*;
     use crate::input::diagnostic::assert_at;
+    use crate::input::secret::PasswordCommand;
     use std::collections::HashMap;
 
     const MINIMAL: &str =
@@ -1054,6 +1151,56 @@ mod tests {
             "{MINIMAL}policy:\n  close:\n    days: [mon, funday]\n"
         ));
         assert_at(&d, 7, "`funday` is not a weekday");
+    }
+
+    #[test]
+    fn password_command_is_a_list_run_without_a_shell() {
+        let c = parse(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  username: alex\n  \
+             password_command: [pizauth, show, outlook]\n  auth: xoauth2\n"
+        ))
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(
+            smtp.password,
+            PasswordSource::Command(PasswordCommand(vec![
+                "pizauth".into(),
+                "show".into(),
+                "outlook".into()
+            ]))
+        );
+        assert_eq!(smtp.auth, Auth::Xoauth2);
+        let d = one_error(&format!(
+            "{MINIMAL}imap:\n  host: imap.example.com\n  username: alex\n  password_command: []\n"
+        ));
+        assert!(d.message.contains("`password_command` is empty"), "{d:?}");
+    }
+
+    #[test]
+    fn password_command_with_another_source_is_an_error() {
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  username: alex\n  password_file: pw\n  \
+             password_command: [pass, show, mail]\n"
+        ));
+        assert!(d.message.contains("keep only the one"), "{d:?}");
+    }
+
+    #[test]
+    fn xoauth2_needs_a_username_and_a_password_command() {
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  auth: xoauth2\n  \
+             password_command: [pizauth, show, outlook]\n"
+        ));
+        assert!(d.message.contains("needs `username:`"), "{d:?}");
+        let d = one_error(&format!(
+            "{MINIMAL}imap:\n  host: imap.example.com\n  username: alex@example.org\n  \
+             auth: xoauth2\n  password_file: token\n"
+        ));
+        assert!(d.message.contains("needs `password_command:`"), "{d:?}");
+        let d = one_error(&format!(
+            "{MINIMAL}smtp:\n  host: smtp.example.com\n  auth: oauth\n"
+        ));
+        assert!(d.message.contains("xoauth2"), "{d:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod edit;
 pub mod invitation;
+pub mod providers;
 pub mod records;
 pub mod secret;
 pub mod workspace;

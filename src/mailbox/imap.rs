@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_imap::types::{Fetch, NameAttribute};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -30,7 +30,8 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 use crate::core::MessageId;
 use crate::core::inbound::InboundMessage;
-use crate::input::secret::Secret;
+use crate::input::config::Auth;
+use crate::input::secret::{Secret, SecretSource};
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 use super::inbound;
@@ -48,7 +49,10 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: Security,
     pub username: String,
-    pub password: Secret,
+    /// Fetched at every login: a command's token is never older than its connection.
+    pub password: SecretSource,
+    /// `LOGIN` with a password, or `AUTHENTICATE XOAUTH2` with an access token.
+    pub auth: Auth,
     /// An extra root certificate (PEM) to trust: a home server's self-signed one.
     pub ca_file: Option<PathBuf>,
     pub timeouts: Timeouts,
@@ -67,6 +71,9 @@ pub struct Timeouts {
     pub command: Duration,
     pub idle_silence: Duration,
     pub idle_renew: Duration,
+    /// Under `auth: xoauth2`, a session is ended and logged in again with a fresh token after
+    /// this long: access tokens last an hour, and Exchange ends a session whose token expired.
+    pub token_relogin: Duration,
 }
 
 impl Default for Timeouts {
@@ -76,6 +83,7 @@ impl Default for Timeouts {
             command: Duration::from_secs(60),
             idle_silence: Duration::from_secs(5 * 60),
             idle_renew: Duration::from_secs(20 * 60),
+            token_relogin: Duration::from_secs(45 * 60),
         }
     }
 }
@@ -146,6 +154,17 @@ pub enum ImapError {
     NoIdle { host: String },
     #[error("the IMAP connection to {host} is closed after an earlier failure")]
     Closed { host: String },
+    #[error("no IMAP login to {host}: {detail}")]
+    Password { host: String, detail: String },
+    #[error(
+        "the IMAP server {host} does not offer AUTHENTICATE {wanted}, which `auth: {}` needs; \
+         it offers {offered}", wanted.to_ascii_lowercase()
+    )]
+    NoMechanism {
+        host: String,
+        wanted: String,
+        offered: String,
+    },
 }
 
 impl ImapError {
@@ -155,7 +174,8 @@ impl ImapError {
             ImapError::Connect { .. }
             | ImapError::Timeout { .. }
             | ImapError::Lost { .. }
-            | ImapError::Closed { .. } => true,
+            | ImapError::Closed { .. }
+            | ImapError::Password { .. } => true,
             ImapError::Refused { bad, .. } => !bad,
             ImapError::PlainNotLoopback { .. }
             | ImapError::CaFile { .. }
@@ -165,7 +185,8 @@ impl ImapError {
             | ImapError::AuthFailed { .. }
             | ImapError::NoFolder { .. }
             | ImapError::NoUidValidity { .. }
-            | ImapError::NoIdle { .. } => false,
+            | ImapError::NoIdle { .. }
+            | ImapError::NoMechanism { .. } => false,
         }
     }
 
@@ -320,16 +341,18 @@ impl ImapClient {
                 });
             }
         }
+        // What the greeting lists; after STARTTLS, what was said in clear is not trusted.
+        let mut offered = None;
         let client = match s.security {
             Security::Tls => {
                 let tls = self.handshake(tcp).await?;
                 let mut client = async_imap::Client::new(Transport::Tls(Box::new(tls)));
-                self.greeting(&mut client).await?;
+                offered = self.greeting(&mut client).await?;
                 client
             }
             Security::Plain => {
                 let mut client = async_imap::Client::new(Transport::Plain(tcp));
-                self.greeting(&mut client).await?;
+                offered = self.greeting(&mut client).await?;
                 client
             }
             Security::Starttls => {
@@ -359,30 +382,35 @@ impl ImapClient {
                 async_imap::Client::new(Transport::Tls(Box::new(tls)))
             }
         };
-        let login = timeout(t.command, client.login(&s.username, s.password.expose()))
-            .await
-            .map_err(|_| self.timed_out("answer LOGIN", t.command))?;
-        let mut inner = match login {
+        if let (Auth::Xoauth2, Some(caps)) = (s.auth, &offered)
+            && !caps.iter().any(|c| c == "AUTH=XOAUTH2")
+        {
+            let listed: Vec<&str> = caps
+                .iter()
+                .filter_map(|c| c.strip_prefix("AUTH="))
+                .collect();
+            return Err(ImapError::NoMechanism {
+                host: s.host.clone(),
+                wanted: "XOAUTH2".into(),
+                offered: match listed.is_empty() {
+                    true => "no AUTHENTICATE mechanism".into(),
+                    false => listed.join(", "),
+                },
+            });
+        }
+        let secret = self.secret().await?;
+        let mut inner = match self.login(client, &secret).await {
             Ok(session) => session,
-            Err((async_imap::error::Error::No(detail), _)) if is_temporary(&detail) => {
-                return Err(ImapError::Refused {
-                    host: s.host.clone(),
-                    command: "LOGIN".into(),
-                    detail: clean_detail(&detail),
-                    bad: false,
-                });
+            // A token may have expired since the helper printed it: one fresh one, one retry.
+            Err((e, Some(client))) if e.is_auth_failure() && s.password.can_refresh() => {
+                tracing::info!(
+                    host = %s.host,
+                    "the IMAP server refused the login; running the password command once more"
+                );
+                let secret = self.secret().await?;
+                self.login(client, &secret).await.map_err(|(e, _)| e)?
             }
-            Err((
-                async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail),
-                _,
-            )) => {
-                return Err(ImapError::AuthFailed {
-                    host: s.host.clone(),
-                    username: s.username.clone(),
-                    detail: clean_detail(&detail),
-                });
-            }
-            Err((e, _)) => return Err(self.lost("LOGIN", e)),
+            Err((e, _)) => return Err(e),
         };
         let caps = timeout(t.command, inner.capabilities())
             .await
@@ -395,7 +423,78 @@ impl ImapClient {
             special_use: caps.has_str("SPECIAL-USE"),
             inner: Some(inner),
             selected: None,
+            relogin_at: (s.auth == Auth::Xoauth2).then(|| Instant::now() + t.token_relogin),
         })
+    }
+
+    /// The secret for one login, from where the settings say.
+    async fn secret(&self) -> Result<Secret, ImapError> {
+        self.settings
+            .password
+            .fetch()
+            .await
+            .map_err(|e| ImapError::Password {
+                host: self.settings.host.clone(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// `LOGIN`, or `AUTHENTICATE XOAUTH2`; a refusal gives the client back for one more try
+    /// (none after a timeout, which leaves the stream unknown).
+    async fn login(
+        &self,
+        client: async_imap::Client<Transport>,
+        secret: &Secret,
+    ) -> Result<Inner, (ImapError, Option<async_imap::Client<Transport>>)> {
+        let s = &self.settings;
+        let t = s.timeouts;
+        let (command, answer) = match s.auth {
+            Auth::Password => (
+                "LOGIN",
+                timeout(t.command, client.login(&s.username, secret.expose())).await,
+            ),
+            Auth::Xoauth2 => {
+                let authenticator = Xoauth2 {
+                    user: s.username.clone(),
+                    token: secret.clone(),
+                    sent: false,
+                };
+                (
+                    "AUTHENTICATE XOAUTH2",
+                    timeout(t.command, client.authenticate("XOAUTH2", authenticator)).await,
+                )
+            }
+        };
+        let answer = answer.map_err(|_| {
+            (
+                self.timed_out(&format!("answer {command}"), t.command),
+                None,
+            )
+        })?;
+        match answer {
+            Ok(session) => Ok(session),
+            Err((async_imap::error::Error::No(detail), client)) if is_temporary(&detail) => Err((
+                ImapError::Refused {
+                    host: s.host.clone(),
+                    command: command.into(),
+                    detail: clean_detail(&detail),
+                    bad: false,
+                },
+                Some(client),
+            )),
+            Err((
+                async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail),
+                client,
+            )) => Err((
+                ImapError::AuthFailed {
+                    host: s.host.clone(),
+                    username: s.username.clone(),
+                    detail: clean_detail(&detail),
+                },
+                Some(client),
+            )),
+            Err((e, _)) => Err((self.lost(command, e), None)),
+        }
     }
 
     async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
@@ -478,6 +577,30 @@ fn lost(host: &str, what: &str, e: async_imap::error::Error) -> ImapError {
     }
 }
 
+/// SASL XOAUTH2 (Google's and Microsoft's): `user=<account>^Aauth=Bearer <token>^A^A`. A refused
+/// token draws a challenge holding the reason, which is answered with an empty response so
+/// that the server ends the exchange with `NO`.
+struct Xoauth2 {
+    user: String,
+    token: Secret,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for Xoauth2 {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            return String::new();
+        }
+        format!(
+            "user={}\x01auth=Bearer {}\x01\x01",
+            self.user,
+            self.token.expose()
+        )
+    }
+}
+
 /// A `NO` that says the server, not the credentials, is the problem (RFC 5530 `UNAVAILABLE`).
 fn is_temporary(detail: &str) -> bool {
     let d = detail.to_ascii_lowercase();
@@ -556,6 +679,8 @@ pub struct Session {
     /// `None` once a failure left the stream in an unknown state.
     inner: Option<Inner>,
     selected: Option<String>,
+    /// When a session on an expiring token is to be replaced by a fresh login.
+    relogin_at: Option<Instant>,
 }
 
 impl fmt::Debug for Session {
@@ -579,6 +704,19 @@ impl Session {
     /// Whether the connection is still usable.
     pub fn is_open(&self) -> bool {
         self.inner.is_some()
+    }
+
+    /// Whether the token this session logged in with is due for a fresh login.
+    pub fn needs_relogin(&self) -> bool {
+        self.relogin_at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// How long an IDLE may last: up to `max`, and not past the time to log in again.
+    fn idle_limit(&self, max: Duration) -> Duration {
+        match self.relogin_at {
+            Some(at) => max.min(at.saturating_duration_since(Instant::now())),
+            None => max,
+        }
     }
 
     /// The folder SELECTed or EXAMINEd last.
@@ -866,9 +1004,9 @@ impl Session {
     /// `idle_renew`, ended after `idle_silence` without a word), else `poll`, then a NOOP.
     pub async fn wait(&mut self, poll: Duration) -> Result<Wake, ImapError> {
         if self.idle {
-            self.idle(self.timeouts.idle_renew).await
+            self.idle(self.idle_limit(self.timeouts.idle_renew)).await
         } else {
-            tokio::time::sleep(poll).await;
+            tokio::time::sleep(self.idle_limit(poll)).await;
             self.noop().await?;
             Ok(Wake::Timeout)
         }
@@ -1149,6 +1287,10 @@ impl FolderWatch {
 
     async fn round(&mut self) -> Result<Batch, ImapError> {
         let mut restarted = false;
+        if let Some(session) = self.session.take_if(|s| s.is_open() && s.needs_relogin()) {
+            tracing::debug!(folder = %self.folder, "logging in again with a fresh token");
+            let _ = session.logout().await;
+        }
         if !self.is_connected() {
             tokio::time::sleep(self.backoff.delay()).await;
             let mut session = self.client.connect().await?;
@@ -1223,7 +1365,8 @@ mod tests {
             port: 143,
             security,
             username: "sam@example.org".into(),
-            password: Secret::new("hunter2-imap"),
+            password: Secret::new("hunter2-imap").into(),
+            auth: Default::default(),
             ca_file: None,
             timeouts: Timeouts::default(),
             use_idle: true,

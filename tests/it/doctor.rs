@@ -295,3 +295,25 @@ fn init_creates_private_state_and_queue_directories_that_doctor_accepts() {
         );
     }
 }
+
+#[test]
+fn a_failing_password_command_is_named_with_its_words_and_how_to_check_it() {
+    let setup = good_setup();
+    setup.write_file(
+        "bin/token-helper",
+        b"#!/bin/sh\necho 'pizauth: token expired, run pizauth refresh' >&2\nexit 1\n",
+    );
+    chmod(&setup.path("bin/token-helper"), 0o755);
+    let helper = setup.path("bin/token-helper").display().to_string();
+    let setup = setup.configure(|c| {
+        c.smtp.as_mut().unwrap().extra =
+            format!("  username: {ME}\n  password_command: [\"{helper}\"]\n");
+    });
+    let text = fails_with(
+        &setup,
+        "password",
+        "run pizauth refresh",
+        "run the command by hand",
+    );
+    assert!(text.contains("exited with status 1"), "{text}");
+}

@@ -61,7 +61,7 @@ async fn a_wrong_password_is_an_auth_failure_and_not_transient() {
     };
     {
         let mut settings = d.settings(Security::Starttls);
-        settings.password = Secret::new("not-the-password");
+        settings.password = Secret::new("not-the-password").into();
         let err = ImapClient::new(settings)
             .unwrap()
             .connect()

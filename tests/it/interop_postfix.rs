@@ -75,6 +75,7 @@ async fn follow_up_is_delivered_through_postfix_to_a_maildir() {
         security: Security::Plain,
         username: None,
         password: PasswordSource::Credential("smtp-password"),
+        auth: Default::default(),
         ca_file: None,
         timeout: None,
         hello_name: None,

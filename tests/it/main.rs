@@ -29,3 +29,4 @@ mod smtp_setup;
 mod starter;
 mod templates;
 mod torture;
+mod xoauth2;

@@ -34,6 +34,7 @@ fn smtp_config(host: &str, port: u16, security: Security, user: Option<&str>) ->
         security,
         username: user.map(str::to_owned),
         password: PasswordSource::Env("UNUSED".into()),
+        auth: Default::default(),
         ca_file: None,
         timeout: None,
         hello_name: None,

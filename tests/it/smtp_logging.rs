@@ -63,6 +63,7 @@ rusty_fork_test! {
             security: Security::Starttls,
             username: Some("me".into()),
             password: PasswordSource::Env("UNUSED".into()),
+            auth: Default::default(),
             ca_file: None,
             timeout: None,
             hello_name: None,

@@ -160,3 +160,46 @@ fn init_writes_beside_the_config_that_config_names() {
         .exit(1);
     assert!(both.stderr.contains("not both"), "{}", both.stderr);
 }
+
+#[test]
+fn init_on_a_terminal_asks_the_address_and_fills_in_the_providers_smtp_and_imap() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cfg");
+    let out = followup()
+        .env("HOME", root.path().join("home"))
+        .env("XDG_STATE_HOME", root.path().join("xdg-state"))
+        .arg("init")
+        .arg(&dir)
+        .on_terminal("sam.seeker@fastmail.com\n");
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(dir.join("followup.yaml")).unwrap();
+    for line in [
+        "email: sam.seeker@fastmail.com",
+        "host: smtp.fastmail.com",
+        "\nimap:\n  host: imap.fastmail.com",
+        "username: sam.seeker@fastmail.com",
+    ] {
+        assert!(text.contains(line), "`{line}` not in:\n{text}");
+    }
+}
+
+#[test]
+fn without_an_imap_section_validate_says_once_what_is_lost() {
+    let fresh = Fresh::new();
+    let credentials = tempfile::tempdir().unwrap();
+    std::fs::write(credentials.path().join("smtp-password"), "pw\n").unwrap();
+    let out = fresh
+        .with_config()
+        .env("CREDENTIALS_DIRECTORY", credentials.path())
+        .arg("validate")
+        .succeeds();
+    assert_eq!(
+        out.stderr
+            .matches("note: there is no `imap` section")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("replies"), "{}", out.stderr);
+}

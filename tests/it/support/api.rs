@@ -11,8 +11,8 @@ pub use followup::delivery::{
     DeliveryError, Envelope, SmtpOptions, SmtpSender, SmtpSetupError, Stage, Transport,
     nothing_to_record,
 };
-pub use followup::input::config::{PasswordSource, SmtpConfig};
-pub use followup::input::secret::Secret;
+pub use followup::input::config::{Auth, PasswordSource, SmtpConfig};
+pub use followup::input::secret::{PasswordCommand, Secret, SecretSource};
 pub use followup::mail::message::{Mailbox, Outgoing};
 pub use followup::mail::render::{Draft, RenderContext, Templates};
 pub use followup::mailbox::imap::TEXT_PREFIX_BYTES;

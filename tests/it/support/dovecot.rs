@@ -91,6 +91,7 @@ pub fn test_timeouts() -> Timeouts {
         command: Duration::from_secs(20),
         idle_silence: Duration::from_secs(150),
         idle_renew: Duration::from_secs(300),
+        token_relogin: Duration::from_secs(45 * 60),
     }
 }
 
@@ -104,7 +105,8 @@ impl Dovecot {
             },
             security,
             username: self.user.clone(),
-            password: Secret::new(self.password.clone()),
+            password: Secret::new(self.password.clone()).into(),
+            auth: Default::default(),
             ca_file: Some(fixture_cert()),
             timeouts: test_timeouts(),
             use_idle: true,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod dovecot;
 pub mod gate;
+pub mod introspection;
 pub mod mail;
 pub mod runner;
 pub mod service_manager;

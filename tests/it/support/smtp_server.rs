@@ -70,6 +70,9 @@ pub struct ServerOptions {
     /// Offer AUTH PLAIN/LOGIN and require it before MAIL, with this user and password. Offered
     /// in clear too when STARTTLS is not offered, so tests can check the client never uses it.
     pub auth: Option<(String, String)>,
+    /// Offer AUTH XOAUTH2 too (with `auth`'s user), taking the token held here at the time of
+    /// each AUTH: a test rotates it as an OAuth2 server would.
+    pub xoauth2: Option<Arc<Mutex<String>>>,
     pub behaviour: Behaviour,
     /// Listen on the IPv6 loopback `[::1]` instead of `127.0.0.1`.
     pub ipv6: bool,
@@ -185,6 +188,7 @@ impl TestSmtpServer {
             starttls: opts.starttls,
             implicit_tls: opts.implicit_tls,
             auth: opts.auth,
+            xoauth2: opts.xoauth2,
             tls,
         });
         runtime.spawn(accept_loop(listener, shared.clone(), config, kill_rx));
@@ -315,6 +319,7 @@ struct SessionConfig {
     starttls: bool,
     implicit_tls: bool,
     auth: Option<(String, String)>,
+    xoauth2: Option<Arc<Mutex<String>>>,
     tls: Option<TlsAcceptor>,
 }
 
@@ -420,7 +425,10 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                     lines.push("STARTTLS".into());
                 }
                 if config.auth.is_some() && (state.tls || !config.starttls) {
-                    lines.push("AUTH PLAIN LOGIN".into());
+                    lines.push(match config.xoauth2 {
+                        Some(_) => "AUTH PLAIN LOGIN XOAUTH2".into(),
+                        None => "AUTH PLAIN LOGIN".into(),
+                    });
                 }
                 lines.push("OK".into());
                 multiline(&mut io, 250, &lines).await
@@ -632,6 +640,24 @@ async fn authenticate(
             let pass = base64(&challenge_answer(io).await?);
             (lossy(&user), lossy(&pass))
         }
+        "XOAUTH2" if config.xoauth2.is_some() => {
+            let encoded = match initial {
+                Some(i) => i,
+                None => {
+                    reply(io, "334 ").await.ok()?;
+                    challenge_answer(io).await?
+                }
+            };
+            let (user, token) = xoauth2_credentials(&encoded);
+            let current = lock(config.xoauth2.as_ref()?).clone();
+            if user == *expected_user && token == current {
+                return Some(Ok(user));
+            }
+            // As Gmail does: the reason as a challenge, the refusal after the empty answer.
+            reply(io, &format!("334 {XOAUTH2_ERROR}")).await.ok()?;
+            challenge_answer(io).await?;
+            return Some(Err(()));
+        }
         _ => return Some(Err(())),
     };
     Some(if &user == expected_user && &pass == expected_pass {
@@ -639,6 +665,24 @@ async fn authenticate(
     } else {
         Err(())
     })
+}
+
+/// `{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}` in base64.
+const XOAUTH2_ERROR: &str = "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==";
+
+/// `AUTH XOAUTH2`'s answer: base64 of `user=<user>^Aauth=Bearer <token>^A^A`.
+fn xoauth2_credentials(encoded: &str) -> (String, String) {
+    let decoded = lossy(&base64(encoded));
+    let mut user = String::new();
+    let mut token = String::new();
+    for part in decoded.split('\x01') {
+        if let Some(u) = part.strip_prefix("user=") {
+            user = u.to_owned();
+        } else if let Some(t) = part.strip_prefix("auth=Bearer ") {
+            token = t.to_owned();
+        }
+    }
+    (user, token)
 }
 
 async fn challenge_answer(io: &mut Io) -> Option<String> {
