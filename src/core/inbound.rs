@@ -735,6 +735,7 @@ fn is_ats_notification(signal: &AutoSignal) -> bool {
     match signal {
         AutoSignal::AutoSubmitted(v) => v == "auto-generated",
         AutoSignal::Precedence(v) => v == "bulk",
+        AutoSignal::SystemSender(local) => !local.contains("daemon") && local != "postmaster",
         _ => false,
     }
 }

@@ -141,7 +141,9 @@ pub fn parse_delivery_status(raw: &[u8]) -> Vec<RecipientStatus> {
                 current.final_recipient = address_field(&value);
             }
             "original-recipient" => {
-                if current.original_recipient.is_some() || current.final_recipient.is_some() {
+                // RFC 3464 puts it first, Postfix after Final-Recipient: only a second one
+                // starts a new block.
+                if current.original_recipient.is_some() {
                     flush(&mut current, &mut recipients);
                 }
                 current.original_recipient = address_field(&value);

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
 use crate::core::inbound::{
-    AutoSignal, Context, Ignored, NamedIn, OpenInterview, ReplyRule, Verdict, classify,
+    AutoSignal, Context, Ignored, NamedIn, OpenInterview, OurSend, ReplyRule, Verdict, classify,
     company_domains,
 };
 use crate::core::{EmailAddress, Interview, MessageId};
@@ -54,6 +54,8 @@ struct World {
     ids: Vec<Vec<MessageId>>,
     domains: Vec<Vec<String>>,
     me: Vec<EmailAddress>,
+    /// What we sent: the thank-you to Jane two days before the tests' now.
+    sent: Vec<OurSend>,
 }
 
 impl World {
@@ -76,11 +78,18 @@ impl World {
         let me = ["sam@example.org", "sam.rivera@example.net"]
             .map(|a| EmailAddress::parse(a).unwrap())
             .to_vec();
+        let sent = vec![OurSend {
+            interview: "globex-backend".into(),
+            message_id: Some(id("<followup.thank_you.7f3a9c1e@example.org>")),
+            to: "jane.roe@globex.example".into(),
+            at: Utc.with_ymd_and_hms(2026, 11, 18, 9, 0, 0).unwrap(),
+        }];
         Self {
             interviews,
             ids,
             domains,
             me,
+            sent,
         }
     }
 
@@ -99,6 +108,7 @@ impl World {
         let ctx = Context {
             me: &self.me,
             open: &open,
+            sent: &self.sent,
         };
         classify(
             msg,
