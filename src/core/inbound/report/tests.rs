@@ -81,7 +81,10 @@ Status: 4.4.1\n";
 fn the_block_parser_reads_lenient_actions_comments_and_upper_case_types() {
     let cases = [
         ("Action: failure", Some(Action::Failed)),
-        ("Action: failed (bad destination mailbox)", Some(Action::Failed)),
+        (
+            "Action: failed (bad destination mailbox)",
+            Some(Action::Failed),
+        ),
         ("ACTION: FAILED", Some(Action::Failed)),
         ("Action: (a comment) delayed", Some(Action::Delayed)),
         ("Action: relayed", Some(Action::Relayed)),
@@ -108,7 +111,10 @@ fn the_code_is_taken_from_the_diagnostic_when_status_is_missing_or_5_0_0() {
             "5.1.1",
         ),
         ("Diagnostic-Code: smtp; 550 5.2.2 mailbox full", "5.2.2"),
-        ("Status: 5.0.0\nDiagnostic-Code: X-Postal; 550 unknown", "5.0.0"),
+        (
+            "Status: 5.0.0\nDiagnostic-Code: X-Postal; 550 unknown",
+            "5.0.0",
+        ),
         (
             "Status: 5.7.1 (delivery not authorized)\nDiagnostic-Code: smtp; 550 5.1.1 x",
             "5.7.1",
@@ -166,7 +172,10 @@ fn a_failure_that_names_a_dead_address_makes_it_undeliverable() {
         ("5.0.0", "550 No such user here"),
         ("5.1.0", "Recipient not found by SMTP address lookup"),
         ("5.4.4", "Host not found: NXDOMAIN"),
-        ("5.0.0", "The email account that you tried to reach does not exist."),
+        (
+            "5.0.0",
+            "The email account that you tried to reach does not exist.",
+        ),
         ("5.0.0", "Requested action not taken: mailbox unavailable"),
     ];
     for (c, words) in cases {
@@ -309,10 +318,7 @@ fn a_report_is_tied_by_a_recipient_we_wrote_to_in_the_last_30_days_only() {
 
 #[test]
 fn a_report_tied_by_id_that_names_a_rewritten_address_concerns_the_address_we_sent_to() {
-    let blocks = POSTFIX_BLOCKS.replace(
-        "jane.roe@globex.example",
-        "jroe@mailhost.globex.example",
-    );
+    let blocks = POSTFIX_BLOCKS.replace("jane.roe@globex.example", "jroe@mailhost.globex.example");
     let mut m = dsn(&blocks);
     m.report.x_original_message_id = Some(id("<followup.thank_you.7f3a9c1e@example.org>"));
     let r = read_report(&m, &sends(), received()).unwrap();
