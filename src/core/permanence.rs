@@ -20,10 +20,10 @@ impl EnhancedStatus {
         }
     }
 
-    /// A code that says nothing more than "failed" (`5.0.0`, `X.0.0` or `X.1.0`): the words
-    /// beside it tell why.
+    /// A code that says nothing more than "failed" (`X.0.0`, `X.1.0`, and the "other" codes
+    /// `X.3.0` and `X.5.0` old servers put before "user unknown"): the words beside it tell why.
     pub fn is_vague(self) -> bool {
-        matches!((self.subject, self.detail), (0, 0) | (1, 0))
+        matches!((self.subject, self.detail), (0 | 1 | 3 | 5, 0))
     }
 
     /// The first word of `text` that reads as an enhanced status code (`5.1.1`, `4.4.7;`).
@@ -112,6 +112,15 @@ pub const DEAD_ADDRESS_WORDS: &[&str] = &[
     "is not a valid",
     "no longer available",
     "unknown or illegal alias",
+    "user not known",
+    "user doesn't have a",
+    "user does not have a",
+    "does not have a final email delivery point",
+    "invalid final delivery userid",
+    "no longer valid",
+    "n'existe pas",
+    "existiert nicht",
+    "unbekannt",
 ];
 
 /// Whether `words` (a server's text) say the recipient or its host does not exist.
@@ -160,7 +169,7 @@ mod tests {
 
     #[test]
     fn a_vague_code_names_a_dead_address_only_with_the_words() {
-        for c in ["5.0.0", "5.1.0", "5.4.4"] {
+        for c in ["5.0.0", "5.1.0", "5.4.4", "5.3.0", "5.5.0"] {
             assert!(names_a_dead_address(code(c), "550 User unknown"), "{c}");
             assert!(
                 names_a_dead_address(code(c), "Host not found (NXDOMAIN)"),

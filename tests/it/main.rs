@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bounce_corpus;
 mod cli;
 mod closed_pipe;
 mod daemon;

@@ -405,6 +405,12 @@ pub const BOUNCE_WORDS: &[&str] = &[
     "not delivered",
     "returned mail",
     "returned to sender",
+    "failed mail",
+    "returning to sender",
+    "returning message to sender",
+    "failed addresses",
+    "permanent delivery failure",
+    "non-delivery",
     "unable to deliver",
     "failure notice",
     "wasn't able to deliver",
@@ -451,7 +457,6 @@ const RETURNED_MARKERS: &[&str] = &[
     "----- original message -----",
     "------ original message",
     "--- original message",
-    "the original message was received",
     "unsent message below",
     "returned message",
     "message headers follow",
@@ -481,20 +486,27 @@ pub fn read_report(
     sent: &[OurSend],
     received: DateTime<Utc>,
 ) -> Option<DeliveryReport> {
+    // A `multipart/report` of delivery status, or a mail system's message holding a
+    // `message/delivery-status` part (some wrap it in `multipart/mixed`).
     let standard = matches!(
         msg.report.report_type.as_deref(),
         Some("delivery-status" | "global-delivery-status")
-    );
-    let (kind, blocks) = if standard {
-        let blocks = msg
-            .report
-            .delivery_status
-            .as_deref()
-            .map(parse_delivery_status)
-            .unwrap_or_default();
-        (ReportKind::Standard, blocks)
+    ) || (msg.report.delivery_status.is_some() && from_mail_system(msg));
+    let status_blocks = msg
+        .report
+        .delivery_status
+        .as_deref()
+        .map(parse_delivery_status)
+        .unwrap_or_default();
+    let (kind, blocks) = if standard && !status_blocks.is_empty() {
+        (ReportKind::Standard, status_blocks)
     } else {
-        (ReportKind::PlainText, plain_text_blocks(msg)?)
+        // A report whose status part is empty, cut off or missing is read as text.
+        match plain_text_blocks(msg, standard) {
+            Some(blocks) if !blocks.is_empty() || !standard => (ReportKind::PlainText, blocks),
+            _ if standard => (ReportKind::Standard, Vec::new()),
+            _ => return None,
+        }
     };
     let id_tie = id_tie(msg, sent);
     let mut recipients: Vec<RecipientReport> = blocks
@@ -633,23 +645,23 @@ fn id_tie<'a>(msg: &InboundMessage, sent: &'a [OurSend]) -> Option<(Tie, Vec<&'a
 /// The recipient blocks of a plain-text bounce, when the message is one: from a mail system
 /// (`MAILER-DAEMON`, `postmaster`, the null sender or `X-Failed-Recipients`) and worded as a
 /// bounce or a delay warning.
-fn plain_text_blocks(msg: &InboundMessage) -> Option<Vec<RecipientStatus>> {
-    let from_system = msg.from.as_ref().is_some_and(is_bounce_sender)
-        || msg.auto.null_return_path
-        || !msg.report.x_failed_recipients.is_empty();
-    if !from_system {
+fn plain_text_blocks(msg: &InboundMessage, known_report: bool) -> Option<Vec<RecipientStatus>> {
+    if !known_report && !from_mail_system(msg) {
         return None;
     }
     let own = servers_words(&msg.text);
     let subject = msg.subject.to_lowercase();
-    let warning = WARNING_WORDS
-        .iter()
-        .any(|w| own.contains(w) || subject.contains(w))
-        || subject.contains("delayed")
-        || subject.contains("warning");
+    // A warning says so in its words; "Warning: user unknown" is no delay.
+    let dead = crate::core::permanence::says_address_is_dead(&own);
+    let warning = !dead
+        && (WARNING_WORDS
+            .iter()
+            .any(|w| own.contains(w) || subject.contains(w))
+            || subject.contains("delayed"));
     let failure = BOUNCE_WORDS
         .iter()
         .any(|w| own.contains(w) || subject.contains(w))
+        || dead
         || !msg.report.x_failed_recipients.is_empty();
     if !warning && !failure {
         return None;
@@ -706,6 +718,13 @@ fn plain_text_blocks(msg: &InboundMessage) -> Option<Vec<RecipientStatus>> {
     )
 }
 
+/// `MAILER-DAEMON` or `postmaster` (any domain), the null sender, or `X-Failed-Recipients`.
+fn from_mail_system(msg: &InboundMessage) -> bool {
+    msg.from.as_ref().is_some_and(is_bounce_sender)
+        || msg.auto.null_return_path
+        || !msg.report.x_failed_recipients.is_empty()
+}
+
 /// The server's own words: lower-cased, blanks run together, up to where the returned message
 /// starts.
 fn servers_words(text: &str) -> String {
@@ -734,7 +753,7 @@ fn diagnostic_words(near: &str, own: &str) -> String {
 /// The addresses written in a text, lower-cased, each once, in order.
 fn addresses_in(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for word in text.split(|c: char| c.is_whitespace() || "<>()[]\"',;:".contains(c)) {
+    for word in text.split(|c: char| c.is_whitespace() || "<>()[]\"',;:=".contains(c)) {
         let word = word.trim_matches(|c: char| c == '.' || c == '`');
         let Some((local, domain)) = word.split_once('@') else {
             continue;
@@ -745,7 +764,7 @@ fn addresses_in(text: &str) -> Vec<String> {
             && word.len() < 254
             && word
                 .chars()
-                .all(|c| c.is_alphanumeric() || "@.-_+=".contains(c));
+                .all(|c| c.is_alphanumeric() || "@.-_+".contains(c));
         if ok && !out.iter().any(|a| a == word) {
             out.push(word.to_string());
             if out.len() >= MAX_RECIPIENTS {
