@@ -15,6 +15,7 @@ mod imap_dovecot;
 mod interop_postfix;
 mod logging;
 mod mailbox;
+mod mailbox_bounces;
 mod messages;
 mod newcomer;
 mod queue_cli;
