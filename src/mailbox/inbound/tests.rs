@@ -716,3 +716,49 @@ fn an_exchange_rule_reply_and_a_system_sender_are_automatic() {
         );
     }
 }
+
+#[test]
+fn a_report_cut_off_in_its_status_part_is_still_read() {
+    use crate::core::inbound::Outcome;
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/bounces/postfix-bounce.eml"),
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let cut = text.find("Remote-MTA:").unwrap();
+    let w = World::new();
+    let verdict = w.classify(&parse(&text.as_bytes()[..cut]));
+    let r = report_of(&verdict);
+    assert_eq!(r.outcome, Outcome::Undeliverable, "{r:?}");
+    // Cut before any recipient: a report of nobody, which changes nothing.
+    let cut = text.find("Final-Recipient:").unwrap();
+    let verdict = w.classify(&parse(&text.as_bytes()[..cut]));
+    assert!(matches!(verdict, Verdict::DeliveryReport(_)), "{verdict:?}");
+}
+
+#[test]
+fn a_fifty_megabyte_returned_message_is_read_from_the_fetched_prefix() {
+    use crate::core::inbound::Outcome;
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/bounces/postfix-bounce.eml"),
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let big = "A".repeat(50 * 1024 * 1024);
+    let text = text.replace(
+        "Thank you for taking the time to talk with me on Tuesday.",
+        &big,
+    );
+    let (header, body) = text.split_once("\n\n").unwrap();
+    let prefix = &body.as_bytes()[..crate::mailbox::imap::TEXT_PREFIX_BYTES as usize];
+    let m = parse_parts(header.as_bytes(), prefix);
+    assert!(m.report.more_text.len() <= MAX_MORE_TEXT_BYTES);
+    let w = World::new();
+    let verdict = w.classify(&m);
+    assert_eq!(report_of(&verdict).outcome, Outcome::Undeliverable);
+    // The whole message too, as a test or a future fetch might hand it over.
+    let m = parse(text.as_bytes());
+    assert!(m.report.more_text.len() <= MAX_MORE_TEXT_BYTES);
+    assert!(m.text.len() <= MAX_TEXT_BYTES);
+    assert_eq!(report_of(&w.classify(&m)).outcome, Outcome::Undeliverable);
+}
