@@ -102,6 +102,20 @@ impl ReportOutcome {
     }
 }
 
+/// The report that says mail to `recipient` about `interview`, sent at `sent_at`, came back as
+/// a failure (bounced or undeliverable): what `plan` shows beside the send.
+pub fn bounce_of_send<'a>(
+    heard: &'a HeardByInterview,
+    interview: &str,
+    recipient: &str,
+    sent_at: DateTime<Utc>,
+) -> Option<&'a HeardRecord> {
+    bounces(interview, heard).into_iter().find(|r| {
+        r.at >= sent_at
+            && matches!(&r.heard, Heard::Report { recipient: to, .. } if to.eq_ignore_ascii_case(recipient))
+    })
+}
+
 /// The sends of `interview` that came back as failures (bounced or undeliverable), oldest
 /// first: what `status` shows.
 pub fn bounces<'a>(interview: &str, heard: &'a HeardByInterview) -> Vec<&'a HeardRecord> {
