@@ -48,10 +48,18 @@ fn home(d: &Dovecot) -> (World, String) {
 fn bounce_of(name: &str, id: &str, jane: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/it/fixtures/bounces")
-        .join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .replace("<followup.thank_you.7f3a9c1e@example.org>", id)
+        .join(name.trim_start_matches("policy:"));
+    let text = std::fs::read_to_string(path).unwrap();
+    // `policy:` turns a bounce for an unknown user into one for a message refused as spam.
+    let text = if name.starts_with("policy:") {
+        text.replace("5.1.1", "5.7.1").replace(
+            "User unknown in virtual mailbox table",
+            "Message refused as spam",
+        )
+    } else {
+        text
+    };
+    text.replace("<followup.thank_you.7f3a9c1e@example.org>", id)
         .replace("jane.roe@globex.example", jane)
         .replace("sam.rivera@yahoo.com", ME)
         .replace("sam@example.org", ME)
@@ -111,6 +119,8 @@ fn assert_undeliverable_and_no_reply(w: &World, jane: &str) {
         .find(|m| m.subject().contains("bounced"))
         .unwrap_or_else(|| panic!("no notice asking for a better address"));
     assert!(notice.text().contains(jane), "{}", notice.text());
+    let status = w.ok(&["status"]).stdout;
+    assert!(status.contains("came back undeliverable"), "{status}");
     let replies = w.ok(&["replies"]).stdout;
     assert!(replies.contains("delivery report"), "{replies}");
     assert!(!replies.contains("reply from"), "{replies}");
@@ -153,4 +163,31 @@ async fn a_delay_warning_changes_nothing() {
         told.iter().map(|m| m.subject()).collect::<Vec<_>>()
     );
     assert_eq!(report_to(&w, &jane)["outcome"], "delayed");
+}
+
+#[tokio::test]
+async fn a_bounce_for_another_reason_is_told_once_with_the_servers_words_and_the_address_stays() {
+    let Some((w, jane)) = bounced("policy:postfix-bounce.eml").await else {
+        return;
+    };
+    let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
+    assert_ne!(check["state"], "cancelled", "{check:#}");
+    let thanks = planned(&w, "2026-11-10 09:00", Step::ThankYou);
+    let reason = thanks["reason"].as_str().unwrap();
+    assert!(reason.contains("came back bounced"), "{reason}");
+    let notices: Vec<_> = w
+        .to(ME)
+        .into_iter()
+        .filter(|m| m.subject().contains("bounced"))
+        .collect();
+    assert_eq!(notices.len(), 1, "one notice");
+    assert!(
+        notices[0].text().contains("Message refused as spam"),
+        "{}",
+        notices[0].text()
+    );
+    assert!(!w.to(ME).iter().any(|m| m.subject().contains("answered")));
+    assert_eq!(report_to(&w, &jane)["outcome"], "bounced");
+    let status = w.ok(&["status"]).stdout;
+    assert!(status.contains("came back bounced"), "{status}");
 }
