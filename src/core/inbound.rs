@@ -672,7 +672,20 @@ fn is_forwarded(subject: &str) -> bool {
 pub fn classify(msg: &InboundMessage, ctx: &Context<'_>, received: DateTime<Utc>) -> Verdict {
     let forwarded = is_forwarded(&msg.subject);
     // 1. A delivery report (a bounce forwarded inside another message is not one).
-    if !forwarded && let Some(report) = read_report(msg, ctx.sent, received) {
+    // A report about the user's own address (a notice to them) is not about an interviewer.
+    let to_me = |s: &OurSend| {
+        ctx.me
+            .iter()
+            .any(|me| me.as_str().eq_ignore_ascii_case(&s.to))
+    };
+    let others: Vec<OurSend>;
+    let sent = if ctx.sent.iter().any(to_me) {
+        others = ctx.sent.iter().filter(|s| !to_me(s)).cloned().collect();
+        &others
+    } else {
+        ctx.sent
+    };
+    if !forwarded && let Some(report) = read_report(msg, sent, received) {
         return Verdict::DeliveryReport(report);
     }
     // 2. A read receipt.

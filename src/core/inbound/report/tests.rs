@@ -399,3 +399,28 @@ fn a_person_or_a_mail_system_without_bounce_words_is_no_report() {
     };
     assert!(read_report(&null_sender, &sends(), received()).is_none());
 }
+
+#[test]
+fn a_bounce_naming_the_users_own_address_marks_nothing_of_theirs() {
+    use crate::core::EmailAddress;
+    use crate::core::inbound::{Context, Verdict, classify};
+    let me = [EmailAddress::parse("sam@example.org").unwrap()];
+    let mut sent = sends();
+    sent.push(OurSend {
+        interview: "globex-backend".into(),
+        message_id: None,
+        to: "sam@example.org".into(),
+        at: received() - Duration::days(1),
+    });
+    let blocks = POSTFIX_BLOCKS.replace("jane.roe@globex.example", "sam@example.org");
+    let ctx = Context {
+        me: &me,
+        open: &[],
+        sent: &sent,
+    };
+    let Verdict::DeliveryReport(r) = classify(&dsn(&blocks), &ctx, received()) else {
+        panic!("not a report");
+    };
+    assert_eq!(r.recipients[0].ours, None);
+    assert!(r.recipients[0].interviews.is_empty());
+}
