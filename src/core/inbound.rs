@@ -88,12 +88,12 @@ pub struct AutoHeaders {
     pub exchange_rules_loop: Option<String>,
     /// `X-Auto-Response-Suppress`: with the rules loop above, an Exchange automatic reply.
     pub auto_response_suppress: Option<String>,
-    /// Zimbra's `X-Zimbra-Vacation`... and any other vacation header a server adds: see
-    /// [`VACATION_HEADERS`].
+    /// The first vacation header present ([`VACATION_HEADERS`]).
     pub vacation_header: Option<String>,
 }
 
-/// Headers whose presence marks a vacation reply (Zimbra and older vacation programs).
+/// Headers whose presence marks a vacation reply (Zimbra's, and older vacation programs'). Their
+/// replies also say `Auto-Submitted: auto-replied`, which counts on its own.
 pub const VACATION_HEADERS: &[&str] = &["X-Zimbra-Vacation", "X-Vacation", "X-Mailer-Vacation"];
 
 /// A fetched message as the rules see it: filled by the shell's parser, whatever the bytes were.
