@@ -242,11 +242,21 @@ pub fn inbound(data: &[u8]) {
             domains,
         })
         .collect();
+    let received = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date");
+    let sent = [inbound::OurSend {
+        interview: w.interviews[0].id.clone(),
+        message_id: w.ids.first().cloned(),
+        to: "jane.roe@globex.example".into(),
+        at: received,
+    }];
     let ctx = Context {
         me: &w.me,
         open: &open,
+        sent: &sent,
     };
-    let received = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid date");
+    // The block parser reads any bytes, bounded.
+    let blocks = inbound::parse_delivery_status(data);
+    assert!(blocks.len() <= inbound::report::MAX_RECIPIENTS);
     for m in [&whole, &parts] {
         assert_no_line_break_in_headers(m);
         assert!(
@@ -254,8 +264,12 @@ pub fn inbound(data: &[u8]) {
             "the text is {} bytes",
             m.text.len()
         );
+        assert!(m.report.more_text.len() <= mail::MAX_MORE_TEXT_BYTES);
         let verdict = inbound::classify(m, &ctx, received);
         let _ = verdict.to_string();
+        if let inbound::Verdict::DeliveryReport(report) = &verdict {
+            assert!(report.recipients.len() <= inbound::report::MAX_RECIPIENTS);
+        }
         if let inbound::Verdict::OutOfOffice { until, .. } = verdict {
             let sent = m.date.map_or(received.date_naive(), |d| d.date_naive());
             assert!(until > sent, "a hold ends after the day it was sent");

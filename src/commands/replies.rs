@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::core::calendar::human;
-use crate::core::heard::{Heard, HeardRecord};
+use crate::core::heard::{Heard, HeardRecord, ReportOutcome};
 use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::{SledStore, Store, StoreError, requests, snapshot};
@@ -14,8 +14,20 @@ use crate::store::{SledStore, Store, StoreError, requests, snapshot};
 struct Row<'a> {
     interview: &'a str,
     at: chrono::DateTime<chrono::Utc>,
-    /// `reply`, `out_of_office` or `follow_up`.
+    /// `reply`, `out_of_office`, `follow_up`, `delivery_report` or `read_receipt`.
     kind: &'static str,
+    /// A delivery report's outcome: `undeliverable`, `bounced`, `delayed`, `delivered`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    /// The address a delivery report names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<&'a str>,
+    /// Its enhanced status code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    /// The rule that tied it to the interview (empty: tied to nothing of ours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tied_by: Option<&'a str>,
     subject: &'a str,
     /// What it means and which rule matched, in words.
     why: String,
@@ -50,7 +62,12 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
         } else {
             ""
         };
-        outln!("{}  {}  {}{undone}", human(r.at, tz), r.interview, r.why)?;
+        let interview = if r.interview.is_empty() {
+            "(no interview)"
+        } else {
+            r.interview
+        };
+        outln!("{}  {}  {}{undone}", human(r.at, tz), interview, r.why)?;
         outln!("    Subject: {}", r.subject)?;
         for line in r.first_lines.lines().take(3) {
             outln!("    > {line}")?;
@@ -60,6 +77,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
 }
 
 fn row(r: &HeardRecord) -> Row<'_> {
+    let mut report = None;
     let (kind, why) = match &r.heard {
         Heard::Reply {
             from,
@@ -101,11 +119,55 @@ fn row(r: &HeardRecord) -> Row<'_> {
             "follow_up",
             format!("your own message to {interviewer}: counts as a follow-up"),
         ),
+        Heard::Report {
+            outcome: ReportOutcome::ReadReceipt,
+            from,
+            ..
+        } => (
+            "read_receipt",
+            format!("read receipt from {from}: recorded only"),
+        ),
+        Heard::Report {
+            from,
+            outcome,
+            recipient,
+            code,
+            reason,
+            rule,
+        } => {
+            report = Some((outcome, recipient, code, rule));
+            let tied = if rule.is_empty() {
+                "tied to nothing of ours: nothing changes".to_string()
+            } else {
+                format!("tied because {rule}")
+            };
+            let what = match outcome {
+                ReportOutcome::Undeliverable => "no more e-mail goes to it",
+                ReportOutcome::Bounced => "the address stays; you were told",
+                _ => "recorded only",
+            };
+            (
+                "delivery_report",
+                format!(
+                    "delivery report from {from}: {} {} ({reason}); {tied}; {what}",
+                    if recipient.is_empty() {
+                        "(no recipient named)"
+                    } else {
+                        recipient
+                    },
+                    outcome.in_words(),
+                ),
+            )
+        }
     };
     Row {
         interview: &r.interview,
         at: r.at,
         kind,
+        outcome: report.map(|(o, ..)| <&'static str>::from(*o)),
+        recipient: report.map(|(_, rcpt, ..)| rcpt.as_str()),
+        code: report.and_then(|(_, _, code, _)| code.as_deref()),
+        tied_by: report.map(|(.., rule)| rule.as_str()),
         subject: &r.subject,
         why,
         first_lines: &r.first_lines,

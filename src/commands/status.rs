@@ -184,6 +184,26 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                 )),
             ));
         }
+        for bounce in heard::bounces(&iv.id, &history.heard) {
+            if let Heard::Report {
+                outcome,
+                recipient,
+                reason,
+                ..
+            } = &bounce.heard
+            {
+                status.heard.push(Row::new(
+                    iv.id.clone(),
+                    Some(recipient.clone()),
+                    Some(bounce.at),
+                    Some(format!(
+                        "mail to {recipient} came back {} ({reason}; \"{}\")",
+                        outcome.in_words(),
+                        bounce.subject
+                    )),
+                ));
+            }
+        }
         for person in &iv.interviewers {
             if let Some(away) = heard::hold(&person.key(), &history.heard)
                 && let Heard::OutOfOffice { from, until, .. } = &away.heard

@@ -46,6 +46,98 @@ pub enum Heard {
         /// The interviewer's address, lower-cased.
         interviewer: String,
     },
+    /// Mail that came back (a delivery report) or a read receipt: never a reply. An
+    /// `undeliverable` one also marks the address; a `bounced` one is told to the user once;
+    /// the rest are recorded only.
+    Report {
+        from: String,
+        outcome: ReportOutcome,
+        /// The address the report names, lower-cased; empty when it names none.
+        recipient: String,
+        /// The enhanced status code (`5.1.1`), when given.
+        code: Option<String>,
+        /// What the server said.
+        reason: String,
+        /// Which rule tied it to the interview, in words; empty when nothing of ours.
+        rule: String,
+    },
+}
+
+/// What a report says of the send it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ReportOutcome {
+    /// The address does not exist: no more e-mail to it.
+    Undeliverable,
+    /// The message bounced for another reason; the address stays.
+    Bounced,
+    Delayed,
+    Delivered,
+    ReadReceipt,
+}
+
+impl From<super::inbound::Outcome> for ReportOutcome {
+    fn from(o: super::inbound::Outcome) -> Self {
+        use super::inbound::Outcome;
+        match o {
+            Outcome::Undeliverable => ReportOutcome::Undeliverable,
+            Outcome::Bounced => ReportOutcome::Bounced,
+            Outcome::Delayed => ReportOutcome::Delayed,
+            Outcome::Delivered => ReportOutcome::Delivered,
+        }
+    }
+}
+
+impl ReportOutcome {
+    /// In words, for `replies` and `status`.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            ReportOutcome::Undeliverable => "undeliverable (the address does not exist)",
+            ReportOutcome::Bounced => "bounced",
+            ReportOutcome::Delayed => "delayed, still being retried",
+            ReportOutcome::Delivered => "delivered",
+            ReportOutcome::ReadReceipt => "read receipt",
+        }
+    }
+}
+
+/// The report that says mail to `recipient` about `interview`, sent at `sent_at`, came back as
+/// a failure (bounced or undeliverable): what `plan` shows beside the send.
+pub fn bounce_of_send<'a>(
+    heard: &'a HeardByInterview,
+    interview: &str,
+    recipient: &str,
+    sent_at: DateTime<Utc>,
+) -> Option<&'a HeardRecord> {
+    bounces(interview, heard).into_iter().find(|r| {
+        r.at >= sent_at
+            && matches!(&r.heard, Heard::Report { recipient: to, .. } if to.eq_ignore_ascii_case(recipient))
+    })
+}
+
+/// The sends of `interview` that came back as failures (bounced or undeliverable), oldest
+/// first: what `status` shows.
+pub fn bounces<'a>(interview: &str, heard: &'a HeardByInterview) -> Vec<&'a HeardRecord> {
+    let mut out: Vec<&HeardRecord> = heard
+        .get(interview)
+        .map(|records| {
+            records
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.heard,
+                        Heard::Report {
+                            outcome: ReportOutcome::Bounced | ReportOutcome::Undeliverable,
+                            ..
+                        }
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by_key(|r| r.at);
+    out
 }
 
 /// One message heard about one interview, as the state keeps it.

@@ -5,16 +5,20 @@
 //! it over with the open interviews; every rule of "what counts as a reply" lives here, and each
 //! verdict names the rule that matched in words a person can read (`followup replies` shows them).
 //!
-//! The order of the rules:
-//! 1. from the user (`me.email` or an alias): their own follow-up when it goes to an interviewer of
-//!    an open interview and is not one of ours, else nothing;
-//! 2. automatic ([`AUTOMATIC_SIGNALS`]): an out-of-office from an interviewer holds their next
-//!    step ([`out_of_office_hold`]); anything else automatic is nothing;
-//! 3. a forwarded copy (`Fwd:` and friends) is nothing;
-//! 4. a reply, by the first rule that matches: threading, an interviewer, a company domain, an ATS
-//!    naming the company ([`ReplyRule`]); its text may read as a rejection ([`REJECTION_PHRASES`]);
-//! 5. otherwise nothing.
+//! The order of the rules (one place: [`classify`]):
+//! 1. a **delivery report** ([`read_report`]: `multipart/report`, or a plain-text bounce from a
+//!    mail system), unless it is a forwarded copy;
+//! 2. a **read receipt**: like a report, never a reply, never an out-of-office, never a stop or a
+//!    hold by itself;
+//! 3. **automatic** ([`AUTOMATIC_SIGNALS`]): an out-of-office from an interviewer holds their
+//!    next step ([`out_of_office_hold`]); anything else automatic is nothing;
+//! 4. **the user's own** (`me.email` or an alias): their own follow-up when it goes to an
+//!    interviewer of an open interview and is not one of ours, else nothing;
+//! 5. a **reply**, by the first rule that matches: threading, an interviewer, a company domain, an
+//!    ATS naming the company ([`ReplyRule`]); its text may read as a rejection
+//!    ([`REJECTION_PHRASES`]); a forwarded copy (`Fwd:` and friends) is none; else nothing.
 
+pub mod report;
 mod return_date;
 
 use std::fmt;
@@ -25,6 +29,10 @@ use super::address::EmailAddress;
 use super::message_id::MessageId;
 use super::model::Interview;
 
+pub use report::{
+    Action, DeliveryReport, OurSend, Outcome, RecipientReport, RecipientStatus, ReportKind,
+    ReportParts, Returned, Tie, is_bounce_sender, parse_delivery_status, read_report,
+};
 pub use return_date::parse_return_date;
 
 /// A name and an address from an address header. The address is kept as received (inbound mail
@@ -74,7 +82,19 @@ pub struct AutoHeaders {
     pub null_return_path: bool,
     pub exchange_generated: Option<String>,
     pub list_id: Option<String>,
+    /// iCloud's `X-Apple-Action` (`VACATION` on an out-of-office).
+    pub x_apple_action: Option<String>,
+    /// Exchange's `X-MS-Exchange-Inbox-Rules-Loop`: a rule of the recipient's mailbox answered.
+    pub exchange_rules_loop: Option<String>,
+    /// `X-Auto-Response-Suppress`: with the rules loop above, an Exchange automatic reply.
+    pub auto_response_suppress: Option<String>,
+    /// The first vacation header present ([`VACATION_HEADERS`]).
+    pub vacation_header: Option<String>,
 }
+
+/// Headers whose presence marks a vacation reply (Zimbra's, and older vacation programs'). Their
+/// replies also say `Auto-Submitted: auto-replied`, which counts on its own.
+pub const VACATION_HEADERS: &[&str] = &["X-Zimbra-Vacation", "X-Vacation", "X-Mailer-Vacation"];
 
 /// A fetched message as the rules see it: filled by the shell's parser, whatever the bytes were.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -95,6 +115,8 @@ pub struct InboundMessage {
     pub text: String,
     /// What the rules of approving by reply read besides (see [`super::reply_command`]).
     pub command: super::reply_command::CommandSignals,
+    /// What the message holds of a delivery report or a read receipt.
+    pub report: ReportParts,
 }
 
 impl InboundMessage {
@@ -137,6 +159,8 @@ pub struct Context<'a> {
     /// `me.email` and `me.aliases`.
     pub me: &'a [EmailAddress],
     pub open: &'a [OpenInterview<'a>],
+    /// Every send of ours, open interview or not: what a delivery report is tied to.
+    pub sent: &'a [OurSend],
 }
 
 /// What a message means. [`fmt::Display`] says it in a sentence, naming the rule.
@@ -165,6 +189,11 @@ pub enum Verdict {
         interviews: Vec<String>,
         interviewer: String,
     },
+    /// Mail that came back: a delivery report, read recipient by recipient and tied to our
+    /// sends where it can be. Only a failure changes anything (see [`Outcome`]).
+    DeliveryReport(DeliveryReport),
+    /// A read receipt (`report-type=disposition-notification`): recorded only.
+    ReadReceipt { interviews: Vec<String> },
     /// Nothing for the playbook, and why.
     Nothing(Ignored),
 }
@@ -217,6 +246,15 @@ pub enum AutoSignal {
     ListId(String),
     /// An out-of-office subject, with the phrase.
     OutOfOfficeSubject(&'static str),
+    /// iCloud's `X-Apple-Action: VACATION`.
+    AppleVacation,
+    /// Exchange's `X-MS-Exchange-Inbox-Rules-Loop` with `X-Auto-Response-Suppress: All`.
+    ExchangeRule,
+    /// A vacation header ([`VACATION_HEADERS`]).
+    VacationHeader,
+    /// A mail system's or a no-reply address (`mailer-daemon`, `postmaster`, `no-reply` ...),
+    /// with its local part.
+    SystemSender(String),
 }
 
 /// The automatic-message signals, in the order [`automatic_signal`] checks them (documentation).
@@ -230,6 +268,24 @@ pub const AUTOMATIC_SIGNALS: &[&str] = &[
     "X-MS-Exchange-Generated-Message-Source",
     "List-Id",
     "an out-of-office subject (OUT_OF_OFFICE_SUBJECTS)",
+    "X-Apple-Action: VACATION (iCloud)",
+    "X-MS-Exchange-Inbox-Rules-Loop with X-Auto-Response-Suppress: All (Exchange)",
+    "a vacation header (VACATION_HEADERS, Zimbra)",
+    "a sender whose local part is in SYSTEM_SENDERS (outside the ATS rule)",
+];
+
+/// Local parts of addresses no person reads, lower-case: mail from them is automatic (an ATS's
+/// `no-reply@` is read by the ATS rule first).
+pub const SYSTEM_SENDERS: &[&str] = &[
+    "mailer-daemon",
+    "mailerdaemon",
+    "mail-daemon",
+    "postmaster",
+    "no-reply",
+    "noreply",
+    "do-not-reply",
+    "donotreply",
+    "do_not_reply",
 ];
 
 /// Subjects of out-of-office replies, lower-case, matched anywhere in the subject.
@@ -245,6 +301,32 @@ pub const OUT_OF_OFFICE_SUBJECTS: &[&str] = &[
     "réponse automatique",
     "reponse automatique",
     "absence du bureau",
+    "autosvar",
+    "automatisk svar",
+    "automatisch antwoord",
+    "afwezigheidsbericht",
+    "risposta automatica",
+    "fuori sede",
+    "fuori ufficio",
+    "respuesta automática",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "frånvaro",
+    "resposta automática",
+    "resposta automatica",
+    "ausência",
+    "automaattinen vastaus",
+    "poissa toimistolta",
+    "odpowiedź automatyczna",
+    "automatická odpověď",
+    "automatikus válasz",
+    "αυτόματη απάντηση",
+    "автоматический ответ",
+    "自動応答",
+    "自動返信",
+    "不在",
+    "自动回复",
+    "자동 응답",
 ];
 
 /// Phrases of an out-of-office text, lower-case: what makes an automatic message an absence
@@ -451,7 +533,32 @@ pub fn automatic_signals(msg: &InboundMessage) -> Vec<AutoSignal> {
         found.push(AutoSignal::ListId(v.clone()));
     }
     found.extend(out_of_office_subject(&msg.subject).map(AutoSignal::OutOfOfficeSubject));
+    if a.x_apple_action
+        .as_deref()
+        .is_some_and(|v| first_word(v) == "vacation")
+    {
+        found.push(AutoSignal::AppleVacation);
+    }
+    if a.exchange_rules_loop.is_some()
+        && a.auto_response_suppress
+            .as_deref()
+            .is_some_and(|v| first_word(v) == "all")
+    {
+        found.push(AutoSignal::ExchangeRule);
+    }
+    if a.vacation_header.is_some() {
+        found.push(AutoSignal::VacationHeader);
+    }
+    if let Some(local) = msg.from.as_ref().and_then(system_sender) {
+        found.push(AutoSignal::SystemSender(local));
+    }
     found
+}
+
+/// The local part of a mail system's or a no-reply address ([`SYSTEM_SENDERS`]).
+fn system_sender(party: &Party) -> Option<String> {
+    let local = party.address.rsplit_once('@')?.0.to_ascii_lowercase();
+    SYSTEM_SENDERS.contains(&local.as_str()).then_some(local)
 }
 
 /// The lower-cased first word of a header value: `auto-replied; owner-email=...` reads
@@ -477,10 +584,12 @@ fn out_of_office_subject(subject: &str) -> Option<&'static str> {
 fn is_out_of_office(msg: &InboundMessage, signal: &AutoSignal, text: &str) -> bool {
     match signal {
         AutoSignal::AutoSubmitted(v) if v == "auto-replied" => true,
-        AutoSignal::XAutoreply | AutoSignal::XAutorespond | AutoSignal::OutOfOfficeSubject(_) => {
-            true
-        }
-        AutoSignal::ListId(_) => false,
+        AutoSignal::XAutoreply
+        | AutoSignal::XAutorespond
+        | AutoSignal::OutOfOfficeSubject(_)
+        | AutoSignal::AppleVacation
+        | AutoSignal::VacationHeader => true,
+        AutoSignal::ListId(_) | AutoSignal::SystemSender(_) => false,
         AutoSignal::Precedence(v) if v == "bulk" || v == "list" || v == "junk" => {
             // A vacation reply often says `Precedence: bulk` too; other headers then tell.
             out_of_office_subject(&msg.subject).is_some()
@@ -561,25 +670,64 @@ pub fn is_forwarded(subject: &str) -> bool {
 
 /// What one message found in the mailbox means. `received` is when the server got it
 /// (INTERNALDATE): the day an out-of-office counts from when its `Date:` is missing or broken.
+///
+/// The order, in this one place: a forwarded copy of mail that came back, a delivery report, a
+/// read receipt, the user's own, automatic, a forward, a reply.
 pub fn classify(msg: &InboundMessage, ctx: &Context<'_>, received: DateTime<Utc>) -> Verdict {
+    let forwarded = is_forwarded(&msg.subject);
+    // 1. A delivery report (a bounce forwarded inside another message is not one).
+    // A report about the user's own address (a notice to them) is not about an interviewer.
+    let to_me = |s: &OurSend| {
+        ctx.me
+            .iter()
+            .any(|me| me.as_str().eq_ignore_ascii_case(&s.to))
+    };
+    let others: Vec<OurSend>;
+    let sent = if ctx.sent.iter().any(to_me) {
+        others = ctx.sent.iter().filter(|s| !to_me(s)).cloned().collect();
+        &others
+    } else {
+        ctx.sent
+    };
+    if !forwarded && let Some(report) = read_report(msg, sent, received) {
+        return Verdict::DeliveryReport(report);
+    }
+    // 2. A read receipt.
+    if report::is_read_receipt(msg) {
+        let interviews = msg
+            .parents()
+            .map(|id| matching(ctx, |o| o.our_ids.contains(id)))
+            .find(|hits| !hits.is_empty())
+            .unwrap_or_default();
+        return Verdict::ReadReceipt { interviews };
+    }
     let ours = |id: &MessageId| ctx.open.iter().any(|o| o.our_ids.contains(id));
     let from_me = msg
         .from
         .as_ref()
         .is_some_and(|f| ctx.me.iter().any(|me| f.is(me)));
-    if from_me {
-        return classify_from_me(msg, ctx, ours);
+    if from_me && msg.message_id.as_ref().is_some_and(ours) {
+        return Verdict::Nothing(Ignored::Ours);
     }
+    // 3. Automatic. ATS mail is sent by a machine by nature: the headers every ATS message
+    // carries do not disqualify it; an auto-reply's or a mailing list's still do.
     let text = own_text(&msg.text);
-    // ATS mail is sent by a machine by nature: the headers every ATS message carries do not
-    // disqualify it; an auto-reply's or a mailing list's still do.
     let ats = is_ats_message(msg);
     let signal = automatic_signals(msg)
         .into_iter()
         .find(|s| !(ats && is_ats_notification(s)));
     if let Some(signal) = signal {
+        // The user's own vacation responder answering an interviewer is no follow-up of theirs.
+        if from_me {
+            return Verdict::Nothing(Ignored::Automatic(signal));
+        }
         return classify_automatic(msg, ctx, signal, &text, received);
     }
+    // 4. The user's own.
+    if from_me {
+        return classify_from_me(msg, ctx);
+    }
+    // 5. A reply.
     if is_forwarded(&msg.subject) {
         return Verdict::Nothing(Ignored::Forwarded);
     }
@@ -604,22 +752,12 @@ fn is_ats_notification(signal: &AutoSignal) -> bool {
     match signal {
         AutoSignal::AutoSubmitted(v) => v == "auto-generated",
         AutoSignal::Precedence(v) => v == "bulk",
+        AutoSignal::SystemSender(local) => !local.contains("daemon") && local != "postmaster",
         _ => false,
     }
 }
 
-fn classify_from_me(
-    msg: &InboundMessage,
-    ctx: &Context<'_>,
-    ours: impl Fn(&MessageId) -> bool,
-) -> Verdict {
-    if msg.message_id.as_ref().is_some_and(ours) {
-        return Verdict::Nothing(Ignored::Ours);
-    }
-    // The user's own vacation responder answering an interviewer is no follow-up of theirs.
-    if let Some(signal) = automatic_signal(msg) {
-        return Verdict::Nothing(Ignored::Automatic(signal));
-    }
+fn classify_from_me(msg: &InboundMessage, ctx: &Context<'_>) -> Verdict {
     for recipient in msg.recipients() {
         let interviews = interviewed_by(ctx, recipient);
         if !interviews.is_empty() {
@@ -781,6 +919,29 @@ impl fmt::Display for Verdict {
                 "your own message to {interviewer} about {}: it counts toward the weekly cap",
                 interviews.join(", ")
             ),
+            Verdict::DeliveryReport(report) => {
+                let kind = match report.kind {
+                    ReportKind::Standard => "a delivery report",
+                    ReportKind::PlainText => "a bounce in plain text",
+                };
+                write!(f, "{kind}, not a reply")?;
+                for r in &report.recipients {
+                    let to = if r.address.is_empty() {
+                        "nobody named"
+                    } else {
+                        &r.address
+                    };
+                    write!(f, "; {to}: {} ({})", r.outcome, r.reason())?;
+                    match &r.tie {
+                        Some(tie) => {
+                            write!(f, ", tied to {} because {tie}", r.interviews.join(", "))?
+                        }
+                        None => f.write_str(", tied to nothing of ours")?,
+                    }
+                }
+                Ok(())
+            }
+            Verdict::ReadReceipt { .. } => f.write_str("a read receipt, not a reply"),
             Verdict::Nothing(why) => write!(f, "not a reply: {why}"),
         }
     }
@@ -829,6 +990,12 @@ impl fmt::Display for AutoSignal {
             AutoSignal::ExchangeGenerated => f.write_str("X-MS-Exchange-Generated-Message-Source"),
             AutoSignal::ListId(v) => write!(f, "List-Id: {v}"),
             AutoSignal::OutOfOfficeSubject(p) => write!(f, "the subject says \"{p}\""),
+            AutoSignal::AppleVacation => f.write_str("X-Apple-Action: VACATION"),
+            AutoSignal::ExchangeRule => {
+                f.write_str("X-MS-Exchange-Inbox-Rules-Loop with X-Auto-Response-Suppress: All")
+            }
+            AutoSignal::VacationHeader => f.write_str("a vacation header"),
+            AutoSignal::SystemSender(l) => write!(f, "the sender is {l}@"),
         }
     }
 }

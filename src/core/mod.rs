@@ -10,6 +10,7 @@ pub mod heard;
 pub mod inbound;
 pub mod message_id;
 pub mod model;
+pub mod permanence;
 pub mod plan;
 pub mod policy;
 pub mod reply_command;

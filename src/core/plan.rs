@@ -636,12 +636,18 @@ impl Planner<'_> {
             SendState::Planned => return None,
             SendState::Sent => {
                 let at = past.sent_at.unwrap_or(past.reserved_at);
-                (
-                    ActionState::Sent,
-                    at,
-                    at,
-                    format!("sent {}", self.when(at, iv.timezone)),
-                )
+                let mut reason = format!("sent {}", self.when(at, iv.timezone));
+                if let Some(bounce) =
+                    heard::bounce_of_send(&self.history.heard, &iv.id, &key.recipient, at)
+                    && let Heard::Report {
+                        outcome,
+                        reason: words,
+                        ..
+                    } = &bounce.heard
+                {
+                    reason.push_str(&format!("; it came back {} ({words})", outcome.in_words()));
+                }
+                (ActionState::Sent, at, at, reason)
             }
             SendState::Uncertain => (
                 ActionState::Uncertain,

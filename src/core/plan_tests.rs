@@ -1260,3 +1260,39 @@ fn the_users_own_follow_up_after_a_check_was_due_stands_for_it() {
     let call = find(&actions, "acme", Step::CallReminder, JANE);
     assert_eq!(local_of(call), naive("2026-11-19 10:00"));
 }
+
+#[test]
+fn a_send_that_came_back_bounced_says_so_in_the_plan_and_the_later_steps_still_go() {
+    let iv = panel();
+    let sent_at = at("2026-11-03 14:00", New_York);
+    let mut history = heard(
+        "acme",
+        at("2026-11-03 14:05", New_York),
+        crate::core::heard::Heard::Report {
+            from: "MAILER-DAEMON@mail.example.org".into(),
+            outcome: crate::core::heard::ReportOutcome::Bounced,
+            recipient: JANE.into(),
+            code: Some("5.7.1".into()),
+            reason: "5.7.1 Message rejected as spam".into(),
+            rule: "the returned message is our <x@example.org>".into(),
+        },
+    );
+    history
+        .sends
+        .insert(SendKey::new("acme", Step::ThankYou, JANE), sent(sent_at));
+    let actions = plan_at(std::slice::from_ref(&iv), &history, before(&iv));
+    let thanks = find(&actions, "acme", Step::ThankYou, JANE);
+    assert_eq!(thanks.state, ActionState::Sent);
+    assert!(
+        thanks
+            .reason
+            .contains("came back bounced (5.7.1 Message rejected as spam)"),
+        "{}",
+        thanks.reason
+    );
+    // A bounce is no reply: the checks still go.
+    assert_eq!(
+        find(&actions, "acme", Step::StatusCheck, JANE).state,
+        ActionState::Scheduled
+    );
+}

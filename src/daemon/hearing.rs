@@ -1,7 +1,9 @@
 //! What the mailbox said, recorded: each message read is classified by the rules of
 //! `core::inbound`, what it means for an interview is stored with the folder's cursor in one
 //! step, and the user hears of each reply once. A message of ours seen in a folder settles a
-//! send that was uncertain: it did go out.
+//! send that was uncertain: it did go out. A delivery report that says an address does not
+//! exist marks it undeliverable, as a refusal at SMTP time does; one that says the send bounced
+//! for another reason is told once; the rest of what comes back is recorded only.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,9 +12,11 @@ use chrono::{DateTime, Utc};
 
 use super::DaemonError;
 use super::round::Round;
-use crate::core::heard::{Heard, HeardRecord};
-use crate::core::inbound::{self, Context, InboundMessage, OpenInterview, Verdict};
-use crate::core::{MessageId, SendState, Status};
+use crate::core::heard::{Heard, HeardRecord, ReportOutcome};
+use crate::core::inbound::{
+    self, Context, DeliveryReport, InboundMessage, OpenInterview, OurSend, Verdict,
+};
+use crate::core::{EmailAddress, MessageId, SendState, Status};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::fsutil::Existing;
@@ -96,9 +100,11 @@ impl<T: Transport> Round<'_, T> {
                 domains,
             })
             .collect();
+        let sent = our_sends(&sends);
         let ctx = Context {
             me: &me,
             open: &open,
+            sent: &sent,
         };
         let mut heard = Vec::new();
         for fetched in &batch.messages {
@@ -117,6 +123,10 @@ impl<T: Transport> Round<'_, T> {
                 continue;
             }
             let verdict = inbound::classify(&message, &ctx, received);
+            if let Verdict::DeliveryReport(report) = &verdict {
+                tracing::info!(folder = %batch.folder, uid = fetched.uid, "{verdict}");
+                self.mark_dead(report)?;
+            }
             let identity = match &message.message_id {
                 Some(id) => id.to_string(),
                 None => format!(
@@ -138,6 +148,26 @@ impl<T: Transport> Round<'_, T> {
         }
         for record in &added {
             self.tell(record).await;
+        }
+        Ok(())
+    }
+
+    /// The addresses a delivery report says do not exist become undeliverable, exactly as a
+    /// refusal at SMTP time makes them (the round's notice asks for a better one). Before the
+    /// report is recorded: reading it again after a crash marks nothing twice.
+    fn mark_dead(&self, report: &DeliveryReport) -> Result<(), DaemonError> {
+        let store = self.live.store.as_ref();
+        for r in &report.recipients {
+            if r.outcome != inbound::Outcome::Undeliverable {
+                continue;
+            }
+            let Some(address) = r.ours.as_deref().and_then(|a| EmailAddress::parse(a).ok()) else {
+                continue;
+            };
+            let reason = r.reason();
+            if store.mark_undeliverable(&address, self.now, &reason)? {
+                tracing::warn!(to = %address, "undeliverable, by a delivery report: {reason}");
+            }
         }
         Ok(())
     }
@@ -240,6 +270,28 @@ impl<T: Transport> Round<'_, T> {
                 tracing::info!(interview = %record.interview, "your own message to {interviewer} counts as a follow-up");
                 return;
             }
+            Heard::Report {
+                outcome: ReportOutcome::Bounced,
+                recipient,
+                reason,
+                ..
+            } if !record.interview.is_empty() => {
+                let subject = format!("followup: mail to {recipient} about {about} bounced");
+                let body = format!(
+                    "The mail server sent back a message to {recipient} about {about}. It \
+                     said:\n\n  {reason}\n\nThe address stays as it is: the server refused this \
+                     message, not the address. `followup status` shows the bounce; whether to \
+                     write again is yours to decide.\n"
+                );
+                self.send_notice(subject, body).await;
+                return;
+            }
+            Heard::Report {
+                outcome, recipient, ..
+            } => {
+                tracing::info!(interview = %record.interview, "{recipient}: {}", outcome.in_words());
+                return;
+            }
         };
         let body = format!(
             "{what}\n\nSubject: {}\n\n{}\n\nWrong? `followup resume {}` undoes it.\n",
@@ -262,6 +314,22 @@ fn our_ids(sends: &[SendRecord]) -> BTreeMap<&str, Vec<MessageId>> {
         }
     }
     out
+}
+
+/// Our sends as a delivery report is tied to them: every one with a recipient, with when it
+/// went out (or was last tried).
+fn our_sends(sends: &[SendRecord]) -> Vec<OurSend> {
+    sends
+        .iter()
+        .filter_map(|send| {
+            Some(OurSend {
+                interview: send.key.interview.clone(),
+                message_id: send.message_id.clone(),
+                to: send.to.as_deref()?.trim().to_lowercase(),
+                at: send.sent_at.unwrap_or(send.updated_at),
+            })
+        })
+        .collect()
 }
 
 /// What one message means for each interview it concerns, as the state keeps it.
@@ -316,6 +384,20 @@ fn records(
             interviews,
             interviewer,
         } => (interviews, Heard::FollowUp { interviewer }),
+        Verdict::DeliveryReport(report) => {
+            return report_records(message, report, identity, at, &from);
+        }
+        Verdict::ReadReceipt { interviews } => (
+            interviews,
+            Heard::Report {
+                from,
+                outcome: ReportOutcome::ReadReceipt,
+                recipient: String::new(),
+                code: None,
+                reason: String::new(),
+                rule: String::new(),
+            },
+        ),
         Verdict::Nothing(_) => return Vec::new(),
     };
     let first_lines = first_lines(&message.text);
@@ -331,6 +413,52 @@ fn records(
             dismissed: false,
         })
         .collect()
+}
+
+/// A delivery report as the state keeps it: one record per recipient and interview it concerns;
+/// one under no interview (`""`) for a recipient tied to nothing of ours, shown by `replies`.
+fn report_records(
+    message: &InboundMessage,
+    report: DeliveryReport,
+    identity: &str,
+    at: DateTime<Utc>,
+    from: &str,
+) -> Vec<HeardRecord> {
+    let many = report.recipients.len() > 1;
+    let first_lines = first_lines(&message.text);
+    let mut out = Vec::new();
+    for r in report.recipients {
+        let identity = if many {
+            format!("{identity}#{}", r.address)
+        } else {
+            identity.to_string()
+        };
+        let heard = Heard::Report {
+            from: from.to_string(),
+            outcome: r.outcome.into(),
+            recipient: r.ours.clone().unwrap_or_else(|| r.address.clone()),
+            code: r.status.map(|s| s.to_string()),
+            reason: r.reason(),
+            rule: r.tie.as_ref().map(ToString::to_string).unwrap_or_default(),
+        };
+        let interviews = if r.interviews.is_empty() {
+            vec![String::new()]
+        } else {
+            r.interviews
+        };
+        for interview in interviews {
+            out.push(HeardRecord {
+                interview,
+                message: identity.clone(),
+                at,
+                subject: message.subject.clone(),
+                first_lines: first_lines.clone(),
+                heard: heard.clone(),
+                dismissed: false,
+            });
+        }
+    }
+    out
 }
 
 /// The first lines of a message's own text (quoted replies cut off), for people to read.

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::core::EmailAddress;
+use crate::core::permanence::{EnhancedStatus, names_a_dead_address};
 
 pub mod queue;
 pub mod smtp;
@@ -91,9 +92,10 @@ impl DeliveryError {
     }
 
     /// The server refused for good because of the recipient: the address does not exist or
-    /// cannot take mail (enhanced status 5.1.x but 5.1.7 and 5.1.8, which concern the sender, or
-    /// 5.2.1), or a plain 550 at RCPT TO. Mail to that address is pointless until the record
-    /// gives another one. A refusal for any other reason (policy, content, our own setup) is not.
+    /// cannot take mail, by the one rule of permanence ([`names_a_dead_address`]; a delivery
+    /// report read later asks the same), or a plain 550 at RCPT TO. Mail to that address is
+    /// pointless until the record gives another one. A refusal for any other reason (policy,
+    /// content, our own setup) is not.
     pub fn rejects_the_recipient(&self) -> bool {
         let DeliveryError::Permanent {
             stage,
@@ -103,11 +105,12 @@ impl DeliveryError {
         else {
             return false;
         };
-        match enhanced_status(detail) {
-            Some((5, 1, sub)) => !matches!(sub, 7 | 8),
-            Some((5, 2, 1)) => true,
-            Some(_) => false,
-            None => *stage == Stage::RcptTo && *code == 550,
+        let status = EnhancedStatus::find(detail);
+        match status {
+            // A plain 550 at RCPT TO names the recipient, whatever its words.
+            None if *stage == Stage::RcptTo && *code == 550 => true,
+            None => false,
+            Some(_) => names_a_dead_address(status, detail),
         }
     }
 
@@ -138,22 +141,6 @@ impl DeliveryError {
             DeliveryError::Uncertain { .. } => Stage::Body,
         }
     }
-}
-
-/// The RFC 3463 enhanced status code (`5.1.1`) a server's reply text starts with, if any:
-/// the first word of the text that looks like one.
-fn enhanced_status(detail: &str) -> Option<(u8, u16, u16)> {
-    detail.split_whitespace().find_map(|word| {
-        let mut parts = word.trim_end_matches([',', ';', ':']).split('.');
-        let class = parts
-            .next()?
-            .parse()
-            .ok()
-            .filter(|c| matches!(c, 2 | 4 | 5))?;
-        let subject = parts.next()?.parse().ok().filter(|s| *s < 1000)?;
-        let detail = parts.next()?.parse().ok().filter(|d| *d < 1000)?;
-        parts.next().is_none().then_some((class, subject, detail))
-    })
 }
 
 /// Runs just before the body goes out; an `Err` stops the send there, with nothing handed over.

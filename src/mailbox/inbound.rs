@@ -7,17 +7,25 @@
 //! a half-broken `References:`, and reduces an HTML-only message to text.
 
 use chrono::{DateTime, FixedOffset};
-use mail_parser::{Address, HeaderValue, Message, MessageParser};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::core::MessageId;
-use crate::core::inbound::{AutoHeaders, InboundMessage, Party};
 use crate::core::reply_command::CommandSignals;
+use crate::core::inbound::report::MAX_STATUS_BYTES;
+use crate::core::inbound::{
+    AutoHeaders, InboundMessage, Party, ReportParts, Returned, VACATION_HEADERS,
+};
 
 /// The most text kept of a message, in bytes: the rules read its first lines only.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// The most `Authentication-Results` headers kept (only the topmost is read).
 const MAX_AUTH_RESULTS: usize = 8;
+/// The most text kept of the parts after the first (a returned message, its headers), in bytes.
+pub const MAX_MORE_TEXT_BYTES: usize = 64 * 1024;
+
+/// The most parts of a message looked at for a report (a hostile message may hold thousands).
+const MAX_PARTS: usize = 64;
 
 /// The most ids kept of `References:` (a long thread lists hundreds; ours are among the last).
 const MAX_REFERENCES: usize = 200;
@@ -66,7 +74,12 @@ fn from_parsed(m: &Message<'_>) -> InboundMessage {
             }),
             exchange_generated: raw_header(m, "X-MS-Exchange-Generated-Message-Source"),
             list_id: raw_header(m, "List-Id").map(|v| one_line(&v)),
+            x_apple_action: raw_header(m, "X-Apple-Action"),
+            exchange_rules_loop: raw_header(m, "X-MS-Exchange-Inbox-Rules-Loop"),
+            auto_response_suppress: raw_header(m, "X-Auto-Response-Suppress"),
+            vacation_header: VACATION_HEADERS.iter().find_map(|h| raw_header(m, h)),
         },
+        report: report_parts(m),
         text: m
             .body_text(0)
             .map(|t| truncate(&t, MAX_TEXT_BYTES))
@@ -100,6 +113,110 @@ fn command_signals(m: &Message<'_>) -> CommandSignals {
         from_count,
         authentication_results,
         html,
+    }
+}
+
+/// What the message holds of a delivery report or a read receipt: the top-level
+/// `multipart/report`'s type, the raw `message/delivery-status` part, the returned message's
+/// headers, and the text of the later parts; each bounded.
+fn report_parts(m: &Message<'_>) -> ReportParts {
+    let mut out = ReportParts {
+        x_failed_recipients: raw_header(m, "X-Failed-Recipients")
+            .map(|v| {
+                v.split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .take(crate::core::inbound::report::MAX_RECIPIENTS)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        x_original_message_id: raw_header(m, "X-Original-Message-ID")
+            .and_then(|v| MessageId::from_header(&v)),
+        ..ReportParts::default()
+    };
+    if let Some(ct) = m.content_type()
+        && ct.ctype().eq_ignore_ascii_case("multipart")
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    {
+        out.report_type = Some(
+            ct.attribute("report-type")
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase(),
+        );
+    }
+    let first_text = m.text_body.first().copied();
+    let mut more = String::new();
+    for (index, part) in m.parts.iter().enumerate().skip(1).take(MAX_PARTS) {
+        let (ctype, subtype) = part
+            .content_type()
+            .map(|ct| {
+                (
+                    ct.ctype().to_ascii_lowercase(),
+                    ct.subtype().unwrap_or("").to_ascii_lowercase(),
+                )
+            })
+            .unwrap_or_default();
+        match (ctype.as_str(), subtype.as_str()) {
+            ("message", "delivery-status" | "global-delivery-status") => {
+                if out.delivery_status.is_none() {
+                    let raw = part.contents();
+                    out.delivery_status = Some(raw[..raw.len().min(MAX_STATUS_BYTES)].to_vec());
+                }
+            }
+            ("text", "rfc822-headers") | ("message", "global-headers") => {
+                let raw = part.contents();
+                let raw = &raw[..raw.len().min(MAX_MORE_TEXT_BYTES)];
+                if out.returned.is_none() {
+                    out.returned = MessageParser::default()
+                        .parse_headers(raw)
+                        .map(|h| returned(&h));
+                }
+                push_capped(&mut more, &String::from_utf8_lossy(raw));
+            }
+            _ => match &part.body {
+                PartType::Message(inner) => {
+                    if out.returned.is_none() {
+                        out.returned = Some(returned(inner));
+                    }
+                    let raw = inner.raw_message();
+                    push_capped(
+                        &mut more,
+                        &String::from_utf8_lossy(&raw[..raw.len().min(MAX_MORE_TEXT_BYTES)]),
+                    );
+                }
+                PartType::Text(text) if Some(index as u32) != first_text => {
+                    push_capped(&mut more, text);
+                }
+                _ => {}
+            },
+        }
+    }
+    out.more_text = more;
+    out
+}
+
+/// The returned message, from its headers.
+fn returned(m: &Message<'_>) -> Returned {
+    Returned {
+        message_id: m.message_id().and_then(MessageId::from_header),
+        to: m
+            .to()
+            .map(parties)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.address.to_lowercase())
+            .collect(),
+    }
+}
+
+fn push_capped(into: &mut String, text: &str) {
+    let room = MAX_MORE_TEXT_BYTES.saturating_sub(into.len());
+    if room > 1 {
+        into.push_str(&truncate(text, room - 1));
+        into.push('\n');
     }
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod approve_by_reply;
+mod bounce_corpus;
 mod cli;
 mod closed_pipe;
 mod daemon;
@@ -15,6 +16,7 @@ mod imap_dovecot;
 mod interop_postfix;
 mod logging;
 mod mailbox;
+mod mailbox_bounces;
 mod messages;
 mod newcomer;
 mod queue_cli;

@@ -75,6 +75,7 @@ fn classify_one(iv: &Interview, m: &InboundMessage) -> Verdict {
         &Context {
             me: &me,
             open: &open,
+            sent: &[],
         },
         received(),
     )

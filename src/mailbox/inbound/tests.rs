@@ -7,7 +7,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
 use crate::core::inbound::{
-    AutoSignal, Context, Ignored, NamedIn, OpenInterview, ReplyRule, Verdict, classify,
+    AutoSignal, Context, Ignored, NamedIn, OpenInterview, OurSend, ReplyRule, Verdict, classify,
     company_domains,
 };
 use crate::core::{EmailAddress, Interview, MessageId};
@@ -54,6 +54,8 @@ struct World {
     ids: Vec<Vec<MessageId>>,
     domains: Vec<Vec<String>>,
     me: Vec<EmailAddress>,
+    /// What we sent: the thank-you to Jane two days before the tests' now.
+    sent: Vec<OurSend>,
 }
 
 impl World {
@@ -76,11 +78,18 @@ impl World {
         let me = ["sam@example.org", "sam.rivera@example.net"]
             .map(|a| EmailAddress::parse(a).unwrap())
             .to_vec();
+        let sent = vec![OurSend {
+            interview: "globex-backend".into(),
+            message_id: Some(id("<followup.thank_you.7f3a9c1e@example.org>")),
+            to: "jane.roe@globex.example".into(),
+            at: Utc.with_ymd_and_hms(2026, 11, 18, 9, 0, 0).unwrap(),
+        }];
         Self {
             interviews,
             ids,
             domains,
             me,
+            sent,
         }
     }
 
@@ -99,6 +108,7 @@ impl World {
         let ctx = Context {
             me: &self.me,
             open: &open,
+            sent: &self.sent,
         };
         classify(
             msg,
@@ -479,4 +489,301 @@ Content-Type: text/html; charset=utf-8\r\n\r\n\
     let plain = parse(b"From: sam@example.org\r\nContent-Type: text/plain\r\n\r\napprove 1\r\n");
     assert_eq!(plain.command.from_count, 1);
     assert_eq!(plain.command.html, None, "a text part is read as it is");
+}
+
+// Mail that comes back (`tests/it/fixtures/bounces/`): each real shape read as what it is.
+
+fn bounce(name: &str) -> InboundMessage {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures/bounces")
+        .join(name);
+    parse(&std::fs::read(path).unwrap())
+}
+
+/// The one recipient of a report, with its outcome and tie, or a panic saying what it was.
+fn report_of(verdict: &Verdict) -> &crate::core::inbound::RecipientReport {
+    match verdict {
+        Verdict::DeliveryReport(r) if r.recipients.len() == 1 => &r.recipients[0],
+        other => panic!("not a report of one recipient: {other:?}"),
+    }
+}
+
+#[test]
+fn a_hard_bounce_of_our_send_makes_the_address_undeliverable_in_every_shape() {
+    use crate::core::inbound::{Outcome, ReportKind, Tie};
+    let w = World::new();
+    let ours = id("<followup.thank_you.7f3a9c1e@example.org>");
+    let cases = [
+        (
+            "gmail-bounce.eml",
+            ReportKind::Standard,
+            Tie::ReturnedMessage(ours.clone()),
+            "5.1.1",
+        ),
+        (
+            "exchange-online-ndr.eml",
+            ReportKind::Standard,
+            Tie::ReturnedMessage(ours.clone()),
+            "5.1.10",
+        ),
+        (
+            "postfix-bounce.eml",
+            ReportKind::Standard,
+            Tie::ReturnedMessage(ours.clone()),
+            "5.1.1",
+        ),
+        (
+            "exim-bounce.eml",
+            ReportKind::PlainText,
+            Tie::Threaded(ours.clone()),
+            "5.1.1",
+        ),
+        (
+            "yahoo-bounce.eml",
+            ReportKind::PlainText,
+            Tie::IdInText(ours.clone()),
+            "5.1.1",
+        ),
+        (
+            "qmail-bounce.eml",
+            ReportKind::PlainText,
+            Tie::IdInText(ours.clone()),
+            "5.1.1",
+        ),
+    ];
+    for (name, kind, tie, code) in cases {
+        let verdict = w.classify(&bounce(name));
+        let Verdict::DeliveryReport(report) = &verdict else {
+            panic!("{name}: {verdict:?}");
+        };
+        assert_eq!(report.kind, kind, "{name}");
+        let r = report_of(&verdict);
+        assert_eq!(r.outcome, Outcome::Undeliverable, "{name}: {r:?}");
+        assert_eq!(r.tie.as_ref(), Some(&tie), "{name}");
+        assert_eq!(r.interviews, ["globex-backend"], "{name}");
+        assert_eq!(r.ours.as_deref(), Some("jane.roe@globex.example"), "{name}");
+        assert_eq!(
+            r.status.map(|s| s.to_string()).as_deref(),
+            Some(code),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_gmail_bounce_reads_its_human_part_from_multipart_related() {
+    let m = bounce("gmail-bounce.eml");
+    assert!(m.text.contains("** Address not found **"), "{}", m.text);
+    assert_eq!(m.report.report_type.as_deref(), Some("delivery-status"));
+    assert!(m.report.delivery_status.is_some());
+    assert_eq!(
+        m.report
+            .returned
+            .as_ref()
+            .and_then(|r| r.message_id.clone()),
+        Some(id("<followup.thank_you.7f3a9c1e@example.org>"))
+    );
+}
+
+#[test]
+fn a_delay_warning_is_recorded_only() {
+    use crate::core::inbound::Outcome;
+    let w = World::new();
+    let verdict = w.classify(&bounce("postfix-delay.eml"));
+    let r = report_of(&verdict);
+    assert_eq!(r.outcome, Outcome::Delayed);
+    assert_eq!(
+        r.interviews,
+        ["globex-backend"],
+        "tied by its returned headers"
+    );
+    assert!(!r.outcome.is_failure());
+}
+
+#[test]
+fn a_read_receipt_is_recorded_only_and_never_a_reply() {
+    let w = World::new();
+    assert_eq!(
+        w.classify(&bounce("read-receipt.eml")),
+        Verdict::ReadReceipt {
+            interviews: vec!["globex-backend".into()]
+        }
+    );
+}
+
+#[test]
+fn an_icloud_vacation_reply_is_an_out_of_office() {
+    let w = World::new();
+    match w.classify(&bounce("icloud-vacation.eml")) {
+        Verdict::OutOfOffice {
+            interviews,
+            signal,
+            return_date,
+            ..
+        } => {
+            assert_eq!(interviews, ["globex-backend"]);
+            assert_eq!(signal, AutoSignal::AppleVacation);
+            assert_eq!(return_date, Some(day(2026, 11, 16)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_bounce_forwarded_inside_another_message_is_not_a_report() {
+    let w = World::new();
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/bounces/postfix-bounce.eml"),
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap().replace(
+        "Subject: Undelivered Mail Returned to Sender",
+        "Subject: Fwd: Undelivered Mail Returned to Sender",
+    );
+    let verdict = w.classify(&parse(text.as_bytes()));
+    assert!(
+        !matches!(verdict, Verdict::DeliveryReport(_) | Verdict::Reply { .. }),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn a_report_naming_a_thousand_recipients_is_read_to_the_cap() {
+    let mut raw = String::from(
+        "From: MAILER-DAEMON@mail.example.org\r\nSubject: Undelivered\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n\
+         Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n",
+    );
+    for i in 0..1000 {
+        raw.push_str(&format!(
+            "Final-Recipient: rfc822; u{i}@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let w = World::new();
+    let Verdict::DeliveryReport(r) = w.classify(&parse(raw.as_bytes())) else {
+        panic!("not a report");
+    };
+    assert_eq!(
+        r.recipients.len(),
+        crate::core::inbound::report::MAX_RECIPIENTS
+    );
+    assert!(r.recipients.iter().all(|r| r.tie.is_none()));
+}
+
+#[test]
+fn out_of_office_subjects_are_read_in_more_languages() {
+    let w = World::new();
+    for subject in [
+        "Autosvar: Thank you",
+        "Automatisk svar: Thank you",
+        "Automatisch antwoord: Thank you",
+        "Automatische Antwort: Thank you",
+        "Risposta automatica: Thank you",
+        "Fuori sede",
+        "Respuesta automática: Thank you",
+        "Frånvaro",
+        "Resposta automática: Thank you",
+        "Automaattinen vastaus: Thank you",
+        "Odpowiedź automatyczna: Thank you",
+        "自動応答: Thank you",
+    ] {
+        let m = InboundMessage {
+            from: Some(crate::core::inbound::Party::new(
+                None,
+                "jane.roe@globex.example",
+            )),
+            subject: subject.into(),
+            text: "Away.".into(),
+            ..InboundMessage::default()
+        };
+        assert!(
+            matches!(w.classify(&m), Verdict::OutOfOffice { .. }),
+            "{subject}"
+        );
+    }
+}
+
+#[test]
+fn an_exchange_rule_reply_and_a_system_sender_are_automatic() {
+    let w = World::new();
+    let mut m = InboundMessage {
+        from: Some(crate::core::inbound::Party::new(
+            None,
+            "jane.roe@globex.example",
+        )),
+        subject: "Re: Thank you".into(),
+        text: "I am on leave.".into(),
+        ..InboundMessage::default()
+    };
+    m.auto.exchange_rules_loop = Some("jane.roe@globex.example".into());
+    m.auto.auto_response_suppress = Some("All".into());
+    assert!(matches!(w.classify(&m), Verdict::OutOfOffice { .. }));
+    for sender in [
+        "no-reply@globex.example",
+        "noreply@globex.example",
+        "do-not-reply@globex.example",
+        "postmaster@globex.example",
+    ] {
+        let m = InboundMessage {
+            from: Some(crate::core::inbound::Party::new(None, sender)),
+            subject: "Your visitor badge".into(),
+            text: "Hello".into(),
+            ..InboundMessage::default()
+        };
+        assert!(
+            matches!(
+                w.classify(&m),
+                Verdict::Nothing(Ignored::Automatic(AutoSignal::SystemSender(_)))
+            ),
+            "{sender}"
+        );
+    }
+}
+
+#[test]
+fn a_report_cut_off_in_its_status_part_is_still_read() {
+    use crate::core::inbound::Outcome;
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/bounces/postfix-bounce.eml"),
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let cut = text.find("Remote-MTA:").unwrap();
+    let w = World::new();
+    let verdict = w.classify(&parse(&text.as_bytes()[..cut]));
+    let r = report_of(&verdict);
+    assert_eq!(r.outcome, Outcome::Undeliverable, "{r:?}");
+    // Cut before any recipient: a report of nobody, which changes nothing.
+    let cut = text.find("Final-Recipient:").unwrap();
+    let verdict = w.classify(&parse(&text.as_bytes()[..cut]));
+    assert!(matches!(verdict, Verdict::DeliveryReport(_)), "{verdict:?}");
+}
+
+#[test]
+fn a_fifty_megabyte_returned_message_is_read_from_the_fetched_prefix() {
+    use crate::core::inbound::Outcome;
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/bounces/postfix-bounce.eml"),
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let big = "A".repeat(50 * 1024 * 1024);
+    let text = text.replace(
+        "Thank you for taking the time to talk with me on Tuesday.",
+        &big,
+    );
+    let (header, body) = text.split_once("\n\n").unwrap();
+    let prefix = &body.as_bytes()[..crate::mailbox::imap::TEXT_PREFIX_BYTES as usize];
+    let m = parse_parts(header.as_bytes(), prefix);
+    assert!(m.report.more_text.len() <= MAX_MORE_TEXT_BYTES);
+    let w = World::new();
+    let verdict = w.classify(&m);
+    assert_eq!(report_of(&verdict).outcome, Outcome::Undeliverable);
+    // The whole message too, as a test or a future fetch might hand it over.
+    let m = parse(text.as_bytes());
+    assert!(m.report.more_text.len() <= MAX_MORE_TEXT_BYTES);
+    assert!(m.text.len() <= MAX_TEXT_BYTES);
+    assert_eq!(report_of(&w.classify(&m)).outcome, Outcome::Undeliverable);
 }
