@@ -8,6 +8,7 @@ pub mod edit;
 pub mod invitation;
 pub mod records;
 pub mod secret;
+pub mod vtimezone;
 pub mod workspace;
 pub mod yaml;
 pub mod zone;

@@ -338,7 +338,9 @@ async fn stall_after_body_is_uncertain_and_the_stalled_connection_is_never_used_
     let commands = server.commands();
     assert_eq!(
         commands,
-        ["EHLO", "MAIL", "RCPT", "DATA", "EHLO", "MAIL", "RCPT", "DATA"],
+        [
+            "EHLO", "MAIL", "RCPT", "DATA", "EHLO", "MAIL", "RCPT", "DATA"
+        ],
         "the next send greets a new connection, with no NOOP on the stalled one"
     );
     assert_eq!(server.connection_count(), 2);
