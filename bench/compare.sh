@@ -174,19 +174,22 @@ switches_of() {
         awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }'
 }
 
-# Context switches of each thread, by thread name: "NAME COUNT" lines, names with spaces joined
-# by `_`, threads of one name summed.
+# Context switches and CPU clock ticks of each thread, by thread name: "NAME SWITCHES TICKS"
+# lines, names with spaces joined by `_`, threads of one name summed.
 switches_by_thread() {
     local t
     for t in /proc/"$1"/task/*; do
-        printf '%s %s\n' "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" \
-            "$(awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null)"
-    done | awk '{ n[$1] += $2 } END { for (k in n) print k, n[k] }' | sort
+        printf '%s %s %s\n' "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" \
+            "$(awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null)" \
+            "$(awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "$t/stat" 2>/dev/null)"
+    done | awk '{ n[$1] += $2; c[$1] += $3 } END { for (k in n) print k, n[k], c[k] }' | sort
 }
 
-# Wake-ups a minute of each thread name between two switches_by_thread snapshots.
+# Per thread name between two switches_by_thread snapshots, over MINUTES: wake-ups a minute and
+# CPU seconds an hour.
 per_thread_rate() {
-    awk -v m="$3" 'NR == FNR { a[$1] = $2; next } { printf "%s %.1f\n", $1, ($2 - a[$1]) / m }' "$1" "$2"
+    awk -v m="$3" -v t="$(getconf CLK_TCK)" 'NR == FNR { a[$1] = $2; b[$1] = $3; next }
+        { printf "%s: %.1f wake-ups a minute, %.2f s CPU an hour\n", $1, ($2 - a[$1]) / m, ($3 - b[$1]) / t * 60 / m }' "$1" "$2"
 }
 
 field_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }

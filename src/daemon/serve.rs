@@ -157,8 +157,13 @@ impl<T: Transport> Daemon<T> {
             for folder in [Folder::Approved, Folder::Pending, Folder::Rejected] {
                 roots.push(WatchRoot::queue(&live.queue.dir(folder)));
             }
-            // `followup resume` leaves its request there: a change means a round.
-            roots.push(WatchRoot::queue(&crate::store::requests::dir(&c.state_dir)));
+            // `followup resume` leaves its request there: a change means a round. Made now if
+            // missing, so that it is watched (an unwatched directory costs a round a minute).
+            let requests = crate::store::requests::dir(&c.state_dir);
+            if let Err(e) = crate::fsutil::create_private_dir(&requests) {
+                warn!("cannot create {}: {e}", requests.display());
+            }
+            roots.push(WatchRoot::queue(&requests));
         }
         if let Some(templates) = &c.templates {
             roots.push(WatchRoot::templates(templates));
