@@ -38,6 +38,9 @@ struct Yearly {
     until: Option<NaiveDateTime>,
 }
 
+/// How far from a defined switch a zone may switch and still agree.
+const SWITCH_SLACK: Duration = Duration::hours(3);
+
 /// How the zone of a `TZID` was found, for the record to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
@@ -135,7 +138,7 @@ impl Defined {
     }
 
     /// The zone meant: an IANA zone whose offsets agree with the definition through the year of
-    /// `local` (twice a day, and a minute either side of each switch), the one the `TZID`
+    /// `local` (twice a day, and either side of each switch), the one the `TZID`
     /// names by its city when several do; else the instant in UTC.
     pub fn resolve(&self, local: NaiveDateTime) -> Resolved {
         let year = local.year();
@@ -144,15 +147,22 @@ impl Defined {
                 offset: self.offset_for_local(local),
             };
         };
+        // Definitions are loose about the hour of a switch (Lotus Notes gives 02:00 where the
+        // European Union switches at 03:00 summer time): a zone agrees when it switches within
+        // [`SWITCH_SLACK`] of each switch and agrees everywhere else.
+        let switches = self.switches(year);
+        let near_a_switch =
+            |t: &DateTime<Utc>| switches.iter().any(|s| (*t - *s).abs() < SWITCH_SLACK);
         let mut samples: Vec<DateTime<Utc>> = (0..366 * 2)
             .map(|half_days| {
                 jan1.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
                     + Duration::hours(12 * half_days)
             })
+            .filter(|t| !near_a_switch(t))
             .collect();
-        for s in self.switches(year) {
-            samples.push(s - Duration::minutes(1));
-            samples.push(s + Duration::minutes(1));
+        for s in &switches {
+            samples.push(*s - SWITCH_SLACK);
+            samples.push(*s + SWITCH_SLACK);
         }
         let expected: Vec<(DateTime<Utc>, i32)> = samples
             .into_iter()
@@ -316,7 +326,8 @@ impl Yearly {
                 }
                 "UNTIL" => until = local_date_time(value.trim()),
                 "INTERVAL" if value.trim() == "1" => {}
-                "WKST" => {}
+                // The time of day is DTSTART's; Lotus Notes repeats it in the rule.
+                "WKST" | "BYHOUR" | "BYMINUTE" | "BYSECOND" => {}
                 // COUNT, INTERVAL > 1, BYSETPOS...: not the forms zone definitions use.
                 _ => return None,
             }
@@ -469,6 +480,20 @@ END:VCALENDAR\r\n";
         assert_eq!(
             d.offset_for_local(at("2026-12-01 12:00")).local_minus_utc(),
             3600
+        );
+    }
+
+    #[test]
+    fn a_lotus_notes_zone_resolves_to_the_windows_choice_among_the_same_rules() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/fixtures/ics/icalendar-py/calendars_issue_156_RDATE_with_PERIOD_TZID_khal_2.ics"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let d = defined(&text, "\"Western/Central Europe\"");
+        assert_eq!(
+            d.resolve(at("2021-11-01 16:00")),
+            Resolved::Matching(chrono_tz::Europe::Berlin)
         );
     }
 
