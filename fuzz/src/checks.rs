@@ -307,6 +307,12 @@ pub fn invitation(data: &[u8]) {
             "duration {d} out of range"
         );
     }
+    for text in [&inv.summary, &inv.company, &inv.position]
+        .into_iter()
+        .flatten()
+    {
+        assert_one_line("the summary, company or position", text);
+    }
     for p in &inv.people {
         assert_ne!(
             p.email.key(),

@@ -76,7 +76,7 @@ pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, Invi
         })
         .ok_or(InvitationError::NoEvent)?;
     let mut inv = Invitation {
-        summary: event.get_summary().map(|s| s.trim().to_string()),
+        summary: event.get_summary().map(one_line).filter(|s| !s.is_empty()),
         ..Invitation::default()
     };
     Times {
@@ -92,6 +92,15 @@ pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, Invi
         .as_deref()
         .and_then(|s| position_from(s, inv.company.as_deref(), &me.name));
     Ok(inv)
+}
+
+/// Text on one line: a parameter with an unclosed quote, or an escaped `\n`, can carry line
+/// breaks and control characters into a value; they become spaces, runs of blanks one.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn first_line(s: &str) -> &str {
@@ -332,8 +341,8 @@ fn people(event: &Event, me: &Owner) -> Vec<Person> {
             continue;
         };
         let cn = cn
-            .map(|c| c.trim().trim_matches('"').trim().to_string())
-            .filter(|c| !c.is_empty() && !c.contains('@'));
+            .map(|c| one_line(c.trim().trim_matches('"')))
+            .filter(|c| !c.is_empty() && !c.contains(['@', '"', ':', ';']));
         let is_me = email.key() == me.email.key()
             || cn
                 .as_deref()
