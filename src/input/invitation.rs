@@ -47,7 +47,8 @@ pub enum InvitationError {
     NoEvent,
     /// A date or a length no interview has: a typo or a hostile file.
     #[error(
-        "{property} `{value}` is out of range: {expected}; fix the invitation or give --{flag}"
+        "{property} `{value}` is out of range: {expected}; fix the invitation, or add the \
+         interview without --ics, with --{flag} and the rest as flags"
     )]
     OutOfRange {
         property: &'static str,
