@@ -8,7 +8,9 @@
 #      how its CPU grows.
 #   2. Start to the first round done with N records (`run --once`, nothing due).
 #   3. The daemon idle for IDLE minutes with the N records and nothing due: CPU seconds, wake-ups
-#      per minute (context switches summed over all its threads, /proc/PID/task/*/status), RSS.
+#      per minute (context switches summed over all its threads, /proc/PID/task/*/status), and
+#      split by thread name: followup's own (the `followup` runtime thread, the file watcher),
+#      tokio-cron-scheduler's `cron-ticker`, sled's I/O pool and flusher; RSS.
 #   4. `validate` and `plan --json` over SCALE interviews, one to a file and in files of 100:
 #      wall and peak memory, medians of RUNS runs.
 #
@@ -19,7 +21,8 @@
 # nothing can be relayed; smtp-sink accepts and discards, on 127.0.0.1 only.
 #
 # Usage: bench/compare.sh [-n MESSAGES] [-r RUNS] [-i IDLE_MINUTES] [-s SCALE] [-o OUT_DIR]
-#                         [-b BINARY]
+#                         [-b BINARY] [-I]
+#   -I: the idle measure only (3.), after one `run --once` that sends the N thank-yous.
 #   defaults: -n 1000 -r 3 -i 10 -s 100000 -o target/bench-compare; the binary is built with
 #   `cargo build --release --locked` unless -b names one. The table is printed and written to
 #   OUT_DIR/results.md; every run's own output is kept in OUT_DIR.
@@ -32,10 +35,11 @@ IDLE_MINUTES=10
 SCALE=100000
 OUT="$ROOT/target/bench-compare"
 BIN=""
+IDLE_ONLY=""
 PORT="${FOLLOWUP_BENCH_PORT:-25825}"
 MAILMERGE_VERSION=2.3.0
 
-while getopts "n:r:i:s:o:b:h" opt; do
+while getopts "n:r:i:s:o:b:Ih" opt; do
     case "$opt" in
         n) MESSAGES="$OPTARG" ;;
         r) RUNS="$OPTARG" ;;
@@ -43,6 +47,7 @@ while getopts "n:r:i:s:o:b:h" opt; do
         s) SCALE="$OPTARG" ;;
         o) OUT="$OPTARG" ;;
         b) BIN="$OPTARG" ;;
+        I) IDLE_ONLY=1 ;;
         *) sed -n '2,27p' "$0"; exit 2 ;;
     esac
 done
@@ -75,7 +80,7 @@ install_tools() {
         [ -n "$created_policy" ] && rm -f "$policy"
     fi
     local venv="$OUT/venv"
-    if [ ! -x "$venv/bin/mailmerge" ]; then
+    if [ -z "$IDLE_ONLY" ] && [ ! -x "$venv/bin/mailmerge" ]; then
         say "installing mailmerge $MAILMERGE_VERSION from PyPI into $venv"
         /usr/bin/python3 -m venv "$venv"
         "$venv/bin/pip" install -q "mailmerge==$MAILMERGE_VERSION"
@@ -169,6 +174,24 @@ switches_of() {
         awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }'
 }
 
+# Context switches and CPU clock ticks of each thread, by thread name: "NAME SWITCHES TICKS"
+# lines, names with spaces joined by `_`, threads of one name summed.
+switches_by_thread() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" \
+            "$(awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null)" \
+            "$(awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "$t/stat" 2>/dev/null)"
+    done | awk '{ n[$1] += $2; c[$1] += $3 } END { for (k in n) print k, n[k], c[k] }' | sort
+}
+
+# Per thread name between two switches_by_thread snapshots, over MINUTES: wake-ups a minute and
+# CPU seconds an hour.
+per_thread_rate() {
+    awk -v m="$3" -v t="$(getconf CLK_TCK)" 'NR == FNR { a[$1] = $2; b[$1] = $3; next }
+        { printf "%s: %.1f wake-ups a minute, %.2f s CPU an hour\n", $1, ($2 - a[$1]) / m, ($3 - b[$1]) / t * 60 / m }' "$1" "$2"
+}
+
 field_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 # `validate` and `plan --json` over SCALE interviews, $1 to a file, RUNS times each; results in
@@ -187,6 +210,61 @@ at_scale() {
     rm -rf "$ws"
 }
 
+# The daemon idle in workspace $1 for IDLE_MINUTES: sets cpu0 cpu1 sw0 sw1 rss hwm threads and
+# writes $OUT/idle-threads.txt (wake-ups a minute by thread name).
+idle_measure() {
+    local ws="$1"
+    say "idle: the daemon with $MESSAGES records and nothing due, for $IDLE_MINUTES min"
+    "$BIN" --config "$ws/followup.yaml" --log-format text run >"$OUT/idle.log" 2>&1 &
+    daemon_pid=$!
+    local deadline=$((SECONDS + 30))
+    until grep -q "followup is running" "$OUT/idle.log"; do
+        kill -0 "$daemon_pid" 2>/dev/null || { cat "$OUT/idle.log" >&2; die "the daemon stopped"; }
+        [ "$SECONDS" -lt "$deadline" ] || die "the daemon did not start"
+        sleep 0.2
+    done
+    sleep 5 # past the first round
+    cpu0="$(cpu_of "$daemon_pid")"
+    sw0="$(switches_of "$daemon_pid")"
+    switches_by_thread "$daemon_pid" >"$OUT/idle-threads-0.txt"
+    sleep "$((IDLE_MINUTES * 60))"
+    cpu1="$(cpu_of "$daemon_pid")"
+    sw1="$(switches_of "$daemon_pid")"
+    switches_by_thread "$daemon_pid" >"$OUT/idle-threads-1.txt"
+    per_thread_rate "$OUT/idle-threads-0.txt" "$OUT/idle-threads-1.txt" "$IDLE_MINUTES" \
+        >"$OUT/idle-threads.txt"
+    rss="$(field_of "$daemon_pid" VmRSS)"
+    hwm="$(field_of "$daemon_pid" VmHWM)"
+    threads="$(ls "/proc/$daemon_pid/task" | wc -l)"
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid" || true
+    daemon_pid=""
+}
+
+# -I: one `run --once` that sends the N thank-yous, then the idle measure.
+idle_only() {
+    start_sink
+    local ws="$OUT/ws-$MESSAGES"
+    workspace "$ws" "$MESSAGES"
+    measure "$OUT/once.txt" "$OUT/once.log" "$BIN" --config "$ws/followup.yaml" --log-format text run --once
+    local cpu0 sw0 cpu1 sw1 rss hwm threads
+    idle_measure "$ws"
+    {
+        echo "followup idle: $("$BIN" --version), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+        idle_line
+        echo
+        echo "wake-ups a minute by thread:"
+        sed 's/^/    /' "$OUT/idle-threads.txt"
+    } | tee "$OUT/results.md"
+}
+
+idle_line() {
+    echo "idle $IDLE_MINUTES min ($MESSAGES records, nothing due): CPU $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') s" \
+        "($(awk -v a="$cpu0" -v b="$cpu1" -v m="$IDLE_MINUTES" 'BEGIN { printf "%.2f", (b - a) * 60 / m }') s an hour)," \
+        "$(awk -v a="$sw0" -v b="$sw1" -v m="$IDLE_MINUTES" 'BEGIN { printf "%.0f", (b - a) / m }') wake-ups a minute," \
+        "RSS $rss KiB (peak $hwm), $threads threads"
+}
+
 main() {
     mkdir -p "$OUT"
     OUT="$(cd "$OUT" && pwd)"
@@ -194,6 +272,10 @@ main() {
     local load_before
     load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
     say "$("$BIN" --version); $(nproc) cores; load average $load_before"
+    if [ -n "$IDLE_ONLY" ]; then
+        idle_only
+        return
+    fi
     start_sink
 
     say "followup: $MESSAGES messages, $RUNS runs"
@@ -230,28 +312,8 @@ main() {
             "$BIN" --config "$ws/followup.yaml" --log-format text run --once
     done
 
-    say "idle: the daemon with $MESSAGES records and nothing due, for $IDLE_MINUTES min"
-    "$BIN" --config "$ws/followup.yaml" --log-format text run >"$OUT/idle.log" 2>&1 &
-    daemon_pid=$!
-    local deadline=$((SECONDS + 30))
-    until grep -q "followup is running" "$OUT/idle.log"; do
-        kill -0 "$daemon_pid" 2>/dev/null || { cat "$OUT/idle.log" >&2; die "the daemon stopped"; }
-        [ "$SECONDS" -lt "$deadline" ] || die "the daemon did not start"
-        sleep 0.2
-    done
-    sleep 5 # past the first round
     local cpu0 sw0 cpu1 sw1 rss hwm threads
-    cpu0="$(cpu_of "$daemon_pid")"
-    sw0="$(switches_of "$daemon_pid")"
-    sleep "$((IDLE_MINUTES * 60))"
-    cpu1="$(cpu_of "$daemon_pid")"
-    sw1="$(switches_of "$daemon_pid")"
-    rss="$(field_of "$daemon_pid" VmRSS)"
-    hwm="$(field_of "$daemon_pid" VmHWM)"
-    threads="$(ls "/proc/$daemon_pid/task" | wc -l)"
-    kill -TERM "$daemon_pid"
-    wait "$daemon_pid" || true
-    daemon_pid=""
+    idle_measure "$ws"
     say "validate and plan --json over $SCALE interviews, one to a file and 100 to a file, $RUNS runs"
     at_scale 1
     at_scale 100
@@ -308,6 +370,7 @@ main() {
             "$st_wall s, peak RSS $st_rss KiB"
         echo "idle $IDLE_MINUTES min ($MESSAGES records, nothing due): CPU $idle_cpu s" \
             "($per_hour s an hour), $wakes wake-ups a minute, RSS $rss KiB (peak $hwm), $threads threads"
+        echo "wake-ups a minute by thread: $(tr '\n' ' ' <"$OUT/idle-threads.txt")"
         echo
         echo "$SCALE interviews, medians of $RUNS:"
         echo

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 SECONDS_EACH="${1:-60}"
-TARGETS=(records config queue_file inbound)
+TARGETS=(records config queue_file inbound invitation)
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$FUZZ"
 
@@ -29,6 +29,8 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "work/$t"
     seeds=("corpus/$t")
     [ -d "regressions/$t" ] && seeds+=("regressions/$t")
+    # The invitation target also starts from the calendars the tests use (a public corpus).
+    [ "$t" = invitation ] && seeds+=("../tests/it/fixtures/ics" "../tests/it/fixtures/ics/icalendar-py")
     echo "==> fuzzing $t for ${SECONDS_EACH}s"
     if ! cargo fuzz run -O --target-dir "$TARGET_DIR" "$t" "work/$t" "${seeds[@]}" -- \
         -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

@@ -280,3 +280,59 @@ pub fn inbound(data: &[u8]) {
         }
     }
 }
+
+/// The user of the invitation target: left out of the people it names.
+fn invitation_owner() -> &'static followup::core::Owner {
+    static OWNER: OnceLock<followup::core::Owner> = OnceLock::new();
+    OWNER.get_or_init(|| followup::core::Owner {
+        name: "Sam Seeker".into(),
+        email: EmailAddress::parse("sam.seeker@example.com").unwrap(),
+        aliases: Vec::new(),
+        phone: None,
+        signature: None,
+        timezone: chrono_tz::Europe::Berlin,
+    })
+}
+
+/// A calendar invitation (`followup add --ics`): reading must return, never panic; what it
+/// accepts is in range: a start has a zone, falls in the years an interview may (give or take
+/// the day a conversion to UTC moves it) and names an instant there; a duration is positive and
+/// at most ten years; no person is the user.
+pub fn invitation(data: &[u8]) {
+    use chrono::Datelike;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let me = invitation_owner();
+    let Ok(inv) = followup::input::invitation::read(text, me, chrono_tz::Europe::Berlin) else {
+        return;
+    };
+    if let Some(start) = inv.start {
+        let zone = inv.zone.expect("a start comes with its zone");
+        assert!(
+            (1969..=10000).contains(&start.year()),
+            "start {start} out of range"
+        );
+        let _ = followup::core::calendar::resolve_lenient(start, zone);
+    }
+    if let Some(d) = inv.duration {
+        assert!(
+            d > chrono::TimeDelta::zero() && d <= followup::core::policy::MAX_DELAY,
+            "duration {d} out of range"
+        );
+    }
+    for text in [&inv.summary, &inv.company, &inv.position]
+        .into_iter()
+        .flatten()
+    {
+        assert_one_line("the summary, company or position", text);
+    }
+    for p in &inv.people {
+        assert_ne!(
+            p.email.key(),
+            me.email.key(),
+            "the user is not an interviewer"
+        );
+        assert_one_line("a person's name", &p.name);
+    }
+}

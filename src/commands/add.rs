@@ -36,6 +36,8 @@ struct Draft {
     start: Option<NaiveDateTime>,
     duration: Option<TimeDelta>,
     timezone: Option<Tz>,
+    /// How the invitation's zone was chosen, when its `TZID` named none: said in the record.
+    timezone_chosen: Option<String>,
     interviewers: Vec<Person>,
     decision_by: Option<NaiveDate>,
     notes: Vec<(String, String)>,
@@ -136,6 +138,7 @@ fn from_flags(args: &AddArgs) -> Result<Draft> {
             .as_deref()
             .map(|d| parse_delay(d).map_err(|e| flag("duration", e)))
             .transpose()?,
+        timezone_chosen: None,
         timezone: args
             .timezone
             .as_deref()
@@ -165,7 +168,10 @@ fn merge(draft: &mut Draft, inv: invitation::Invitation) {
     draft.position = draft.position.take().or(inv.position);
     if draft.start.is_none() {
         draft.start = inv.start;
-        draft.timezone = draft.timezone.or(inv.zone);
+        if draft.timezone.is_none() {
+            draft.timezone = inv.zone;
+            draft.timezone_chosen = inv.zone_chosen;
+        }
     }
     draft.duration = draft.duration.or(inv.duration);
     if draft.interviewers.is_empty() {
@@ -424,7 +430,17 @@ fn record_text(d: &Draft, config_zone: Tz) -> String {
         "duration",
         format_delay(d.duration.unwrap_or(TimeDelta::hours(1))),
     );
-    line("timezone", d.timezone.unwrap_or(config_zone).to_string());
+    match &d.timezone_chosen {
+        Some(how) => line(
+            "timezone",
+            format!(
+                "{}    # {}",
+                d.timezone.unwrap_or(config_zone),
+                how.replace(['\r', '\n'], " ")
+            ),
+        ),
+        None => line("timezone", d.timezone.unwrap_or(config_zone).to_string()),
+    }
     out.push_str("interviewers:\n");
     for p in &d.interviewers {
         out.push_str(&format!("  - name: {}\n", scalar(&p.name)));

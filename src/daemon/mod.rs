@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tracing::{error, info, warn};
 
-pub use alarm::Alarm;
+pub use alarm::{Alarm, Wake};
 pub use status_line::{Next, Tally, status_line};
 
 use crate::core::SendKey;
@@ -313,6 +313,16 @@ impl<T: Transport> Daemon<T> {
         Round::new(&self.ws, live, approve, now, &self.shutdown)
             .hear(event)
             .await
+    }
+
+    /// When the approval digest is due, if one is (see [`Round::digest_due_at`]).
+    pub fn digest_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DaemonError> {
+        match &self.mode {
+            Mode::Approve(live) => {
+                Round::new(&self.ws, live, true, now, &self.shutdown).digest_due_at()
+            }
+            Mode::Send(_) | Mode::DryRun(_) => Ok(None),
+        }
     }
 
     /// Does everything that is due at `now`, and says when to look again.

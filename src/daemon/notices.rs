@@ -124,11 +124,11 @@ impl<T: Transport> Round<'_, T> {
         }
     }
 
-    /// In approve mode: at most one digest per the policy's interval of what waits in
-    /// `pending/` and by when.
-    pub(super) async fn send_digest_if_due(&self) -> Result<(), DaemonError> {
+    /// When the approval digest is due (in approve mode, once something was queued since the
+    /// last one: the policy's interval after the last one); `None` when none is.
+    pub(super) fn digest_due_at(&self) -> Result<Option<DateTime<Utc>>, DaemonError> {
         if !self.approve {
-            return Ok(());
+            return Ok(None);
         }
         let store = self.live.store.as_ref();
         let stamp = |name| -> Result<Option<DateTime<Utc>>, DaemonError> {
@@ -138,12 +138,22 @@ impl<T: Transport> Round<'_, T> {
                 .map(|t| t.with_timezone(&Utc)))
         };
         let (Some(queued), last) = (stamp("last_queued_at")?, stamp("last_digest_at")?) else {
-            return Ok(());
+            return Ok(None);
         };
-        let policy = &self.ws.config.policy;
-        if last.is_some_and(|last| last >= queued || self.now - last < policy.digest_every) {
+        Ok(match last {
+            None => Some(queued),
+            Some(last) if last >= queued => None,
+            Some(last) => Some(last + self.ws.config.policy.digest_every),
+        })
+    }
+
+    /// In approve mode: at most one digest per the policy's interval of what waits in
+    /// `pending/` and by when.
+    pub(super) async fn send_digest_if_due(&self) -> Result<(), DaemonError> {
+        if self.digest_due_at()?.is_none_or(|at| at > self.now) {
             return Ok(());
         }
+        let store = self.live.store.as_ref();
         let waiting = self.live.queue.scan(Folder::Pending)?;
         if waiting.is_empty() {
             return Ok(());

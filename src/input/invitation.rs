@@ -3,11 +3,13 @@
 //! company, for which position. Whatever it cannot tell is left out, for `followup add` to
 //! ask.
 
-use chrono::{NaiveDateTime, TimeDelta, TimeZone};
+use chrono::{Datelike, NaiveDateTime, TimeDelta, TimeZone};
 use chrono_tz::Tz;
 use icalendar::{Calendar, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, Event};
 
+use crate::core::policy::MAX_DELAY;
 use crate::core::{EmailAddress, Owner};
+use crate::input::vtimezone::{self, Resolved};
 use crate::input::zone;
 
 /// Someone the invitation names.
@@ -23,6 +25,9 @@ pub struct Invitation {
     /// The local start, in `zone`.
     pub start: Option<NaiveDateTime>,
     pub zone: Option<Tz>,
+    /// How `zone` was chosen when the invitation's `TZID` is not a zone's name, for the record
+    /// to say.
+    pub zone_chosen: Option<String>,
     pub duration: Option<TimeDelta>,
     /// The organizer and the attendees, minus the user and any room: the organizer first.
     pub people: Vec<Person>,
@@ -33,13 +38,36 @@ pub struct Invitation {
     pub notes: Vec<String>,
 }
 
+/// Why an invitation cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvitationError {
+    #[error("not an iCalendar file ({0})")]
+    NotICalendar(String),
+    #[error("it holds no event with a start time")]
+    NoEvent,
+    /// A date or a length no interview has: a typo or a hostile file.
+    #[error(
+        "{property} `{value}` is out of range: {expected}; fix the invitation, or add the \
+         interview without --ics, with --{flag} and the rest as flags"
+    )]
+    OutOfRange {
+        property: &'static str,
+        value: String,
+        expected: &'static str,
+        flag: &'static str,
+    },
+}
+
+/// The years an interview's start may fall in.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
 /// Reads the first event of `text`. `me` is the user, left out of the people (by address or by
 /// name: invitations often reach another of their addresses); `default_zone` is the zone of
 /// times given in UTC or without a zone.
-pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, String> {
+pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, InvitationError> {
     let calendar: Calendar = text
         .parse()
-        .map_err(|e: String| format!("not an iCalendar file ({})", first_line(&e)))?;
+        .map_err(|e: String| InvitationError::NotICalendar(first_line(&e).to_string()))?;
     let event = calendar
         .components
         .iter()
@@ -47,12 +75,17 @@ pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, Stri
             CalendarComponent::Event(e) if e.get_start().is_some() => Some(e),
             _ => None,
         })
-        .ok_or("it holds no event with a start time")?;
+        .ok_or(InvitationError::NoEvent)?;
     let mut inv = Invitation {
-        summary: event.get_summary().map(|s| s.trim().to_string()),
+        summary: event.get_summary().map(one_line).filter(|s| !s.is_empty()),
         ..Invitation::default()
     };
-    read_times(event, default_zone, &mut inv);
+    Times {
+        calendar: &calendar,
+        event,
+        default_zone,
+    }
+    .read(&mut inv)?;
     inv.people = people(event, me);
     inv.company = inv.people.iter().find_map(|p| company_of(p.email.domain()));
     inv.position = inv
@@ -62,67 +95,194 @@ pub fn read(text: &str, me: &Owner, default_zone: Tz) -> Result<Invitation, Stri
     Ok(inv)
 }
 
+/// Text on one line: a parameter with an unclosed quote, or an escaped `\n`, can carry line
+/// breaks and control characters into a value; they become spaces, runs of blanks one.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
 }
 
-/// `DTSTART` and `DTEND` (or `DURATION`) into a local start, a zone and a length.
-fn read_times(event: &Event, default_zone: Tz, inv: &mut Invitation) {
-    let start = match event.get_start() {
-        Some(DatePerhapsTime::DateTime(t)) => t,
-        Some(DatePerhapsTime::Date(d)) => {
-            inv.notes.push(format!(
-                "the event is for the whole day of {d}, with no time"
-            ));
-            return;
-        }
-        None => return,
-    };
-    let Some((local, tz)) = local_time(&start, default_zone, inv) else {
-        return;
-    };
-    inv.start = Some(local);
-    inv.zone = Some(tz);
-    let begin = tz.from_local_datetime(&local).earliest();
-    let end = match event.get_end() {
-        Some(DatePerhapsTime::DateTime(end)) => local_time(&end, default_zone, inv)
-            .and_then(|(l, z)| z.from_local_datetime(&l).earliest())
-            .map(|e| e.with_timezone(&tz)),
-        _ => None,
-    };
-    inv.duration = match (begin, end) {
-        (Some(b), Some(e)) if e > b => Some(e - b),
-        _ => event.property_value("DURATION").and_then(iso_duration),
-    };
-}
-
-/// A date-time of the invitation as a local time and its zone.
-fn local_time(
-    t: &CalendarDateTime,
-    default_zone: Tz,
-    inv: &mut Invitation,
-) -> Option<(NaiveDateTime, Tz)> {
-    match t {
-        CalendarDateTime::WithTimezone { date_time, tzid } => match zone::from_calendar(tzid) {
-            Some(tz) => Some((*date_time, tz)),
-            None => {
-                let note = format!("its time zone `{tzid}` is not one followup knows");
-                if !inv.notes.contains(&note) {
-                    inv.notes.push(note);
-                }
-                None
-            }
-        },
-        CalendarDateTime::Utc(at) => {
-            Some((at.with_timezone(&default_zone).naive_local(), default_zone))
-        }
-        CalendarDateTime::Floating(local) => Some((*local, default_zone)),
+fn out_of_range(
+    event: &Event,
+    property: &'static str,
+    expected: &'static str,
+    flag: &'static str,
+) -> InvitationError {
+    InvitationError::OutOfRange {
+        property,
+        value: first_line(event.property_value(property).unwrap_or_default())
+            .chars()
+            .take(80)
+            .collect(),
+        expected,
+        flag,
     }
 }
 
-/// `PT45M`, `PT1H30M`, `P1D`: the forms invitations use.
-fn iso_duration(text: &str) -> Option<TimeDelta> {
-    let rest = text.trim().strip_prefix('P')?;
+/// What the times of the event are read with: the calendar holds the zone definitions.
+struct Times<'a> {
+    calendar: &'a Calendar,
+    event: &'a Event,
+    default_zone: Tz,
+}
+
+impl Times<'_> {
+    /// `DTSTART` and `DTEND` (or `DURATION`) into a local start, a zone and a length.
+    fn read(&self, inv: &mut Invitation) -> Result<(), InvitationError> {
+        let event = self.event;
+        let start = match event.get_start() {
+            Some(DatePerhapsTime::DateTime(t)) => t,
+            Some(DatePerhapsTime::Date(d)) => {
+                inv.notes.push(format!(
+                    "the event is for the whole day of {d}, with no time"
+                ));
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        if !YEARS.contains(&naive(&start).year()) {
+            return Err(out_of_range(
+                event,
+                "DTSTART",
+                "an interview starts between 1970 and 9999",
+                "start",
+            ));
+        }
+        let Some((local, tz)) = self.local_time(&start, inv) else {
+            return Ok(());
+        };
+        inv.start = Some(local);
+        inv.zone = Some(tz);
+        let begin = tz.from_local_datetime(&local).earliest();
+        let end = match event.get_end() {
+            Some(DatePerhapsTime::DateTime(end)) if YEARS.contains(&naive(&end).year()) => self
+                .local_time(&end, inv)
+                .and_then(|(l, z)| z.from_local_datetime(&l).earliest())
+                .map(|e| e.with_timezone(&tz)),
+            _ => None,
+        };
+        inv.duration = match (begin, end) {
+            (Some(b), Some(e)) if e > b => {
+                let length = e - b;
+                if length > MAX_DELAY {
+                    return Err(out_of_range(
+                        event,
+                        "DTEND",
+                        "an interview ends less than ten years after it starts",
+                        "duration",
+                    ));
+                }
+                Some(length)
+            }
+            _ => match event.property_value("DURATION").map(iso_duration) {
+                Some(Err(TooLong)) => {
+                    return Err(out_of_range(
+                        event,
+                        "DURATION",
+                        "an interview lasts less than ten years",
+                        "duration",
+                    ));
+                }
+                Some(Ok(d)) => d,
+                None => None,
+            },
+        };
+        Ok(())
+    }
+
+    /// A date-time of the invitation as a local time and its zone.
+    fn local_time(
+        &self,
+        t: &CalendarDateTime,
+        inv: &mut Invitation,
+    ) -> Option<(NaiveDateTime, Tz)> {
+        match t {
+            CalendarDateTime::WithTimezone { date_time, tzid } => {
+                if let Some(tz) = zone::from_calendar(tzid) {
+                    return Some((*date_time, tz));
+                }
+                let Some(defined) = vtimezone::find(self.calendar, tzid) else {
+                    note(
+                        inv,
+                        format!(
+                            "its time zone `{tzid}` is not one followup knows, and the \
+                             invitation does not define it"
+                        ),
+                    );
+                    return None;
+                };
+                let (at, tz, chosen) = match defined.resolve(*date_time) {
+                    Resolved::Matching(tz) => (
+                        *date_time,
+                        tz,
+                        format!(
+                            "`{}` as the invitation defines it: {tz} has the same offsets and \
+                             switches",
+                            defined.tzid
+                        ),
+                    ),
+                    Resolved::FixedInUtc { offset } => {
+                        let utc = date_time.checked_sub_signed(TimeDelta::seconds(i64::from(
+                            offset.local_minus_utc(),
+                        )))?;
+                        (
+                            utc,
+                            chrono_tz::UTC,
+                            format!(
+                                "`{}` as the invitation defines it ({}), which no known zone \
+                                 follows: the start is written in UTC",
+                                defined.tzid,
+                                vtimezone::describe(offset)
+                            ),
+                        )
+                    }
+                };
+                if inv.zone_chosen.is_none() {
+                    inv.zone_chosen = Some(chosen.clone());
+                    note(inv, format!("time zone {tz}, from {chosen}"));
+                }
+                Some((at, tz))
+            }
+            CalendarDateTime::Utc(at) => Some((
+                at.with_timezone(&self.default_zone).naive_local(),
+                self.default_zone,
+            )),
+            CalendarDateTime::Floating(local) => Some((*local, self.default_zone)),
+        }
+    }
+}
+
+fn note(inv: &mut Invitation, note: String) {
+    if !inv.notes.contains(&note) {
+        inv.notes.push(note);
+    }
+}
+
+/// The date-time as written, whatever its zone.
+fn naive(t: &CalendarDateTime) -> NaiveDateTime {
+    match t {
+        CalendarDateTime::WithTimezone { date_time, .. } => *date_time,
+        CalendarDateTime::Utc(at) => at.naive_utc(),
+        CalendarDateTime::Floating(local) => *local,
+    }
+}
+
+/// A `DURATION` longer than any interview (or than arithmetic can hold).
+#[derive(Debug, PartialEq, Eq)]
+struct TooLong;
+
+/// `PT45M`, `PT1H30M`, `P1D`: the forms invitations use. `None` for what does not read (or is
+/// not a positive length); an error for a length past [`MAX_DELAY`].
+fn iso_duration(text: &str) -> Result<Option<TimeDelta>, TooLong> {
+    let Some(rest) = text.trim().strip_prefix('P') else {
+        return Ok(None);
+    };
     let mut total = TimeDelta::zero();
     let mut number = String::new();
     let mut in_time = false;
@@ -131,20 +291,28 @@ fn iso_duration(text: &str) -> Option<TimeDelta> {
             'T' => in_time = true,
             '0'..='9' => number.push(c),
             unit => {
-                let n: i64 = number.parse().ok()?;
+                if number.is_empty() {
+                    return Ok(None);
+                }
+                let n: i64 = number.parse().map_err(|_| TooLong)?;
                 number.clear();
-                total += match (unit, in_time) {
-                    ('W', false) => TimeDelta::weeks(n),
-                    ('D', false) => TimeDelta::days(n),
-                    ('H', true) => TimeDelta::hours(n),
-                    ('M', true) => TimeDelta::minutes(n),
-                    ('S', true) => TimeDelta::seconds(n),
-                    _ => return None,
-                };
+                let part = match (unit, in_time) {
+                    ('W', false) => TimeDelta::try_weeks(n),
+                    ('D', false) => TimeDelta::try_days(n),
+                    ('H', true) => TimeDelta::try_hours(n),
+                    ('M', true) => TimeDelta::try_minutes(n),
+                    ('S', true) => TimeDelta::try_seconds(n),
+                    _ => return Ok(None),
+                }
+                .ok_or(TooLong)?;
+                total = total.checked_add(&part).ok_or(TooLong)?;
             }
         }
     }
-    (total > TimeDelta::zero()).then_some(total)
+    if total > MAX_DELAY {
+        return Err(TooLong);
+    }
+    Ok((total > TimeDelta::zero()).then_some(total))
 }
 
 /// The organizer, then the attendees, each once; not the user, not rooms or resources.
@@ -174,8 +342,8 @@ fn people(event: &Event, me: &Owner) -> Vec<Person> {
             continue;
         };
         let cn = cn
-            .map(|c| c.trim().trim_matches('"').trim().to_string())
-            .filter(|c| !c.is_empty() && !c.contains('@'));
+            .map(|c| one_line(c.trim().trim_matches('"')))
+            .filter(|c| !c.is_empty() && !c.contains(['@', '"', ':', ';']));
         let is_me = email.key() == me.email.key()
             || cn
                 .as_deref()
@@ -415,8 +583,11 @@ mod tests {
 
     #[test]
     fn iso_durations_read_as_invitations_write_them() {
-        assert_eq!(iso_duration("PT45M"), Some(TimeDelta::minutes(45)));
-        assert_eq!(iso_duration("PT1H30M"), Some(TimeDelta::minutes(90)));
-        assert_eq!(iso_duration("nonsense"), None);
+        assert_eq!(iso_duration("PT45M"), Ok(Some(TimeDelta::minutes(45))));
+        assert_eq!(iso_duration("PT1H30M"), Ok(Some(TimeDelta::minutes(90))));
+        assert_eq!(iso_duration("nonsense"), Ok(None));
+        assert_eq!(iso_duration("P999999999999999999W"), Err(TooLong));
+        assert_eq!(iso_duration("P99999999999999999999999D"), Err(TooLong));
+        assert_eq!(iso_duration("P3651D"), Err(TooLong));
     }
 }

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod providers;
 pub mod records;
 pub mod secret;
+pub mod vtimezone;
 pub mod workspace;
 pub mod yaml;
 pub mod zone;

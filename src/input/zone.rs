@@ -153,6 +153,12 @@ pub fn from_calendar(tzid: &str) -> Option<Tz> {
     windows.and_then(|(_, zone)| zone.parse().ok())
 }
 
+/// Whether `name` is the IANA zone a Windows name stands for: among zones with the same rules,
+/// the one Windows (and so Outlook) means.
+pub fn is_windows_choice(name: &str) -> bool {
+    WINDOWS.iter().any(|(_, zone)| *zone == name)
+}
+
 /// The IANA zone that `t` stands for, when it is an abbreviation, a city, a Windows name or a
 /// name in the wrong case, rather than the IANA name itself.
 fn meant(t: &str) -> Option<&'static str> {

@@ -20,11 +20,12 @@ use chrono::{TimeZone, Utc};
 type Check = fn(&[u8]);
 
 /// Each target with the check its fuzz target runs.
-const TARGETS: [(&str, Check); 4] = [
+const TARGETS: [(&str, Check); 5] = [
     ("records", checks::records),
     ("config", checks::config),
     ("queue_file", checks::queue_file),
     ("inbound", checks::inbound),
+    ("invitation", checks::invitation),
 ];
 
 /// The committed corpus stays small: the seeds and the minimized finds.
@@ -111,6 +112,30 @@ fn corpus_and_regressions_parse_without_panic() {
     assert!(
         failed.is_empty(),
         "inputs that fail:\n{}",
+        failed.join("\n")
+    );
+}
+
+/// Every calendar the tests hold (the invitations of `tests/it/fixtures/ics/` and the public
+/// iCalendar corpus beside them) passes the `invitation` target's checks: no panic, and what is
+/// read is in range.
+#[test]
+fn the_icalendar_corpus_reads_without_panic_and_in_range() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/ics");
+    let mut calendars: Vec<(PathBuf, Check)> = Vec::new();
+    for dir in [root.clone(), root.join("icalendar-py")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "ics") {
+                calendars.push((path, checks::invitation as Check));
+            }
+        }
+    }
+    assert!(calendars.len() > 100, "the corpus is missing");
+    let failed = failures(&calendars);
+    assert!(
+        failed.is_empty(),
+        "calendars that fail:\n{}",
         failed.join("\n")
     );
 }

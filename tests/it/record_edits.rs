@@ -248,3 +248,71 @@ fn add_ics_reads_google_outlook_and_zoom_invitations() {
     }
     w.ok(&["validate"]);
 }
+
+#[test]
+fn add_ics_resolves_a_display_name_tzid_from_the_invitations_own_vtimezone() {
+    let w = World::empty();
+    let path = fixture("outlook-display-name.ics");
+    let out = w.followup().arg("add").arg("--ics").arg(&path).succeeds();
+    assert!(
+        out.stderr.contains("time zone Europe/Amsterdam"),
+        "{}",
+        out.stderr
+    );
+    let record = text(&w, "interviews/vandelay-2026-07-14.yaml");
+    assert!(
+        record.contains("start: 2026-07-14 11:00\nduration: 1h\n"),
+        "{record}"
+    );
+    // The record says which zone was chosen, and why.
+    assert!(
+        record.contains(
+            "timezone: Europe/Amsterdam    # `(UTC+01:00) Amsterdam, Berlin, Bern, Rome, \
+             Stockholm, Vienna` as the invitation defines it"
+        ),
+        "{record}"
+    );
+    w.ok(&["validate"]);
+}
+
+#[test]
+fn add_ics_with_a_vtimezone_no_zone_follows_writes_the_instant_in_utc() {
+    let w = World::empty();
+    let path = fixture("custom-zone.ics");
+    w.followup().arg("add").arg("--ics").arg(&path).succeeds();
+    let record = text(&w, "interviews/vandelay-2026-07-14.yaml");
+    // 11:00 at the file's UTC+02:00 of July.
+    assert!(
+        record.contains("start: 2026-07-14 09:00\nduration: 1h\n"),
+        "{record}"
+    );
+    assert!(
+        record
+            .contains("timezone: UTC    # `Custom Zone` as the invitation defines it (UTC+02:00)"),
+        "{record}"
+    );
+}
+
+#[test]
+fn add_ics_range_checks_durations_naming_the_file_and_the_property() {
+    let w = World::empty();
+    let path = fixture("duration-overflow.ics");
+    let out = w
+        .followup()
+        .arg("add")
+        .arg("--ics")
+        .arg(&path)
+        .output()
+        .exit(1);
+    assert!(
+        out.stderr
+            .contains("duration-overflow.ics: DURATION `P999999999999999999W` is out of range"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(w.path("interviews")).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

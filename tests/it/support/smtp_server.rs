@@ -389,7 +389,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
         BufReader::new(Box::new(socket))
     };
     if behaviour(shared) == Behaviour::Stall(StallAt::Greeting) {
-        stall::<()>(shared).await;
+        stall::<()>(shared, &mut io).await;
     }
     if reply(&mut io, "220 localhost ESMTP followup-test")
         .await
@@ -499,7 +499,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::Stall(StallAt::Rcpt) => {
                             // A client that gives up closes a socket this session never reads.
                             txn.end();
-                            stall(shared).await
+                            stall(shared, &mut io).await
                         }
                         _ => {
                             state.rcpt.push(addr);
@@ -537,7 +537,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::DropAfterBody => return,
                         Behaviour::Stall(StallAt::AfterBody) => {
                             txn.end();
-                            stall(shared).await
+                            stall(shared, &mut io).await
                         }
                         Behaviour::DeliverThenDrop => {
                             keep(shared, &mut state, data);
@@ -546,7 +546,7 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
                         Behaviour::DeliverThenStall => {
                             keep(shared, &mut state, data);
                             txn.end();
-                            stall(shared).await
+                            stall(shared, &mut io).await
                         }
                         _ => {
                             let n = keep(shared, &mut state, data);
@@ -575,9 +575,15 @@ async fn serve(socket: TcpStream, shared: &Shared, config: &SessionConfig) {
     }
 }
 
-/// Goes silent for good, keeping the socket open.
-async fn stall<T>(shared: &Shared) -> T {
+/// Goes silent for good, keeping the socket open. It still reads (never answering), so that
+/// what a client sends to a server that stopped answering (a `NOOP`, a `QUIT`) is counted.
+async fn stall<T>(shared: &Shared, io: &mut Io) -> T {
     shared.stalls.fetch_add(1, Ordering::SeqCst);
+    while let Some(line) = read_line(io).await {
+        let line = String::from_utf8_lossy(&line);
+        let verb = line.split_whitespace().next().unwrap_or_default();
+        lock(&shared.commands).push(verb.to_ascii_uppercase());
+    }
     std::future::pending().await
 }
 
