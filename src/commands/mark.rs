@@ -192,7 +192,7 @@ fn next_of(actions: &[crate::core::Action], changed: &Interview) -> String {
                 .find(|a| {
                     a.key.interview == changed.id && a.state == crate::core::ActionState::Cancelled
                 })
-                .map(|a| a.reason.clone())
+                .map(|a| a.reason.to_string())
                 .unwrap_or_else(|| "nothing more is due".to_string());
             format!("Nothing more goes out for it: {why}.")
         }

@@ -12,9 +12,11 @@ pub mod message_id;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod why;
 
 pub use address::{AddressError, EmailAddress, display_name_problem};
 pub use message_id::{InvalidMessageId, MessageId, ThreadRef};
 pub use model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
 pub use plan::{Action, ActionState, History, PastSend, SendState, Undeliverable, plan};
 pub use policy::{Cap, Policy, StepPolicy, Weekdays, Window};
+pub use why::{Reasons, Why};

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
+use super::why::Why;
 
 /// One step of the playbook. The order of the variants is the order of the sequence.
 #[derive(
@@ -174,18 +175,11 @@ impl Status {
     /// the automatic checks (the thank-you still goes; a new decision date may plan one more
     /// check, which the planner decides); a rejection leaves only the note after it; an offer, a
     /// withdrawal or a closed interview stop everything.
-    pub fn cancels(self, step: Step) -> Option<String> {
+    pub fn cancels(self, step: Step) -> Option<Why> {
         match (self, step) {
             (Status::Waiting, _) | (Status::Replied, Step::ThankYou | Step::AfterRejection) => None,
-            (Status::Replied, _) => Some("the employer replied: automatic checks stop".into()),
             (Status::Rejected, Step::AfterRejection) => None,
-            (Status::Rejected, _) => {
-                Some("the interview ended in a rejection: only after_rejection remains".into())
-            }
-            (other, _) => Some(format!(
-                "the interview is {}: nothing more is sent",
-                other.as_str()
-            )),
+            (status, _) => Some(Why::Outcome { status }),
         }
     }
 }
