@@ -204,7 +204,7 @@ pub enum Why {
     /// Refused by the user in the approval queue.
     RejectedInQueue,
 
-    // An aside, not a cause.
+    // Asides, not causes (a late thank-you is above, with what moves a step).
     /// The primary has no address; `stand_in` is written to instead.
     StandsIn {
         primary: String,
@@ -215,7 +215,24 @@ pub enum Why {
 impl Why {
     /// Says something about the action without being why it stands where it does.
     pub fn is_aside(&self) -> bool {
-        matches!(self, Why::StandsIn { .. })
+        matches!(self, Why::StandsIn { .. } | Why::LateThankYou { .. })
+    }
+
+    /// The nominal time a step is anchored on, before anything moved it.
+    pub fn is_anchor(&self) -> bool {
+        matches!(
+            self,
+            Why::AfterInterview { .. }
+                | Why::AfterDecisionDate { .. }
+                | Why::NoReply { .. }
+                | Why::NewDecisionDate
+                | Why::AfterRejection { .. }
+        )
+    }
+
+    /// A move into the send window, off holidays included.
+    pub fn is_placement(&self) -> bool {
+        matches!(self, Why::Window { .. } | Why::Holiday { .. })
     }
 }
 
@@ -391,14 +408,14 @@ impl Reasons {
         self.0.push(why);
     }
 
-    /// What decided where the action stands.
+    /// What decided where the action stands: the latest reason that is not an aside, where
+    /// a move into the send window counts only after the anchor alone (after a cap or an
+    /// absence, the window only finishes what they decided).
     pub fn cause(&self) -> &Why {
-        let last = self.0.len().saturating_sub(1);
-        self.0
-            .iter()
-            .rev()
-            .find(|w| !w.is_aside())
-            .unwrap_or(&self.0[last])
+        let mut causes = self.0.iter().filter(|w| !w.is_aside());
+        let latest = causes.clone().next_back();
+        let decisive = causes.rfind(|w| !w.is_placement() && !w.is_anchor());
+        decisive.or(latest).unwrap_or(&self.0[0])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Why> {
@@ -463,5 +480,87 @@ pub(crate) fn format_gap(d: TimeDelta) -> String {
         format!("{} h", (minutes + 30) / 60)
     } else {
         format!("{minutes} min")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::America::New_York;
+
+    fn moment(h: u32) -> Moment {
+        let at = Utc.with_ymd_and_hms(2026, 11, 10, h, 0, 0).unwrap();
+        Moment::new(at, New_York, at)
+    }
+
+    fn cap() -> Why {
+        Why::Cap {
+            by: Delay(TimeDelta::days(3)),
+            recipient: "jane@example.com".into(),
+            blocking_step: Some(Step::StatusCheck),
+            interview: "acme".into(),
+            at: moment(14),
+        }
+    }
+
+    #[test]
+    fn a_cause_is_json_tagged_by_its_kind_with_its_values() {
+        let json = serde_json::to_value(cap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "kind": "cap",
+                "by": "3d",
+                "recipient": "jane@example.com",
+                "blocking_step": "status_check",
+                "interview": "acme",
+                "at": "2026-11-10T14:00:00Z",
+            })
+        );
+    }
+
+    #[test]
+    fn reasons_read_joined_in_the_order_they_arose() {
+        let reasons = Reasons::from(vec![
+            Why::AfterInterview {
+                delay: Delay(TimeDelta::days(7)),
+                ended: None,
+            },
+            cap(),
+        ]);
+        assert_eq!(
+            reasons.to_string(),
+            "7d after the interview ended; deferred 3 days: weekly cap, jane@example.com got \
+             status_check (acme) Tue 09:00 EST"
+        );
+    }
+
+    #[test]
+    fn the_cause_is_what_held_a_step_not_the_window_that_placed_it_after() {
+        let window = Why::Window {
+            from: Some(moment(20)),
+            to: moment(14),
+            window: Window::working_hours(),
+            holidays: vec![],
+        };
+        let anchor = Why::NoReply {
+            delay: Delay(TimeDelta::days(4)),
+            after: Step::StatusCheck,
+        };
+        let placed = Reasons::from(vec![anchor.clone(), window.clone()]);
+        assert_eq!(placed.cause(), &window);
+        let held = Reasons::from(vec![anchor.clone(), cap(), window]);
+        assert_eq!(held.cause(), &cap());
+        let plain = Reasons::new(anchor.clone());
+        assert_eq!(plain.cause(), &anchor);
+        let aside = Reasons::from(vec![
+            anchor.clone(),
+            Why::StandsIn {
+                primary: "Pat Lee".into(),
+                stand_in: "Jane Roe".into(),
+            },
+        ]);
+        assert_eq!(aside.cause(), &anchor);
     }
 }
