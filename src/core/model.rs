@@ -146,7 +146,17 @@ impl Channel {
 
 /// Where the interview stands, as the user records it.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -161,6 +171,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, as the records and `followup mark` spell them.
+    pub const ALL: &[Status] = <Status as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -181,6 +194,23 @@ impl Status {
             (Status::Rejected, Step::AfterRejection) => None,
             (status, _) => Some(Why::Outcome { status }),
         }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .iter()
+            .copied()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "`{s}` is not a status; expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -372,5 +402,23 @@ impl FromStr for SendKey {
                 s.escape_debug()
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_read_back_from_its_name_and_nothing_else_is_one() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(*status));
+        }
+        assert_eq!(Status::ALL.len(), 6);
+        let err = "hired".parse::<Status>().unwrap_err();
+        assert!(
+            err.contains("waiting, replied, rejected, offer, withdrawn, closed"),
+            "{err}"
+        );
     }
 }
