@@ -675,7 +675,7 @@ pub(crate) mod tests {
         t.render(step, &RenderContext::new(iv, person, me, step))
     }
 
-    fn one(src: &str) -> Result<Templates, Diagnostics> {
+    pub(crate) fn one(src: &str) -> Result<Templates, Diagnostics> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("thank_you.hbs"), src).unwrap();
         Templates::load(Some(dir.path()))
@@ -699,36 +699,6 @@ pub(crate) mod tests {
                 assert!(d.body.contains("Acme Tools") || d.subject.contains("Acme Tools"));
             }
         }
-    }
-
-    #[test]
-    fn the_builtin_templates_use_only_names_a_record_can_have() {
-        let (errors, warnings) = Templates::builtin().check_names(&[bare()], &owner());
-        assert!(
-            errors.is_empty() && warnings.is_empty(),
-            "{errors:?} {warnings:?}"
-        );
-    }
-
-    #[test]
-    fn a_misspelt_guard_is_an_error_at_its_line_and_an_unknown_note_a_warning() {
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}},\n{{#if notes.higlight}}x{{/if}}\n")
-            .unwrap();
-        let (errors, _) = t.check_names(&[bare()], &owner());
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].line, Some(4));
-        assert!(
-            errors[0]
-                .message
-                .contains("did you mean `notes.highlight`?"),
-            "{}",
-            errors[0]
-        );
-        let t = one("Subject: Hi {{#if notes.referral}}x{{/if}}\n\nDear {{interviewer.name}}\n")
-            .unwrap();
-        let (errors, warnings) = t.check_names(&[bare()], &owner());
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!((warnings[0].line, warnings[0].column), (Some(1), Some(13)));
     }
 
     #[test]
@@ -1106,72 +1076,6 @@ pub(crate) mod tests {
     }
 
     /// `count` copies of `iv`, each its own record.
-    fn copies(iv: &Interview, count: usize) -> Vec<Interview> {
-        (0..count)
-            .map(|i| Interview {
-                id: format!("{}-{i}", iv.id),
-                company: format!("Company {i}"),
-                source: PathBuf::from(format!("iv{i}.yaml")),
-                ..iv.clone()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn check_reports_a_failure_for_every_record_of_the_same_shape() {
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}}, {{interviewer.title}}\n").unwrap();
-        let records = copies(&bare(), 3);
-        let found = t.check(&records, &owner());
-        // Each record's thank-you to its untitled interviewer fails, named with its record.
-        for r in &records {
-            assert!(
-                found.iter().any(|d| d
-                    .message
-                    .contains(&format!("record {}", r.source.display()))),
-                "{} not reported: {found:?}",
-                r.id
-            );
-        }
-    }
-
-    #[test]
-    fn check_renders_each_record_whose_text_could_change_the_outcome() {
-        // A brace in one record's note makes a leftover there, and only there.
-        let mut records = copies(&full(), 3);
-        records[1]
-            .notes
-            .insert("highlight".into(), "the {{team}} offsite".into());
-        let found = Templates::builtin().check(&records, &owner());
-        assert!(!found.is_empty(), "the brace went unseen");
-        assert!(
-            found.iter().all(|d| d.message.contains("record iv1.yaml")),
-            "{found:?}"
-        );
-        // A comparison tells texts apart: only the record it picks out fails.
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}}\n\
-             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n")
-        .unwrap();
-        let found = t.check(&copies(&bare(), 3), &owner());
-        assert!(!found.is_empty(), "the comparison went unseen");
-        assert!(
-            found.iter().all(|d| d.message.contains("record iv2.yaml")),
-            "{found:?}"
-        );
-    }
-
-    #[test]
-    fn check_covers_every_pairing_the_playbook_makes() {
-        let iv = bare();
-        let pairs: Vec<_> = iv
-            .pairings()
-            .into_iter()
-            .map(|(s, p)| (s, p.name.clone()))
-            .collect();
-        assert_eq!(pairs.len(), 2 + 5);
-        assert!(pairs.contains(&(Step::ThankYou, "Sam Lee".into())));
-        assert!(pairs.contains(&(Step::FinalCheck, "Jane Doe".into())));
-    }
-
     #[test]
     fn primary_defaults_to_the_first_interviewer_in_every_template() {
         let mut iv = bare();
