@@ -104,15 +104,25 @@ impl fmt::Display for Step {
 impl FromStr for Step {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Step::ALL
-            .iter()
-            .copied()
-            .find(|step| step.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Step::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown step `{s}`; expected one of {}", names.join(", "))
-            })
+        by_name(Step::ALL, s, "step")
     }
+}
+
+/// The one of `all` whose snake_case name is `name`, or an error listing every name.
+fn by_name<T>(all: &[T], name: &str, what: &str) -> Result<T, String>
+where
+    T: Copy + Into<&'static str>,
+{
+    all.iter()
+        .copied()
+        .find(|v| (*v).into() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| (*v).into()).collect();
+            format!(
+                "unknown {what} `{name}`; expected one of {}",
+                names.join(", ")
+            )
+        })
 }
 
 /// How an action reaches its recipient.
@@ -200,17 +210,7 @@ impl Status {
 impl FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .iter()
-            .copied()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "`{s}` is not a status; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        by_name(Status::ALL, s, "status")
     }
 }
 
