@@ -435,9 +435,11 @@ impl From<Why> for Reasons {
 }
 
 impl From<Vec<Why>> for Reasons {
-    /// An empty list is not a reason: callers always have one.
-    fn from(list: Vec<Why>) -> Self {
+    /// An empty list is not a reason: callers always have one. The list is kept no larger
+    /// than it is, since a plan holds every action's reasons at once.
+    fn from(mut list: Vec<Why>) -> Self {
         debug_assert!(!list.is_empty());
+        list.shrink_to_fit();
         Self(list)
     }
 }
