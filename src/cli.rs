@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
-use crate::core::Step;
+use crate::core::{Status, Step};
 use crate::logging::LogFormat;
 
 /// `0.1.0 (git 2dfe63f1a2b3, built 2026-12-01)`: which build this is, for bug reports.
@@ -96,7 +97,7 @@ pub enum Command {
         /// The interview's id (its file name, or its `id:`).
         interview: String,
         /// What happened.
-        #[arg(value_parser = ["replied", "rejected", "offer", "withdrawn", "closed", "waiting"])]
+        #[arg(value_parser = PossibleValuesParser::new(Status::ALL.iter().map(|s| s.as_str())))]
         status: String,
         /// When it happened (`YYYY-MM-DD`) [default: today].
         #[arg(long, value_name = "DATE")]

@@ -12,15 +12,6 @@ use crate::input::workspace::Workspace;
 use crate::input::yaml::Seg;
 use crate::outln;
 
-const STATUSES: [Status; 6] = [
-    Status::Waiting,
-    Status::Replied,
-    Status::Rejected,
-    Status::Offer,
-    Status::Withdrawn,
-    Status::Closed,
-];
-
 pub fn run(
     ws: &Workspace,
     id: &str,
@@ -40,10 +31,7 @@ pub fn run(
             }
         );
     };
-    let status = STATUSES
-        .into_iter()
-        .find(|s| s.as_str() == status)
-        .with_context(|| format!("`{status}` is not a status"))?;
+    let status: Status = status.parse().map_err(anyhow::Error::msg)?;
     let today = Utc::now().with_timezone(&iv.timezone).date_naive();
     let on = match on {
         Some(text) => date(text, "--on")?,
@@ -192,7 +180,7 @@ fn next_of(actions: &[crate::core::Action], changed: &Interview) -> String {
                 .find(|a| {
                     a.key.interview == changed.id && a.state == crate::core::ActionState::Cancelled
                 })
-                .map(|a| a.reason.clone())
+                .map(|a| a.reason.to_string())
                 .unwrap_or_else(|| "nothing more is due".to_string());
             format!("Nothing more goes out for it: {why}.")
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::instant;
 use crate::core::calendar::human;
-use crate::core::{Action, Channel, History, plan as make_plan};
+use crate::core::{Action, Channel, History, Reasons, Why, plan as make_plan};
 use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::snapshot;
@@ -30,7 +30,11 @@ struct PlanRow<'a> {
     due: DateTime<Utc>,
     due_local: String,
     state: &'a str,
-    reason: &'a str,
+    reason: String,
+    /// What decided where the action stands (see `Why`), tagged by `kind`.
+    cause: &'a Why,
+    /// Every reason, in the order `reason` writes them.
+    causes: &'a Reasons,
 }
 
 impl<'a> PlanRow<'a> {
@@ -46,7 +50,9 @@ impl<'a> PlanRow<'a> {
             due: a.due,
             due_local: human(a.due, a.timezone),
             state: a.state.as_str(),
-            reason: &a.reason,
+            reason: a.reason.to_string(),
+            cause: a.reason.cause(),
+            causes: &a.reason,
         }
     }
 }

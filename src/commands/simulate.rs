@@ -12,7 +12,7 @@ use super::instant;
 use super::plan::{saved_history, when};
 use crate::core::calendar::human;
 use crate::core::{
-    Action, ActionState, Channel, History, PastSend, SendKey, SendState, ThreadRef,
+    Action, ActionState, Channel, History, PastSend, Reasons, SendKey, SendState, ThreadRef, Why,
     plan as make_plan,
 };
 use crate::input::workspace::Workspace;
@@ -33,6 +33,10 @@ struct SimEvent {
     subject: Option<String>,
     event: &'static str,
     reason: String,
+    /// What decided where the action stands (see `Why`), tagged by `kind`.
+    cause: Why,
+    /// Every reason, in the order `reason` writes them.
+    causes: Reasons,
 }
 
 /// The longest stretch `simulate` plays when no `--until` is given.
@@ -161,6 +165,8 @@ fn event(a: &Action, subject: Option<String>, kind: &'static str, user: Tz) -> S
         channel: a.channel.as_str(),
         subject,
         event: kind,
-        reason: a.reason.clone(),
+        reason: a.reason.to_string(),
+        cause: a.reason.cause().clone(),
+        causes: a.reason.clone(),
     }
 }

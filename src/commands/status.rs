@@ -7,7 +7,7 @@ use super::queue::{describe, late_approval};
 use super::{instant, json_time_opt};
 use crate::core::calendar::human;
 use crate::core::heard::{self, Heard};
-use crate::core::{SendState, plan};
+use crate::core::{SendState, Why, plan};
 use crate::daemon::hearing;
 use crate::delivery::queue::{Folder, QueueDir};
 use crate::input::workspace::Workspace;
@@ -62,6 +62,9 @@ struct Row {
     #[serde(serialize_with = "json_time_opt")]
     at: Option<DateTime<Utc>>,
     note: Option<String>,
+    /// For a planned step: what decided its time (see `Why`), tagged by `kind`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<Why>,
     /// The row as `status` prints it.
     #[serde(skip)]
     shown: Option<String>,
@@ -80,6 +83,7 @@ impl Row {
             to,
             at,
             note,
+            cause: None,
             shown: None,
         }
     }
@@ -236,7 +240,14 @@ pub fn run(ws: &Workspace, json: bool, now: Option<&str>) -> Result<()> {
                     .unwrap_or_default(),
                 a.reason
             );
-            let mut row = Row::new(a.key.to_string(), to, Some(a.due), Some(a.reason));
+            let cause = a.reason.cause().clone();
+            let mut row = Row::new(
+                a.key.to_string(),
+                to,
+                Some(a.due),
+                Some(a.reason.to_string()),
+            );
+            row.cause = Some(cause);
             row.shown = Some(shown);
             row
         })

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::local;
 use super::message_id::{MessageId, ThreadRef};
 use super::model::{Interview, Status, Step};
+use super::why::Why;
 
 /// What one message meant for one interview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,8 +240,21 @@ pub fn answer_to(iv: &Interview, step: Step, heard: &HeardByInterview) -> Option
 }
 
 /// A reason that an outcome heard in the mailbox explains: `<who answered when>: <why>`.
-pub fn explained(note: &str, why: &str) -> String {
-    format!("{note}: {why}")
+/// Only an outcome is explained by a reply; any other reason stays as it is.
+pub fn explained(reply: &HeardRecord, why: Why) -> Why {
+    let Why::Outcome { status } = why else {
+        return why;
+    };
+    let from = match &reply.heard {
+        Heard::Reply { from, .. } => from.as_str().to_string(),
+        _ => "someone".to_string(),
+    };
+    Why::HeardReply {
+        from,
+        on: reply.at.date_naive(),
+        subject: reply.subject.clone(),
+        status,
+    }
 }
 
 /// The out-of-office that holds `interviewer` latest, if any: the day their steps may go

@@ -14,9 +14,11 @@ pub mod permanence;
 pub mod plan;
 pub mod policy;
 pub mod reply_command;
+pub mod why;
 
 pub use address::{AddressError, EmailAddress, display_name_problem};
 pub use message_id::{InvalidMessageId, MessageId, ThreadRef};
 pub use model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
 pub use plan::{Action, ActionState, History, PastSend, SendState, Undeliverable, plan};
 pub use policy::{Cap, Policy, StepPolicy, Weekdays, Window};
+pub use why::{Reasons, Why};

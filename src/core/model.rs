@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
+use super::why::Why;
 
 /// One step of the playbook. The order of the variants is the order of the sequence.
 #[derive(
@@ -103,15 +104,25 @@ impl fmt::Display for Step {
 impl FromStr for Step {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Step::ALL
-            .iter()
-            .copied()
-            .find(|step| step.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Step::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown step `{s}`; expected one of {}", names.join(", "))
-            })
+        by_name(Step::ALL, s, "step")
     }
+}
+
+/// The one of `all` whose snake_case name is `name`, or an error listing every name.
+fn by_name<T>(all: &[T], name: &str, what: &str) -> Result<T, String>
+where
+    T: Copy + Into<&'static str>,
+{
+    all.iter()
+        .copied()
+        .find(|v| (*v).into() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| (*v).into()).collect();
+            format!(
+                "unknown {what} `{name}`; expected one of {}",
+                names.join(", ")
+            )
+        })
 }
 
 /// How an action reaches its recipient.
@@ -145,7 +156,17 @@ impl Channel {
 
 /// Where the interview stands, as the user records it.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -160,6 +181,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, as the records and `followup mark` spell them.
+    pub const ALL: &[Status] = <Status as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -174,19 +198,19 @@ impl Status {
     /// the automatic checks (the thank-you still goes; a new decision date may plan one more
     /// check, which the planner decides); a rejection leaves only the note after it; an offer, a
     /// withdrawal or a closed interview stop everything.
-    pub fn cancels(self, step: Step) -> Option<String> {
+    pub fn cancels(self, step: Step) -> Option<Why> {
         match (self, step) {
             (Status::Waiting, _) | (Status::Replied, Step::ThankYou | Step::AfterRejection) => None,
-            (Status::Replied, _) => Some("the employer replied: automatic checks stop".into()),
             (Status::Rejected, Step::AfterRejection) => None,
-            (Status::Rejected, _) => {
-                Some("the interview ended in a rejection: only after_rejection remains".into())
-            }
-            (other, _) => Some(format!(
-                "the interview is {}: nothing more is sent",
-                other.as_str()
-            )),
+            (status, _) => Some(Why::Outcome { status }),
         }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        by_name(Status::ALL, s, "status")
     }
 }
 
@@ -378,5 +402,23 @@ impl FromStr for SendKey {
                 s.escape_debug()
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_read_back_from_its_name_and_nothing_else_is_one() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(*status));
+        }
+        assert_eq!(Status::ALL.len(), 6);
+        let err = "hired".parse::<Status>().unwrap_err();
+        assert!(
+            err.contains("waiting, replied, rejected, offer, withdrawn, closed"),
+            "{err}"
+        );
     }
 }

@@ -14,12 +14,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::address::EmailAddress;
-use super::calendar::{
-    Placed, add_delay, is_whole_days, local, next_in_window, resolve_lenient, short, short_date,
-};
+use super::calendar::{Placed, add_delay, is_whole_days, local, next_in_window, resolve_lenient};
 use super::heard::{self, Heard, HeardByInterview};
 use super::model::{Channel, Interview, Interviewer, Owner, SendKey, Status, Step};
-use super::policy::{Policy, Window, format_delay};
+use super::policy::{Policy, Window};
+use super::why::{Delay, Moment, Reasons, Why};
 
 /// Where a send stands in the durable state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -132,11 +131,11 @@ impl History {
         key: &SendKey,
         reserved_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Option<String> {
+    ) -> Option<Why> {
         let seen = heard::effective(iv, &self.heard);
         if let Some(why) = seen.status.cancels(key.step) {
             return Some(match heard::deciding_reply(iv, &self.heard) {
-                Some(reply) => heard::explained(&heard::reply_note(reply), &why),
+                Some(reply) => heard::explained(reply, why),
                 None => why,
             });
         }
@@ -146,10 +145,9 @@ impl History {
         let own = (key.step.channel() == Channel::Email)
             .then(|| heard::own_follow_up_since(&self.heard, &iv.id, &key.recipient, reserved_at))
             .flatten()?;
-        Some(format!(
-            "you wrote to them yourself {}: that stands for it",
-            short(own.at, iv.timezone, now)
-        ))
+        Some(Why::OwnMessageWhileWaiting {
+            at: Moment::new(own.at, iv.timezone, now),
+        })
     }
 
     /// Whether the address the send `key` is about is undeliverable: what the state recorded.
@@ -160,17 +158,16 @@ impl History {
     /// Why the send `key` is cancelled because its address bounced, or `None` when it still
     /// goes: an address that is undeliverable gets no more e-mail (a call or a notice still
     /// goes; a different address is a different recipient, so fixing the record resumes).
-    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz, now: DateTime<Utc>) -> Option<String> {
+    pub fn bounce_cancels(&self, key: &SendKey, tz: Tz, now: DateTime<Utc>) -> Option<Why> {
         if key.step.channel() != Channel::Email {
             return None;
         }
         let bounce = self.bounce_of(key)?;
-        Some(format!(
-            "{} is undeliverable ({}, {}): put a working address in the record",
-            key.recipient,
-            bounce.reason,
-            short(bounce.at, tz, now)
-        ))
+        Some(Why::Undeliverable {
+            address: key.recipient.clone(),
+            server_said: bounce.reason.clone(),
+            at: Moment::new(bounce.at, tz, now),
+        })
     }
 }
 
@@ -218,7 +215,8 @@ pub struct Action {
     pub timezone: Tz,
     pub due: DateTime<Utc>,
     pub state: ActionState,
-    pub reason: String,
+    /// Why it stands there: `reason.cause()` decided, the text is every reason in order.
+    pub reason: Reasons,
 }
 
 /// Every action across all interviews, soonest first.
@@ -234,7 +232,7 @@ pub fn plan(
         .iter()
         .filter_map(|iv| {
             let reply = heard::deciding_reply(iv, &history.heard)?;
-            Some((iv.id.clone(), heard::reply_note(reply)))
+            Some((iv.id.clone(), reply))
         })
         .collect();
     let records: Vec<Cow<Interview>> = records
@@ -271,8 +269,8 @@ pub fn plan(
 #[derive(Debug, Clone)]
 struct Touch {
     at: DateTime<Utc>,
-    /// What it was, for reasons: a step's name, or the user's own message.
-    what: &'static str,
+    /// What it was, for reasons: a step, or (`None`) the user's own message.
+    step: Option<Step>,
     interview: String,
 }
 
@@ -317,7 +315,7 @@ struct Candidate {
     step: Step,
     /// Index into the interview's interviewers of the person touched.
     person: usize,
-    reasons: Vec<String>,
+    reasons: Vec<Why>,
     capped: bool,
     /// When it was due, if that was before now and it was moved to now: the time a skipped step
     /// would have gone out.
@@ -358,8 +356,8 @@ struct Planner<'a> {
     now: DateTime<Utc>,
     touches: BTreeMap<String, Vec<Touch>>,
     holds: BTreeMap<String, Hold>,
-    /// Why a reply heard in the mailbox stops an interview, by interview id.
-    heard_notes: BTreeMap<String, String>,
+    /// The reply heard in the mailbox that stops an interview, by interview id.
+    heard_notes: BTreeMap<String, &'a heard::HeardRecord>,
     queue: BinaryHeap<Queued>,
     out: Vec<Action>,
     seq: u64,
@@ -394,7 +392,7 @@ impl Planner<'_> {
             };
             let touch = Touch {
                 at,
-                what: key.step.as_str(),
+                step: Some(key.step),
                 interview: key.interview.clone(),
             };
             self.add_touch(key.recipient.clone(), touch);
@@ -403,7 +401,7 @@ impl Planner<'_> {
         for (interviewer, interview, at) in heard::own_follow_ups(&self.history.heard) {
             let touch = Touch {
                 at,
-                what: "your own message",
+                step: None,
                 interview: interview.to_string(),
             };
             self.add_touch(interviewer.to_string(), touch);
@@ -430,12 +428,11 @@ impl Planner<'_> {
                 self.cancel(iv, Step::ThankYou, person, why);
             } else {
                 let at = iv.end + self.policy.thank_you.delay;
-                let reason = format!(
-                    "{} after the interview ended {}",
-                    format_delay(self.policy.thank_you.delay),
-                    self.when(iv.end, iv.timezone)
-                );
-                self.push(index, iv, Step::ThankYou, person, at, reason, false);
+                let reason = Why::AfterInterview {
+                    delay: Delay(self.policy.thank_you.delay),
+                    ended: Some(self.when(iv.end, iv.timezone)),
+                };
+                self.push(index, iv, Step::ThankYou, person, at, vec![reason], false);
             }
         }
         match iv.status {
@@ -467,7 +464,7 @@ impl Planner<'_> {
                 None => (first_at, first_reason.clone()),
                 Some((prev, prev_step)) => self.after(iv, step, prev, prev_step),
             };
-            self.push(index, iv, step, primary, at, reason, true);
+            self.push(index, iv, step, primary, at, vec![reason], true);
             return;
         }
     }
@@ -487,8 +484,8 @@ impl Planner<'_> {
             }
             match (&replan, replanned, step) {
                 (Some((at, reason)), false, Step::StatusCheck | Step::FinalCheck) => {
-                    let reason = format!("the employer replied and gave a new date; {reason}");
-                    self.push(index, iv, step, primary, *at, reason, false);
+                    let reasons = vec![Why::NewDecisionDate, reason.clone()];
+                    self.push(index, iv, step, primary, *at, reasons, false);
                     replanned = true;
                 }
                 _ => {
@@ -509,22 +506,28 @@ impl Planner<'_> {
             return;
         }
         let policy = &self.policy.after_rejection;
-        let (base, what) = match (iv.status_on, self.history.status_seen.get(&iv.id)) {
-            (Some(date), _) => (
-                self.day_start(date, iv.timezone),
-                format!("recorded {date}"),
-            ),
+        let (base, recorded_on, seen) = match (iv.status_on, self.history.status_seen.get(&iv.id)) {
+            (Some(date), _) => (self.day_start(date, iv.timezone), Some(date), None),
             (None, Some((Status::Rejected, seen))) => {
-                (*seen, format!("seen {}", self.when(*seen, iv.timezone)))
+                (*seen, None, Some(self.when(*seen, iv.timezone)))
             }
-            _ => (self.now, "recorded now".to_string()),
+            _ => (self.now, None, None),
         };
         let at = add_delay(base, policy.delay, iv.timezone);
-        let reason = format!(
-            "{} after the rejection ({what})",
-            format_delay(policy.delay)
+        let reason = Why::AfterRejection {
+            delay: Delay(policy.delay),
+            recorded_on,
+            seen,
+        };
+        self.push(
+            index,
+            iv,
+            Step::AfterRejection,
+            primary,
+            at,
+            vec![reason],
+            false,
         );
-        self.push(index, iv, Step::AfterRejection, primary, at, reason, false);
     }
 
     fn cancel_sequence(&mut self, iv: &Interview, primary: usize) {
@@ -539,7 +542,7 @@ impl Planner<'_> {
     }
 
     /// When the status check falls: after the decision date when there is one.
-    fn status_check_base(&self, iv: &Interview) -> (DateTime<Utc>, String) {
+    fn status_check_base(&self, iv: &Interview) -> (DateTime<Utc>, Why) {
         match iv.decision_by {
             Some(decision) => {
                 let grace = self.policy.after_decision;
@@ -554,14 +557,20 @@ impl Planner<'_> {
                 };
                 (
                     at,
-                    format!("{} after the decision date {decision}", format_delay(grace)),
+                    Why::AfterDecisionDate {
+                        delay: Delay(grace),
+                        decision,
+                    },
                 )
             }
             None => {
                 let delay = self.policy.status_check.delay;
                 (
                     add_delay(iv.end, delay, iv.timezone),
-                    format!("{} after the interview ended", format_delay(delay)),
+                    Why::AfterInterview {
+                        delay: Delay(delay),
+                        ended: None,
+                    },
                 )
             }
         }
@@ -574,11 +583,14 @@ impl Planner<'_> {
         step: Step,
         prev: DateTime<Utc>,
         prev_step: Step,
-    ) -> (DateTime<Utc>, String) {
+    ) -> (DateTime<Utc>, Why) {
         let delay = self.policy.step(step).delay;
         (
             add_delay(prev, delay, iv.timezone),
-            format!("{} after {prev_step}, no reply", format_delay(delay)),
+            Why::NoReply {
+                delay: Delay(delay),
+                after: prev_step,
+            },
         )
     }
 
@@ -624,46 +636,47 @@ impl Planner<'_> {
             .flatten();
         if let Some(why) = withdrawn {
             let anchor = past.reserved_at.max(self.now);
-            let then = match past.state {
-                SendState::Queued => "withdrawn from the approval queue at the next round",
-                _ => "not retried",
+            let reason = Why::Withdrawn {
+                because: Box::new(why),
+                queued: past.state == SendState::Queued,
             };
-            let reason = format!("{why}; {then}");
-            self.emit(iv, step, person, self.now, ActionState::Cancelled, reason);
+            self.emit(
+                iv,
+                step,
+                person,
+                self.now,
+                ActionState::Cancelled,
+                reason.into(),
+            );
             return Some(anchor);
         }
         let (state, due, anchor, reason) = match past.state {
             SendState::Planned => return None,
             SendState::Sent => {
                 let at = past.sent_at.unwrap_or(past.reserved_at);
-                let mut reason = format!("sent {}", self.when(at, iv.timezone));
-                if let Some(bounce) =
-                    heard::bounce_of_send(&self.history.heard, &iv.id, &key.recipient, at)
-                    && let Heard::Report {
-                        outcome,
-                        reason: words,
-                        ..
-                    } = &bounce.heard
-                {
-                    reason.push_str(&format!("; it came back {} ({words})", outcome.in_words()));
-                }
-                (ActionState::Sent, at, at, reason)
+                (
+                    ActionState::Sent,
+                    at,
+                    at,
+                    Why::Sent {
+                        at: self.when(at, iv.timezone),
+                    },
+                )
             }
             SendState::Uncertain => (
                 ActionState::Uncertain,
                 past.reserved_at,
                 past.reserved_at,
-                "may have been sent: the transaction was interrupted; check and resolve it"
-                    .to_string(),
+                Why::Uncertain,
             ),
             SendState::Queued | SendState::Approved | SendState::Sending => {
                 let waiting = past.reserved_at.max(self.now);
                 let what = match past.state {
-                    SendState::Queued => "waiting for approval",
-                    SendState::Approved => "approved, about to be sent",
-                    _ => "being sent",
+                    SendState::Queued => Why::AwaitingApproval,
+                    SendState::Approved => Why::Approved,
+                    _ => Why::BeingSent,
                 };
-                (ActionState::Queued, waiting, waiting, what.to_string())
+                (ActionState::Queued, waiting, waiting, what)
             }
             SendState::Deferred => {
                 let retry = past.next_attempt.unwrap_or(self.now);
@@ -671,48 +684,68 @@ impl Planner<'_> {
                     ActionState::Deferred,
                     retry,
                     retry.max(self.now),
-                    format!(
-                        "retrying after a temporary error{}",
-                        note_suffix(past.note.as_deref())
-                    ),
+                    Why::Retrying {
+                        error: past.note.clone(),
+                    },
                 )
             }
             SendState::Failed => (
                 ActionState::Failed,
                 past.reserved_at,
                 past.reserved_at,
-                format!("failed{}", note_suffix(past.note.as_deref())),
+                Why::Failed {
+                    error: past.note.clone(),
+                },
             ),
             SendState::Skipped => (
                 ActionState::Skipped,
                 past.reserved_at,
                 past.reserved_at,
-                past.note.clone().unwrap_or_else(|| "skipped".into()),
+                Why::Recorded {
+                    state: past.state,
+                    note: past.note.clone(),
+                },
             ),
             SendState::Cancelled => (
                 ActionState::Cancelled,
                 past.reserved_at,
                 past.reserved_at,
-                past.note.clone().unwrap_or_else(|| "cancelled".into()),
+                Why::Recorded {
+                    state: past.state,
+                    note: past.note.clone(),
+                },
             ),
             SendState::Rejected => (
                 ActionState::Rejected,
                 past.reserved_at,
                 past.reserved_at,
-                "rejected in the approval queue".to_string(),
+                Why::RejectedInQueue,
             ),
         };
-        self.emit(iv, step, person, due, state, reason);
+        let mut reasons = Reasons::new(reason);
+        if state == ActionState::Sent
+            && let Some(bounce) =
+                heard::bounce_of_send(&self.history.heard, &iv.id, &key.recipient, due)
+            && let Heard::Report {
+                outcome, reason, ..
+            } = &bounce.heard
+        {
+            reasons.push(Why::CameBack {
+                outcome: *outcome,
+                server_said: reason.clone(),
+            });
+        }
+        self.emit(iv, step, person, due, state, reasons);
         Some(anchor)
     }
 
-    fn cancel(&mut self, iv: &Interview, step: Step, person: usize, reason: String) {
+    fn cancel(&mut self, iv: &Interview, step: Step, person: usize, reason: Why) {
         let reason = match self.heard_notes.get(&iv.id) {
-            Some(note) => heard::explained(note, &reason),
+            Some(reply) => heard::explained(reply, reason),
             None => reason,
         };
         let now = self.now;
-        self.emit(iv, step, person, now, ActionState::Cancelled, reason);
+        self.emit(iv, step, person, now, ActionState::Cancelled, reason.into());
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -723,7 +756,7 @@ impl Planner<'_> {
         step: Step,
         person: usize,
         at: DateTime<Utc>,
-        reason: String,
+        reasons: Vec<Why>,
         chain: bool,
     ) {
         // An e-mail to an address that bounced is cancelled where it would have been due, and
@@ -733,7 +766,7 @@ impl Planner<'_> {
             .history
             .bounce_cancels(&key, self.tz_of(step, iv), self.now)
         {
-            self.emit(iv, step, person, at, ActionState::Cancelled, why);
+            self.emit(iv, step, person, at, ActionState::Cancelled, why.into());
             if chain {
                 self.chain_after(interview, iv, step, person, at);
             }
@@ -745,13 +778,12 @@ impl Planner<'_> {
             && let Some(own) =
                 heard::own_follow_up_since(&self.history.heard, &iv.id, &key.recipient, at)
         {
-            let why = format!(
-                "you wrote to {} yourself {}: that stands for this {}",
-                iv.interviewers[person].name,
-                self.when(own.at, self.tz_of(step, iv)),
-                step.as_str()
-            );
-            self.emit(iv, step, person, own.at, ActionState::Cancelled, why);
+            let why = Why::OwnMessage {
+                name: iv.interviewers[person].name.clone(),
+                at: self.when(own.at, self.tz_of(step, iv)),
+                step,
+            };
+            self.emit(iv, step, person, own.at, ActionState::Cancelled, why.into());
             if chain {
                 self.chain_after(interview, iv, step, person, own.at);
             }
@@ -762,7 +794,7 @@ impl Planner<'_> {
             interview,
             step,
             person,
-            reasons: vec![reason],
+            reasons,
             capped: false,
             overdue_from: None,
             chain,
@@ -798,15 +830,14 @@ impl Planner<'_> {
                 .send_limit(c.step, iv)
                 .is_some_and(|limit| c.at > limit)
             {
-                let why = format!(
-                    "past its hard limit ({} after the interview): never sent automatically",
-                    format_delay(self.policy.thank_you_limit)
-                );
+                let why = Why::PastLimit {
+                    limit: Delay(self.policy.thank_you_limit),
+                };
                 self.skip(iv, &mut c, why);
                 continue;
             }
             if c.at > self.now + TimeDelta::days(HORIZON_DAYS) {
-                self.skip(iv, &mut c, "no time allowed within five years".into());
+                self.skip(iv, &mut c, Why::BeyondHorizon);
                 continue;
             }
 
@@ -819,12 +850,11 @@ impl Planner<'_> {
             {
                 let back = self.day_start(hold.until, tz);
                 if c.at < back {
-                    c.reasons.push(format!(
-                        "held until {}: {} is away (automatic reply {})",
-                        self.when(back, tz),
-                        hold.from,
-                        self.when(hold.said_on, tz)
-                    ));
+                    c.reasons.push(Why::Away {
+                        until: self.when(back, tz),
+                        from: hold.from.clone(),
+                        said_on: self.when(hold.said_on, tz),
+                    });
                     c.at = back;
                     self.enqueue(c);
                     continue;
@@ -845,8 +875,9 @@ impl Planner<'_> {
             }
             // Due before now, even in its window: it goes now (or is too late), and says so.
             if c.at < self.now {
-                c.reasons
-                    .push(format!("overdue since {}", self.when(c.at, tz)));
+                c.reasons.push(Why::Overdue {
+                    since: self.when(c.at, tz),
+                });
                 c.overdue_from = Some(c.at);
                 c.at = self.now;
                 self.enqueue(c);
@@ -857,14 +888,13 @@ impl Planner<'_> {
             if self.policy.is_capped(c.step)
                 && let Some((clear, blocker)) = self.cap_clears_at(&person.key(), c.at, tz)
             {
-                c.reasons.push(format!(
-                    "deferred {}: weekly cap, {} got {} ({}) {}",
-                    format_gap(clear - c.at),
-                    person.key(),
-                    blocker.what,
-                    blocker.interview,
-                    self.when(blocker.at, tz),
-                ));
+                c.reasons.push(Why::Cap {
+                    by: Delay(clear - c.at),
+                    recipient: person.key(),
+                    blocking_step: blocker.step,
+                    interview: blocker.interview.clone(),
+                    at: self.when(blocker.at, tz),
+                });
                 c.at = clear;
                 c.capped = true;
                 self.enqueue(c);
@@ -873,20 +903,21 @@ impl Planner<'_> {
 
             let needs_address = c.step.channel() == Channel::Email;
             if needs_address && person.email.is_none() {
-                let why = format!("{} has no e-mail address", person.name);
+                let why = Why::NoAddress {
+                    name: person.name.clone(),
+                };
                 self.skip(iv, &mut c, why);
             } else {
                 if c.step == Step::ThankYou && self.policy.thank_you_is_late(iv, c.at) {
-                    c.reasons.push(format!(
-                        "later than the {} target, still within the {} limit",
-                        format_delay(self.policy.thank_you_target),
-                        format_delay(self.policy.thank_you_limit)
-                    ));
+                    c.reasons.push(Why::LateThankYou {
+                        target: Delay(self.policy.thank_you_target),
+                        limit: Delay(self.policy.thank_you_limit),
+                    });
                 }
                 if c.step.channel().is_touch() {
                     let touch = Touch {
                         at: c.at,
-                        what: c.step.as_str(),
+                        step: Some(c.step),
                         interview: iv.id.clone(),
                     };
                     self.add_touch(person.key(), touch);
@@ -896,7 +927,8 @@ impl Planner<'_> {
                 } else {
                     ActionState::Scheduled
                 };
-                self.emit(iv, c.step, c.person, c.at, state, c.reasons.join("; "));
+                let reasons = std::mem::take(&mut c.reasons).into();
+                self.emit(iv, c.step, c.person, c.at, state, reasons);
             }
 
             if c.chain {
@@ -920,7 +952,7 @@ impl Planner<'_> {
                 Some(at) => (step, anchor) = (next, at),
                 None => {
                     let (at, reason) = self.after(iv, next, anchor, step);
-                    self.push(index, iv, next, person, at, reason, true);
+                    self.push(index, iv, next, person, at, vec![reason], true);
                     return;
                 }
             }
@@ -977,48 +1009,31 @@ impl Planner<'_> {
 
     /// Reports a step that will not go out, with every reason that led there, due when it
     /// would have gone out (not now, when it was only found overdue now).
-    fn skip(&mut self, iv: &Interview, c: &mut Candidate, why: String) {
+    fn skip(&mut self, iv: &Interview, c: &mut Candidate, why: Why) {
         c.reasons.push(why);
-        let reason = c.reasons.join("; ");
+        let reason = std::mem::take(&mut c.reasons).into();
         let due = c.overdue_from.unwrap_or(c.at);
         self.emit(iv, c.step, c.person, due, ActionState::Skipped, reason);
     }
 
     /// A time in a reason, in `tz`, with its date when it is not this week.
-    fn when(&self, t: DateTime<Utc>, tz: Tz) -> String {
-        short(t, tz, self.now)
+    fn when(&self, t: DateTime<Utc>, tz: Tz) -> Moment {
+        Moment::new(t, tz, self.now)
     }
 
     /// Why the send window moved a step from `from` (`None`: from now, where an overdue step
     /// stood): the hours or days, and every holiday passed over, by name.
-    fn moved(
-        &self,
-        from: Option<DateTime<Utc>>,
-        placed: &Placed,
-        window: &Window,
-        tz: Tz,
-    ) -> String {
+    fn moved(&self, from: Option<DateTime<Utc>>, placed: &Placed, window: &Window, tz: Tz) -> Why {
         let to = self.when(placed.at, tz);
-        let from = match from {
-            Some(from) => format!("from {} ", self.when(from, tz)),
-            None => String::new(),
-        };
-        let days: Vec<String> = placed.holidays.iter().map(|d| short_date(*d)).collect();
-        let holidays = match days.as_slice() {
-            [] => None,
-            [one] => Some((one.clone(), "a holiday", "is a holiday")),
-            [rest @ .., last] => Some((
-                format!("{} and {last}", rest.join(", ")),
-                "holidays",
-                "are holidays",
-            )),
-        };
-        match (holidays, placed.outside_window) {
-            (None, _) => format!("moved {from}to {to}: send window {window}"),
-            (Some((dates, noun, _)), false) => format!("moved off {dates}, {noun}, to {to}"),
-            (Some((dates, _, verb)), true) => {
-                format!("moved {from}to {to}: send window {window}, and {dates} {verb}")
-            }
+        let holidays = placed.holidays.clone();
+        if !holidays.is_empty() && !placed.outside_window {
+            return Why::Holiday { holidays, to };
+        }
+        Why::Window {
+            from: from.map(|from| self.when(from, tz)),
+            to,
+            window: *window,
+            holidays,
         }
     }
 
@@ -1029,7 +1044,7 @@ impl Planner<'_> {
         person: usize,
         due: DateTime<Utc>,
         state: ActionState,
-        reason: String,
+        reason: Reasons,
     ) {
         let interviewer: &Interviewer = &iv.interviewers[person];
         let channel = step.channel();
@@ -1042,10 +1057,10 @@ impl Planner<'_> {
                 ActionState::Scheduled | ActionState::Deferred | ActionState::Skipped
             ),
         ) {
-            reason.push_str(&format!(
-                "; {} is the primary but has no e-mail address: {} stands in",
-                named.name, interviewer.name
-            ));
+            reason.push(Why::StandsIn {
+                primary: named.name.clone(),
+                stand_in: interviewer.name.clone(),
+            });
         }
         let to = if channel.goes_to_the_user() {
             Some(self.owner.email.clone())
@@ -1066,23 +1081,6 @@ impl Planner<'_> {
             state,
             reason,
         });
-    }
-}
-
-fn note_suffix(note: Option<&str>) -> String {
-    note.map(|n| format!(": {n}")).unwrap_or_default()
-}
-
-/// `3 days`, `5 h`, `20 min`.
-fn format_gap(d: TimeDelta) -> String {
-    let minutes = d.num_minutes();
-    if minutes >= 36 * 60 {
-        let days = (minutes + 12 * 60) / (24 * 60);
-        format!("{days} day{}", if days == 1 { "" } else { "s" })
-    } else if minutes >= 90 {
-        format!("{} h", (minutes + 30) / 60)
-    } else {
-        format!("{minutes} min")
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::{DaemonError, Live, Next, Tally, TickReport, keys_in};
-use crate::core::{Channel, History, SendKey, SendState, plan};
+use crate::core::{Channel, History, SendKey, SendState, Why, plan};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::delivery::queue::eml::{parse_eml, to_eml};
@@ -276,13 +276,13 @@ impl<'a, T: Transport> Round<'a, T> {
                 continue;
             }
             let why = match self.ws.interview(&record.key.interview) {
-                None => Some("the interview was removed from the records".to_string()),
+                None => Some(Why::Removed),
                 Some(iv) => history.cancels_waiting(iv, &record.key, record.reserved_at, self.now),
             };
             let Some(why) = why else { continue };
             let mut next = record.clone();
             next.state = SendState::Cancelled;
-            next.note = Some(why.clone());
+            next.note = Some(why.to_string());
             next.updated_at = self.now;
             if store.transition(&record.key, &[Some(record.state)], &next)? {
                 send_event!(info, record.key, "cancelled: {why}");

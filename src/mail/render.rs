@@ -5,7 +5,7 @@
 //! escaping (`&` stays `&`): these are plain-text mails. A draft with an empty subject or body, or
 //! a leftover `{{`/`}}`, is an error, so a message with a hole in it is never sent.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::{Interview, Interviewer, Owner, Step, Undeliverable};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::mail::template_check::{self, unclosed_block, unknown_names};
+use crate::mail::template_check::unclosed_block;
 
 /// The templates built into the binary, so a config without a templates directory still works;
 /// `followup init` writes them out.
@@ -44,7 +44,7 @@ pub const BUILTIN: [(Step, &str); 6] = [
 ];
 
 /// The body of a template is on line 3: after the `Subject:` line and the blank line.
-const BODY_FIRST_LINE: usize = 3;
+pub(super) const BODY_FIRST_LINE: usize = 3;
 
 /// A rendered message: what the user would write, before any header is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,11 +114,11 @@ pub enum RenderProblem {
 /// user can override just the one message they care about.
 #[derive(Debug, Clone)]
 pub struct Templates {
-    registry: Handlebars<'static>,
+    pub(super) registry: Handlebars<'static>,
     /// Where each step's template came from, for messages.
     files: BTreeMap<Step, PathBuf>,
     /// How far into its line each step's subject template starts, for positions in the file.
-    subject_columns: BTreeMap<Step, usize>,
+    pub(super) subject_columns: BTreeMap<Step, usize>,
 }
 
 impl Templates {
@@ -259,61 +259,6 @@ impl Templates {
         Ok(())
     }
 
-    /// The names every template uses, in every branch and in the arguments of `#if`,
-    /// `#unless`, `#each` and `#with`, checked against the names a record can have: errors for
-    /// names no record can have (a misspelt guard), warnings for notes no record has yet.
-    pub fn check_names(
-        &self,
-        records: &[Interview],
-        owner: &Owner,
-    ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
-        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
-        for &step in Step::ALL {
-            let every = every_name(records, owner, step);
-            let parts = [
-                (
-                    subject_name(step),
-                    0,
-                    self.subject_columns.get(&step).copied(),
-                ),
-                (body_name(step), BODY_FIRST_LINE - 1, None),
-            ];
-            for (name, line0, col0) in parts {
-                let Some(template) = self.registry.get_template(&name) else {
-                    continue;
-                };
-                for u in unknown_names(template, &every) {
-                    let column = match col0 {
-                        Some(c) if u.line == 1 => u.column + c,
-                        _ => u.column,
-                    };
-                    let at = |message: String| {
-                        Diagnostic::at(&self.file(step), u.line + line0, column, message)
-                    };
-                    match (&u.suggestion, u.note) {
-                        (Some(meant), _) => errors.push(at(format!(
-                            "`{}` is not a name a record can have: did you mean `{meant}`?",
-                            u.name
-                        ))),
-                        (None, true) => warnings.push(at(format!(
-                            "no record has a note `{}` yet: what it guards is left out until \
-                             one does",
-                            u.name
-                        ))),
-                        (None, false) => errors.push(at(format!(
-                            "`{}` is not a name a record can have (the names are listed in the \
-                             README, under Templates)",
-                            u.name
-                        ))),
-                    }
-                }
-            }
-        }
-        errors.dedup();
-        warnings.dedup();
-        (errors, warnings)
-    }
-
     /// The file a step's template came from.
     pub fn file(&self, step: Step) -> PathBuf {
         self.files
@@ -367,98 +312,7 @@ impl Templates {
         }
         Ok(Draft { subject, body })
     }
-
-    /// Test-renders every step for every person the playbook can address it to, in every record,
-    /// and returns every problem found.
-    pub fn check(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
-        // Rendering every step for every record is most of the time a large set of records
-        // takes to load, and each render stands alone: the records are shared out among the
-        // cores (a few hundred at least to a thread, so a small set stays on this one).
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cores.min(records.len() / 512 + 1);
-        let chunk = records.len().div_ceil(threads).max(1);
-        let mut out: Vec<Diagnostic> = if threads == 1 {
-            self.check_part(records, owner)
-        } else {
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = records
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || self.check_part(part, owner)))
-                    .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|part| {
-                        part.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
-        };
-        out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
-        out.dedup();
-        out
-    }
-
-    /// [`Templates::check`] of some of the records, unsorted. A step whose templates depend
-    /// only on the shape of the values is rendered once for each shape met, and its outcome
-    /// given to every record of that shape: a large set of records is mostly alike.
-    fn check_part(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
-        let by_shape: BTreeSet<Step> = Step::ALL
-            .iter()
-            .copied()
-            .filter(|&step| {
-                [subject_name(step), body_name(step)].iter().all(|name| {
-                    self.registry
-                        .get_template(name)
-                        .is_some_and(template_check::depends_only_on_shape)
-                })
-            })
-            .collect();
-        let mut outcomes: HashMap<ShapeOf, Option<RenderError>> = HashMap::new();
-        let mut out = Vec::new();
-        for iv in records {
-            // One context for each person, moved from step to step.
-            let mut contexts: Vec<(&Interviewer, RenderContext)> = Vec::new();
-            for (step, person) in iv.pairings() {
-                let ctx = match contexts.iter().position(|(p, _)| std::ptr::eq(*p, person)) {
-                    Some(i) => {
-                        contexts[i].1.set_step(iv, step);
-                        &contexts[i].1
-                    }
-                    None => {
-                        let ctx = RenderContext::new(iv, person, owner, step);
-                        contexts.push((person, ctx));
-                        &contexts[contexts.len() - 1].1
-                    }
-                };
-                let mut key = Vec::new();
-                let failed =
-                    if by_shape.contains(&step) && template_check::shape(ctx.data(), &mut key) {
-                        outcomes
-                            .entry((step, ctx.empty_required, key))
-                            .or_insert_with(|| self.render(step, ctx).err())
-                            .clone()
-                            .map(|e| RenderError {
-                                interview: iv.id.clone(),
-                                ..e
-                            })
-                    } else {
-                        self.render(step, ctx).err()
-                    };
-                if let Some(e) = failed {
-                    let mut d = e.to_diagnostic();
-                    d.message = format!("{} (record {})", d.message, iv.source.display());
-                    out.push(d);
-                }
-            }
-        }
-        out
-    }
 }
-
-/// What decides a render's outcome when its templates depend only on the shape of the
-/// values: the step, the required value left empty, and the shape.
-type ShapeOf = (Step, Option<&'static str>, Vec<u8>);
 
 /// The values a template can use.
 ///
@@ -492,7 +346,7 @@ pub struct RenderContext {
     /// The data, as handlebars holds it: rendering from a [`Value`] would copy it each time.
     data: handlebars::Context,
     /// A value every message needs that the records left empty.
-    empty_required: Option<&'static str>,
+    pub(super) empty_required: Option<&'static str>,
 }
 
 impl PartialEq for RenderContext {
@@ -608,65 +462,6 @@ impl fmt::Display for RenderContext {
     }
 }
 
-/// The notes the README suggests; a template may guard on them before any record has one.
-pub const CONVENTIONAL_NOTES: [&str; 5] = ["highlight", "concern", "answer", "strength", "extra"];
-
-/// The values of `step` for a record that has every optional value set, and every note the
-/// records (or the convention) name: the names a template may use. Built by the same code
-/// that builds the real values, so the two cannot disagree.
-fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
-    let person = Interviewer {
-        name: "Jane Roe".into(),
-        title: Some("Engineering Manager".into()),
-        email: crate::core::EmailAddress::parse("jane@example.com").ok(),
-        greeting: Some("Dear Ms. Roe".into()),
-        primary: true,
-    };
-    let mut notes: BTreeMap<String, String> = CONVENTIONAL_NOTES
-        .iter()
-        .map(|n| (n.to_string(), "x".to_string()))
-        .collect();
-    for iv in records {
-        for k in iv.notes.keys() {
-            notes.insert(k.clone(), "x".into());
-        }
-    }
-    let start = chrono::DateTime::UNIX_EPOCH;
-    let iv = Interview {
-        id: "every-name".into(),
-        company: "Acme".into(),
-        position: "Engineer".into(),
-        local_start: start.naive_utc(),
-        start,
-        end: start,
-        timezone: chrono_tz::UTC,
-        interviewers: vec![person.clone()],
-        decision_by: Some(start.date_naive()),
-        status: crate::core::Status::Waiting,
-        status_on: Some(start.date_naive()),
-        notes,
-        attachments: vec![PathBuf::from("cv.pdf")],
-        domains: vec!["acme.example.com".into()],
-        source: PathBuf::new(),
-    };
-    let mut owner = owner.clone();
-    owner.phone = Some("+1 555 0100".into());
-    owner.signature = Some("x".into());
-    // The thank-you carries the attachments; every step may name `attachments`. The person's
-    // address may have bounced.
-    let bounced = crate::core::plan::Undeliverable {
-        at: start,
-        reason: "550 5.1.1".into(),
-    };
-    let mut data = RenderContext::new(&iv, &person, &owner, Step::ThankYou)
-        .with_bounce(Some(&bounced))
-        .data
-        .data()
-        .clone();
-    data["step"] = step.as_str().into();
-    data
-}
-
 /// One interviewer as templates see them; `primary` says whether they are the interview's
 /// primary interviewer (the one marked, else the first).
 fn person_value(iv: &Interview, p: &Interviewer) -> Value {
@@ -714,11 +509,11 @@ fn builtin_path(step: Step) -> PathBuf {
     PathBuf::from(format!("<builtin>/{step}.hbs"))
 }
 
-fn subject_name(step: Step) -> String {
+pub(super) fn subject_name(step: Step) -> String {
     format!("{step}.subject")
 }
 
-fn body_name(step: Step) -> String {
+pub(super) fn body_name(step: Step) -> String {
     format!("{step}.body")
 }
 
@@ -880,7 +675,7 @@ pub(crate) mod tests {
         t.render(step, &RenderContext::new(iv, person, me, step))
     }
 
-    fn one(src: &str) -> Result<Templates, Diagnostics> {
+    pub(crate) fn one(src: &str) -> Result<Templates, Diagnostics> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("thank_you.hbs"), src).unwrap();
         Templates::load(Some(dir.path()))
@@ -904,36 +699,6 @@ pub(crate) mod tests {
                 assert!(d.body.contains("Acme Tools") || d.subject.contains("Acme Tools"));
             }
         }
-    }
-
-    #[test]
-    fn the_builtin_templates_use_only_names_a_record_can_have() {
-        let (errors, warnings) = Templates::builtin().check_names(&[bare()], &owner());
-        assert!(
-            errors.is_empty() && warnings.is_empty(),
-            "{errors:?} {warnings:?}"
-        );
-    }
-
-    #[test]
-    fn a_misspelt_guard_is_an_error_at_its_line_and_an_unknown_note_a_warning() {
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}},\n{{#if notes.higlight}}x{{/if}}\n")
-            .unwrap();
-        let (errors, _) = t.check_names(&[bare()], &owner());
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].line, Some(4));
-        assert!(
-            errors[0]
-                .message
-                .contains("did you mean `notes.highlight`?"),
-            "{}",
-            errors[0]
-        );
-        let t = one("Subject: Hi {{#if notes.referral}}x{{/if}}\n\nDear {{interviewer.name}}\n")
-            .unwrap();
-        let (errors, warnings) = t.check_names(&[bare()], &owner());
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!((warnings[0].line, warnings[0].column), (Some(1), Some(13)));
     }
 
     #[test]
@@ -1311,72 +1076,6 @@ pub(crate) mod tests {
     }
 
     /// `count` copies of `iv`, each its own record.
-    fn copies(iv: &Interview, count: usize) -> Vec<Interview> {
-        (0..count)
-            .map(|i| Interview {
-                id: format!("{}-{i}", iv.id),
-                company: format!("Company {i}"),
-                source: PathBuf::from(format!("iv{i}.yaml")),
-                ..iv.clone()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn check_reports_a_failure_for_every_record_of_the_same_shape() {
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}}, {{interviewer.title}}\n").unwrap();
-        let records = copies(&bare(), 3);
-        let found = t.check(&records, &owner());
-        // Each record's thank-you to its untitled interviewer fails, named with its record.
-        for r in &records {
-            assert!(
-                found.iter().any(|d| d
-                    .message
-                    .contains(&format!("record {}", r.source.display()))),
-                "{} not reported: {found:?}",
-                r.id
-            );
-        }
-    }
-
-    #[test]
-    fn check_renders_each_record_whose_text_could_change_the_outcome() {
-        // A brace in one record's note makes a leftover there, and only there.
-        let mut records = copies(&full(), 3);
-        records[1]
-            .notes
-            .insert("highlight".into(), "the {{team}} offsite".into());
-        let found = Templates::builtin().check(&records, &owner());
-        assert!(!found.is_empty(), "the brace went unseen");
-        assert!(
-            found.iter().all(|d| d.message.contains("record iv1.yaml")),
-            "{found:?}"
-        );
-        // A comparison tells texts apart: only the record it picks out fails.
-        let t = one("Subject: Hi\n\nDear {{interviewer.name}}\n\
-             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n")
-        .unwrap();
-        let found = t.check(&copies(&bare(), 3), &owner());
-        assert!(!found.is_empty(), "the comparison went unseen");
-        assert!(
-            found.iter().all(|d| d.message.contains("record iv2.yaml")),
-            "{found:?}"
-        );
-    }
-
-    #[test]
-    fn check_covers_every_pairing_the_playbook_makes() {
-        let iv = bare();
-        let pairs: Vec<_> = iv
-            .pairings()
-            .into_iter()
-            .map(|(s, p)| (s, p.name.clone()))
-            .collect();
-        assert_eq!(pairs.len(), 2 + 5);
-        assert!(pairs.contains(&(Step::ThankYou, "Sam Lee".into())));
-        assert!(pairs.contains(&(Step::FinalCheck, "Jane Doe".into())));
-    }
-
     #[test]
     fn primary_defaults_to_the_first_interviewer_in_every_template() {
         let mut iv = bare();

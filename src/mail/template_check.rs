@@ -4,10 +4,224 @@
 //! record takes. A misspelt guard (`{{#if notes.higlight}}`) would otherwise drop its sentence
 //! silently, for every record.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
 use handlebars::template::{BlockParam, HelperTemplate, Parameter, Template, TemplateElement};
 use serde_json::Value;
 
+use crate::core::{Interview, Interviewer, Owner, Step};
+use crate::input::diagnostic::Diagnostic;
 use crate::input::yaml::closest;
+use crate::mail::render::{
+    BODY_FIRST_LINE, RenderContext, RenderError, Templates, body_name, subject_name,
+};
+
+/// The checks `validate` makes of the templates against the records.
+impl Templates {
+    /// The names every template uses, in every branch and in the arguments of `#if`,
+    /// `#unless`, `#each` and `#with`, checked against the names a record can have: errors for
+    /// names no record can have (a misspelt guard), warnings for notes no record has yet.
+    pub fn check_names(
+        &self,
+        records: &[Interview],
+        owner: &Owner,
+    ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        for &step in Step::ALL {
+            let every = every_name(records, owner, step);
+            let parts = [
+                (
+                    subject_name(step),
+                    0,
+                    self.subject_columns.get(&step).copied(),
+                ),
+                (body_name(step), BODY_FIRST_LINE - 1, None),
+            ];
+            for (name, line0, col0) in parts {
+                let Some(template) = self.registry.get_template(&name) else {
+                    continue;
+                };
+                for u in unknown_names(template, &every) {
+                    let column = match col0 {
+                        Some(c) if u.line == 1 => u.column + c,
+                        _ => u.column,
+                    };
+                    let at = |message: String| {
+                        Diagnostic::at(&self.file(step), u.line + line0, column, message)
+                    };
+                    match (&u.suggestion, u.note) {
+                        (Some(meant), _) => errors.push(at(format!(
+                            "`{}` is not a name a record can have: did you mean `{meant}`?",
+                            u.name
+                        ))),
+                        (None, true) => warnings.push(at(format!(
+                            "no record has a note `{}` yet: what it guards is left out until \
+                             one does",
+                            u.name
+                        ))),
+                        (None, false) => errors.push(at(format!(
+                            "`{}` is not a name a record can have (the names are listed in the \
+                             README, under Templates)",
+                            u.name
+                        ))),
+                    }
+                }
+            }
+        }
+        errors.dedup();
+        warnings.dedup();
+        (errors, warnings)
+    }
+
+    /// Test-renders every step for every person the playbook can address it to, in every record,
+    /// and returns every problem found.
+    pub fn check(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
+        // Rendering every step for every record is most of the time a large set of records
+        // takes to load, and each render stands alone: the records are shared out among the
+        // cores (a few hundred at least to a thread, so a small set stays on this one).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = cores.min(records.len() / 512 + 1);
+        let chunk = records.len().div_ceil(threads).max(1);
+        let mut out: Vec<Diagnostic> = if threads == 1 {
+            self.check_part(records, owner)
+        } else {
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = records
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || self.check_part(part, owner)))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| {
+                        part.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
+        out.dedup();
+        out
+    }
+
+    /// [`Templates::check`] of some of the records, unsorted. A step whose templates depend
+    /// only on the shape of the values is rendered once for each shape met, and its outcome
+    /// given to every record of that shape: a large set of records is mostly alike.
+    fn check_part(&self, records: &[Interview], owner: &Owner) -> Vec<Diagnostic> {
+        let by_shape: BTreeSet<Step> = Step::ALL
+            .iter()
+            .copied()
+            .filter(|&step| {
+                [subject_name(step), body_name(step)].iter().all(|name| {
+                    self.registry
+                        .get_template(name)
+                        .is_some_and(depends_only_on_shape)
+                })
+            })
+            .collect();
+        let mut outcomes: HashMap<ShapeOf, Option<RenderError>> = HashMap::new();
+        let mut out = Vec::new();
+        for iv in records {
+            // One context for each person, moved from step to step.
+            let mut contexts: Vec<(&Interviewer, RenderContext)> = Vec::new();
+            for (step, person) in iv.pairings() {
+                let ctx = match contexts.iter().position(|(p, _)| std::ptr::eq(*p, person)) {
+                    Some(i) => {
+                        contexts[i].1.set_step(iv, step);
+                        &contexts[i].1
+                    }
+                    None => {
+                        let ctx = RenderContext::new(iv, person, owner, step);
+                        contexts.push((person, ctx));
+                        &contexts[contexts.len() - 1].1
+                    }
+                };
+                let mut key = Vec::new();
+                let failed = if by_shape.contains(&step) && shape(ctx.data(), &mut key) {
+                    outcomes
+                        .entry((step, ctx.empty_required, key))
+                        .or_insert_with(|| self.render(step, ctx).err())
+                        .clone()
+                        .map(|e| RenderError {
+                            interview: iv.id.clone(),
+                            ..e
+                        })
+                } else {
+                    self.render(step, ctx).err()
+                };
+                if let Some(e) = failed {
+                    let mut d = e.to_diagnostic();
+                    d.message = format!("{} (record {})", d.message, iv.source.display());
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What decides a render's outcome when its templates depend only on the shape of the
+/// values: the step, the required value left empty, and the shape.
+type ShapeOf = (Step, Option<&'static str>, Vec<u8>);
+
+/// The notes the README suggests; a template may guard on them before any record has one.
+pub const CONVENTIONAL_NOTES: [&str; 5] = ["highlight", "concern", "answer", "strength", "extra"];
+
+/// The values of `step` for a record that has every optional value set, and every note the
+/// records (or the convention) name: the names a template may use. Built by the same code
+/// that builds the real values, so the two cannot disagree.
+fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
+    let person = Interviewer {
+        name: "Jane Roe".into(),
+        title: Some("Engineering Manager".into()),
+        email: crate::core::EmailAddress::parse("jane@example.com").ok(),
+        greeting: Some("Dear Ms. Roe".into()),
+        primary: true,
+    };
+    let mut notes: BTreeMap<String, String> = CONVENTIONAL_NOTES
+        .iter()
+        .map(|n| (n.to_string(), "x".to_string()))
+        .collect();
+    for iv in records {
+        for k in iv.notes.keys() {
+            notes.insert(k.clone(), "x".into());
+        }
+    }
+    let start = chrono::DateTime::UNIX_EPOCH;
+    let iv = Interview {
+        id: "every-name".into(),
+        company: "Acme".into(),
+        position: "Engineer".into(),
+        local_start: start.naive_utc(),
+        start,
+        end: start,
+        timezone: chrono_tz::UTC,
+        interviewers: vec![person.clone()],
+        decision_by: Some(start.date_naive()),
+        status: crate::core::Status::Waiting,
+        status_on: Some(start.date_naive()),
+        notes,
+        attachments: vec![PathBuf::from("cv.pdf")],
+        domains: vec!["acme.example.com".into()],
+        source: PathBuf::new(),
+    };
+    let mut owner = owner.clone();
+    owner.phone = Some("+1 555 0100".into());
+    owner.signature = Some("x".into());
+    // The thank-you carries the attachments; every step may name `attachments`. The person's
+    // address may have bounced.
+    let bounced = crate::core::plan::Undeliverable {
+        at: start,
+        reason: "550 5.1.1".into(),
+    };
+    let mut data = RenderContext::new(&iv, &person, &owner, Step::ThankYou)
+        .with_bounce(Some(&bounced))
+        .data()
+        .clone();
+    data["step"] = step.as_str().into();
+    data
+}
 
 /// A block opened and never closed (or closed by the wrong tag): where its tag starts in the
 /// source (1-based line and column) and what to do.
@@ -444,5 +658,108 @@ mod tests {
         assert_eq!(line, 2);
         assert!(message.contains("close it with `{{/if}}`"), "{message}");
         assert!(unclosed_block("{{!-- {{#if x}} --}}\\{{#if y}} {{#if z}}{{/if}}").is_none());
+    }
+}
+
+/// The checks of the templates against the records.
+#[cfg(test)]
+mod checks_against_records {
+    use super::*;
+    use crate::mail::render::tests::{bare, full, one, owner};
+
+    #[test]
+    fn the_builtin_templates_use_only_names_a_record_can_have() {
+        let (errors, warnings) = Templates::builtin().check_names(&[bare()], &owner());
+        assert!(
+            errors.is_empty() && warnings.is_empty(),
+            "{errors:?} {warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_guard_is_an_error_at_its_line_and_an_unknown_note_a_warning() {
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}},\n{{#if notes.higlight}}x{{/if}}\n")
+            .unwrap();
+        let (errors, _) = t.check_names(&[bare()], &owner());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(4));
+        assert!(
+            errors[0]
+                .message
+                .contains("did you mean `notes.highlight`?"),
+            "{}",
+            errors[0]
+        );
+        let t = one("Subject: Hi {{#if notes.referral}}x{{/if}}\n\nDear {{interviewer.name}}\n")
+            .unwrap();
+        let (errors, warnings) = t.check_names(&[bare()], &owner());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((warnings[0].line, warnings[0].column), (Some(1), Some(13)));
+    }
+
+    fn copies(iv: &Interview, count: usize) -> Vec<Interview> {
+        (0..count)
+            .map(|i| Interview {
+                id: format!("{}-{i}", iv.id),
+                company: format!("Company {i}"),
+                source: PathBuf::from(format!("iv{i}.yaml")),
+                ..iv.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn check_reports_a_failure_for_every_record_of_the_same_shape() {
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}}, {{interviewer.title}}\n").unwrap();
+        let records = copies(&bare(), 3);
+        let found = t.check(&records, &owner());
+        // Each record's thank-you to its untitled interviewer fails, named with its record.
+        for r in &records {
+            assert!(
+                found.iter().any(|d| d
+                    .message
+                    .contains(&format!("record {}", r.source.display()))),
+                "{} not reported: {found:?}",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn check_renders_each_record_whose_text_could_change_the_outcome() {
+        // A brace in one record's note makes a leftover there, and only there.
+        let mut records = copies(&full(), 3);
+        records[1]
+            .notes
+            .insert("highlight".into(), "the {{team}} offsite".into());
+        let found = Templates::builtin().check(&records, &owner());
+        assert!(!found.is_empty(), "the brace went unseen");
+        assert!(
+            found.iter().all(|d| d.message.contains("record iv1.yaml")),
+            "{found:?}"
+        );
+        // A comparison tells texts apart: only the record it picks out fails.
+        let t = one("Subject: Hi\n\nDear {{interviewer.name}}\n\
+             {{#if (eq company \"Company 2\")}}{{interviewer.title}}{{/if}}\n")
+        .unwrap();
+        let found = t.check(&copies(&bare(), 3), &owner());
+        assert!(!found.is_empty(), "the comparison went unseen");
+        assert!(
+            found.iter().all(|d| d.message.contains("record iv2.yaml")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn check_covers_every_pairing_the_playbook_makes() {
+        let iv = bare();
+        let pairs: Vec<_> = iv
+            .pairings()
+            .into_iter()
+            .map(|(s, p)| (s, p.name.clone()))
+            .collect();
+        assert_eq!(pairs.len(), 2 + 5);
+        assert!(pairs.contains(&(Step::ThankYou, "Sam Lee".into())));
+        assert!(pairs.contains(&(Step::FinalCheck, "Jane Doe".into())));
     }
 }

@@ -15,7 +15,7 @@ use crate::support::api::{MessageId, Step};
 use crate::support::dovecot::{DEADLINE, Dovecot, StartOnDrop, dovecot_ctl};
 use crate::support::smtp_server::Behaviour;
 use crate::support::wait::wait_for_async;
-use crate::support::world::{ME, World};
+use crate::support::world::{ME, World, cause_of};
 
 /// A home in `mode` whose mailbox is the Dovecot test user's, with one interview (Tue 3 Nov
 /// 10:00 New York) with Jane at a domain no other test uses. Returns the home and Jane's
@@ -115,10 +115,12 @@ async fn a_reply_in_the_inbox_stops_the_checks_and_the_user_is_told() {
     assert_eq!(w.to(&jane).len(), 1, "no status check after a reply");
     let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
     assert_eq!(check["state"], "cancelled", "{check:#}");
-    let reason = check["reason"].as_str().unwrap();
+    assert_eq!(check["cause"]["kind"], "heard_reply", "{check:#}");
     assert!(
-        reason.contains("Jane Roe") && reason.contains("answered"),
-        "{reason}"
+        check["cause"]["from"]
+            .as_str()
+            .is_some_and(|from| from.contains("Jane Roe")),
+        "{check:#}"
     );
     let told = w.to(ME);
     let notice = told
@@ -206,10 +208,7 @@ async fn an_out_of_office_holds_the_interviewer_until_the_day_after_they_are_bac
         check["due_local"].as_str().unwrap().contains("2026-11-17"),
         "held to the day after the return date: {check:#}"
     );
-    assert!(
-        check["reason"].as_str().unwrap().contains("is away"),
-        "{check:#}"
-    );
+    assert!(cause_of(&check, "away").is_some(), "{check:#}");
 }
 
 #[tokio::test]
@@ -236,12 +235,10 @@ async fn the_users_own_message_in_sent_counts_toward_the_cap_and_stops_nothing()
     );
     let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
     assert_eq!(check["state"], "deferred", "{check:#}");
+    assert_eq!(check["cause"]["kind"], "cap", "{check:#}");
     assert!(
-        check["reason"]
-            .as_str()
-            .unwrap()
-            .contains("your own message"),
-        "{check:#}"
+        check["cause"]["blocking_step"].is_null(),
+        "the user's own message blocks it: {check:#}"
     );
 }
 

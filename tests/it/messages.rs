@@ -537,10 +537,10 @@ async fn a_hard_bounce_stops_mail_to_the_address_and_asks_once_for_a_better_one(
     for step in ["status_check", "final_check"] {
         let row = &plan[&format!("smith/{step}/{DANA}")];
         assert_eq!(row["state"], "cancelled", "{row}");
-        let reason = row["reason"].as_str().unwrap();
-        assert!(
-            reason.contains("undeliverable (550 5.1.1 No such user"),
-            "{reason}"
+        assert_eq!(row["cause"]["kind"], "undeliverable", "{row}");
+        assert_eq!(
+            row["cause"]["server_said"], "550 5.1.1 No such user",
+            "{row}"
         );
     }
     let reminder = sent_for(&w, &key(Step::CallReminder, DANA));

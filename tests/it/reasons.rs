@@ -1,6 +1,6 @@
 //! Reasons that name their real cause, in one zone, with dates when they are not this week.
 
-use crate::support::world::{RECORD, World, plan_row};
+use crate::support::world::{RECORD, World, cause_of, plan_row};
 
 const JANE: &str = "jane@globex.example.com";
 
@@ -30,6 +30,12 @@ fn holidays_hold_back_the_later_steps_only_unless_the_policy_says_the_thank_you_
     let rows = held.plan_rows("2026-12-23 12:00");
     let thanks = plan_row(&rows, "thank_you", Some(JANE));
     assert_eq!(thanks["state"], "skipped", "{thanks}");
+    let window = cause_of(thanks, "window").unwrap_or_else(|| panic!("{thanks}"));
+    assert_eq!(
+        window["holidays"],
+        serde_json::json!(["2026-12-24", "2026-12-25"]),
+        "{thanks}"
+    );
     let reason = thanks["reason"].as_str().unwrap();
     assert!(
         reason.contains("Thu 24 Dec and Fri 25 Dec are holidays"),
@@ -49,12 +55,17 @@ fn a_step_moved_by_a_holiday_names_the_holiday_not_the_window() {
         );
     let rows = w.plan_rows("2026-12-24 09:00");
     let check = plan_row(&rows, "status_check", Some(JANE));
+    assert_eq!(check["cause"]["kind"], "holiday", "{check}");
+    assert_eq!(
+        check["cause"]["holidays"],
+        serde_json::json!(["2026-12-31"])
+    );
+    assert!(cause_of(check, "window").is_none(), "{check}");
     let reason = check["reason"].as_str().unwrap();
     assert!(
         reason.contains("moved off Thu 31 Dec, a holiday, to Fri 1 Jan 2027 09:00 EST"),
         "{reason}"
     );
-    assert!(!reason.contains("send window"), "{reason}");
 }
 
 #[test]
@@ -87,12 +98,14 @@ fn simulate_moves_a_step_from_its_own_time_not_from_the_virtual_clock() {
         .iter()
         .find(|e| e["interview"] == "globex" && e["step"] == "status_check")
         .unwrap();
+    let window = cause_of(check, "window").unwrap_or_else(|| panic!("{check}"));
+    assert_eq!(window["from"], "2026-11-10T23:00:00Z", "{check}");
+    assert!(cause_of(check, "overdue").is_none(), "{check}");
     let reason = check["reason"].as_str().unwrap();
     assert!(
         reason.contains("moved from Tue 18:00 EST to Wed 09:00 EST"),
         "{reason}"
     );
-    assert!(!reason.contains("overdue"), "{reason}");
 }
 
 #[test]
@@ -129,4 +142,27 @@ fn plan_json_times_are_whole_seconds_and_a_skipped_step_is_due_when_it_would_hav
     let thanks = plan_row(rows.as_array().unwrap(), "thank_you", Some(JANE));
     assert_eq!(thanks["state"], "skipped");
     assert_eq!(thanks["due"], "2026-11-03T18:00:00Z", "{thanks}");
+}
+
+#[test]
+fn status_json_gives_the_cause_of_each_next_step_beside_its_reason() {
+    let w = World::empty().with_globex();
+    let status = w
+        .ok(&["status", "--now", "2026-11-03 09:00", "--json"])
+        .json();
+    let next = status["next"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no next in {status}"));
+    let thanks = next
+        .iter()
+        .find(|r| r["key"].as_str().is_some_and(|k| k.contains("thank_you")))
+        .unwrap_or_else(|| panic!("no thank-you in {status}"));
+    assert_eq!(thanks["cause"]["kind"], "after_interview", "{thanks}");
+    assert_eq!(thanks["cause"]["delay"], "2h", "{thanks}");
+    assert!(
+        thanks["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("2h after the interview ended")),
+        "{thanks}"
+    );
 }

@@ -387,6 +387,15 @@ impl World {
 
 /// The row of `plan --json` for `step` (and `recipient`, when given).
 #[track_caller]
+/// The reason of `kind` among a row's `causes` (`plan --json`, `simulate --json`), if any.
+pub fn cause_of<'a>(row: &'a Value, kind: &str) -> Option<&'a Value> {
+    row["causes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no causes in {row}"))
+        .iter()
+        .find(|c| c["kind"] == kind)
+}
+
 pub fn plan_row<'a>(rows: &'a [Value], step: &str, recipient: Option<&str>) -> &'a Value {
     rows.iter()
         .find(|r| r["step"] == step && recipient.is_none_or(|who| r["recipient"] == who))
