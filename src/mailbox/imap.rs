@@ -34,6 +34,8 @@ use crate::input::secret::Secret;
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 use super::inbound;
+pub use crate::retry::Backoff;
+use crate::retry::Failure;
 
 /// How much of a message's text is fetched: enough for its first lines, whatever its size.
 pub const TEXT_PREFIX_BYTES: u32 = 64 * 1024;
@@ -172,6 +174,12 @@ impl ImapError {
     /// A wrong username or password (or an account the server will not let in).
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, ImapError::AuthFailed { .. })
+    }
+}
+
+impl Failure for ImapError {
+    fn heals_by_itself(&self) -> bool {
+        self.is_transient()
     }
 }
 
@@ -970,70 +978,6 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
-/// Delays between reconnection attempts: doubling from `initial` up to `max`; a refused login
-/// waits `after_auth_failure` (a server that counts failures may lock the account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
-    pub after_auth_failure: Duration,
-    failures: u32,
-    auth_failed: bool,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new(
-            Duration::from_secs(1),
-            Duration::from_secs(5 * 60),
-            Duration::from_secs(30 * 60),
-        )
-    }
-}
-
-impl Backoff {
-    pub fn new(initial: Duration, max: Duration, after_auth_failure: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            after_auth_failure,
-            failures: 0,
-            auth_failed: false,
-        }
-    }
-
-    /// How long to wait before the next attempt: zero before the first failure.
-    pub fn delay(&self) -> Duration {
-        if self.failures == 0 {
-            return Duration::ZERO;
-        }
-        let doubled = self
-            .initial
-            .saturating_mul(1u32.checked_shl(self.failures - 1).unwrap_or(u32::MAX));
-        let delay = doubled.min(self.max);
-        if self.auth_failed {
-            delay.max(self.after_auth_failure)
-        } else {
-            delay
-        }
-    }
-
-    /// Consecutive failures so far.
-    pub fn failures(&self) -> u32 {
-        self.failures
-    }
-
-    pub fn failed(&mut self, error: &ImapError) {
-        self.failures = self.failures.saturating_add(1);
-        self.auth_failed = error.is_auth_failure();
-    }
-
-    pub fn succeeded(&mut self) {
-        self.failures = 0;
-        self.auth_failed = false;
-    }
-}
-
 /// Where a folder's reading stands: valid while the folder's UIDVALIDITY is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -1271,40 +1215,6 @@ mod tests {
             ImapClient::new(s).unwrap_err(),
             ImapError::CaFile { .. }
         ));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_its_cap_and_a_refused_login_waits_longest() {
-        let mut b = Backoff::new(
-            Duration::from_secs(1),
-            Duration::from_secs(60),
-            Duration::from_secs(1800),
-        );
-        assert_eq!(b.delay(), Duration::ZERO);
-        let lost = ImapError::Lost {
-            host: "h".into(),
-            what: "IDLE".into(),
-            detail: "connection lost".into(),
-        };
-        let seconds: Vec<u64> = (0..9)
-            .map(|_| {
-                b.failed(&lost);
-                b.delay().as_secs()
-            })
-            .collect();
-        assert_eq!(seconds, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
-        for _ in 0..100 {
-            b.failed(&lost);
-        }
-        assert_eq!(b.delay(), Duration::from_secs(60), "no overflow");
-        b.succeeded();
-        assert_eq!(b.delay(), Duration::ZERO);
-        b.failed(&ImapError::AuthFailed {
-            host: "h".into(),
-            username: "u".into(),
-            detail: "bad".into(),
-        });
-        assert_eq!(b.delay(), Duration::from_secs(1800));
     }
 
     #[test]
