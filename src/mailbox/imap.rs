@@ -183,11 +183,144 @@ impl Failure for ImapError {
     }
 }
 
-/// The byte stream under the protocol: plain TCP (loopback only) or TLS.
+/// The byte stream under the protocol: plain TCP (loopback only) or TLS, keeping the last
+/// bytes the server sent. async-imap hands a `NO` or `BAD` on only as its own Debug text; the
+/// tagged line itself, read back from here, gives the server's response code and words.
 #[derive(Debug)]
-enum Transport {
+struct Transport {
+    stream: Stream,
+    heard: Heard,
+}
+
+#[derive(Debug)]
+enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    fn plain(tcp: TcpStream) -> Self {
+        Self {
+            stream: Stream::Plain(tcp),
+            heard: Heard::default(),
+        }
+    }
+
+    fn tls(tls: TlsStream<TcpStream>) -> Self {
+        Self {
+            stream: Stream::Tls(Box::new(tls)),
+            heard: Heard::default(),
+        }
+    }
+
+    /// The refusal the server sent last, if the last line it sent is one.
+    fn refusal(&self) -> Option<Refusal> {
+        Refusal::parse(self.heard.last_line()?)
+    }
+}
+
+/// The tail of what the server sent: enough for its last line.
+#[derive(Default)]
+struct Heard(Vec<u8>);
+
+impl fmt::Debug for Heard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Heard({} bytes)", self.0.len())
+    }
+}
+
+impl Heard {
+    const KEEP: usize = 4096;
+
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() >= Self::KEEP {
+            self.0.clear();
+            self.0.extend_from_slice(&bytes[bytes.len() - Self::KEEP..]);
+            return;
+        }
+        let over = (self.0.len() + bytes.len()).saturating_sub(Self::KEEP);
+        self.0.drain(..over);
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// The last complete line, without its CRLF.
+    fn last_line(&self) -> Option<&[u8]> {
+        let body = self.0.strip_suffix(b"\r\n")?;
+        let start = body
+            .windows(2)
+            .rposition(|w| w == b"\r\n")
+            .map_or(0, |i| i + 2);
+        Some(&body[start..])
+    }
+}
+
+/// A server's `NO` or `BAD` to a command, in its own words: the response code (RFC 5530:
+/// `NONEXISTENT`, `AUTHENTICATIONFAILED`, `UNAVAILABLE`, ...) and the human-readable text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `BAD` (the command was wrong) rather than `NO`.
+    pub bad: bool,
+    /// The response code's name, upper case, without its arguments.
+    pub code: Option<String>,
+    pub text: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, self.text.is_empty()) {
+            (Some(code), false) => write!(f, "[{code}] {}", self.text),
+            (Some(code), true) => write!(f, "[{code}]"),
+            (None, false) => f.write_str(&self.text),
+            (None, true) => f.write_str(if self.bad { "BAD" } else { "NO" }),
+        }
+    }
+}
+
+impl Refusal {
+    /// `tag SP ("NO" / "BAD") SP ["[" code "]" SP] text` (RFC 3501 `response-tagged`).
+    fn parse(line: &[u8]) -> Option<Refusal> {
+        let line = String::from_utf8_lossy(line);
+        let (tag, rest) = line.split_once(' ')?;
+        if tag.is_empty() || tag == "*" || tag == "+" {
+            return None;
+        }
+        let (status, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let bad = if status.eq_ignore_ascii_case("NO") {
+            false
+        } else if status.eq_ignore_ascii_case("BAD") {
+            true
+        } else {
+            return None;
+        };
+        let (code, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((code, text)) => {
+                let name = code.split(' ').next().unwrap_or_default();
+                (Some(name.to_ascii_uppercase()), text)
+            }
+            None => (None, rest),
+        };
+        Some(Refusal {
+            bad,
+            code: code.filter(|c| !c.is_empty()),
+            text: text.trim().to_string(),
+        })
+    }
+
+    /// A refusal that says the server, not the request, is the problem now (RFC 5530
+    /// `UNAVAILABLE`, `INUSE`, `SERVERBUG`, `LIMIT`), or says in words to try again.
+    pub fn is_temporary(&self) -> bool {
+        let by_code = self
+            .code
+            .as_deref()
+            .is_some_and(|c| matches!(c, "UNAVAILABLE" | "INUSE" | "SERVERBUG" | "LIMIT"));
+        let text = self.text.to_ascii_lowercase();
+        by_code || text.contains("temporar") || text.contains("try again")
+    }
+
+    /// RFC 5530 `NONEXISTENT`, or RFC 3501 `TRYCREATE`: the folder is not there.
+    pub fn is_no_such_folder(&self) -> bool {
+        matches!(self.code.as_deref(), Some("NONEXISTENT" | "TRYCREATE"))
+    }
 }
 
 impl AsyncRead for Transport {
@@ -196,10 +329,16 @@ impl AsyncRead for Transport {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = match &mut this.stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if let Poll::Ready(Ok(())) = polled {
+            this.heard.push(&buf.filled()[before..]);
         }
+        polled
     }
 }
 
@@ -209,23 +348,23 @@ impl AsyncWrite for Transport {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -331,12 +470,12 @@ impl ImapClient {
         let client = match s.security {
             Security::Tls => {
                 let tls = self.handshake(tcp).await?;
-                let mut client = async_imap::Client::new(Transport::Tls(Box::new(tls)));
+                let mut client = async_imap::Client::new(Transport::tls(tls));
                 self.greeting(&mut client).await?;
                 client
             }
             Security::Plain => {
-                let mut client = async_imap::Client::new(Transport::Plain(tcp));
+                let mut client = async_imap::Client::new(Transport::plain(tcp));
                 self.greeting(&mut client).await?;
                 client
             }
@@ -364,7 +503,7 @@ impl ImapClient {
                 // Whatever the server sent after its OK is dropped with the old stream: nothing
                 // read in clear may be taken as said under TLS.
                 let tls = self.handshake(client.into_inner()).await?;
-                async_imap::Client::new(Transport::Tls(Box::new(tls)))
+                async_imap::Client::new(Transport::tls(tls))
             }
         };
         let login = timeout(t.command, client.login(&s.username, s.password.expose()))
@@ -372,22 +511,27 @@ impl ImapClient {
             .map_err(|_| self.timed_out("answer LOGIN", t.command))?;
         let mut inner = match login {
             Ok(session) => session,
-            Err((async_imap::error::Error::No(detail), _)) if is_temporary(&detail) => {
-                return Err(ImapError::Refused {
-                    host: s.host.clone(),
-                    command: "LOGIN".into(),
-                    detail: clean_detail(&detail),
-                    bad: false,
-                });
-            }
             Err((
-                async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail),
-                _,
+                e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)),
+                client,
             )) => {
+                let refusal = client.get_ref().refusal().unwrap_or_else(|| Refusal {
+                    bad: matches!(e, async_imap::error::Error::Bad(_)),
+                    code: None,
+                    text: String::new(),
+                });
+                if refusal.is_temporary() {
+                    return Err(ImapError::Refused {
+                        host: s.host.clone(),
+                        command: "LOGIN".into(),
+                        detail: refusal.to_string(),
+                        bad: false,
+                    });
+                }
                 return Err(ImapError::AuthFailed {
                     host: s.host.clone(),
                     username: s.username.clone(),
-                    detail: clean_detail(&detail),
+                    detail: refusal.to_string(),
                 });
             }
             Err((e, _)) => return Err(self.lost("LOGIN", e)),
@@ -460,7 +604,22 @@ impl ImapClient {
             other => Err(ImapError::Lost {
                 host: self.settings.host.clone(),
                 what: "the greeting".into(),
-                detail: format!("the server greeted with {other:?}"),
+                detail: match other {
+                    Response::Data {
+                        status: Status::Bye,
+                        outcome,
+                    } => format!(
+                        "the server said BYE: {}",
+                        outcome.information.as_deref().unwrap_or("no reason given")
+                    ),
+                    Response::Data {
+                        status: Status::PreAuth,
+                        ..
+                    } => "the server greeted with PREAUTH, which would skip STARTTLS and the \
+                          login"
+                        .into(),
+                    _ => "the server's first line is not a greeting".into(),
+                },
             }),
         }
     }
@@ -482,21 +641,22 @@ fn lost(host: &str, what: &str, e: async_imap::error::Error) -> ImapError {
     ImapError::Lost {
         host: host.into(),
         what: what.into(),
-        detail: e.to_string(),
+        detail: in_words(&e),
     }
 }
 
-/// A `NO` that says the server, not the credentials, is the problem (RFC 5530 `UNAVAILABLE`).
-fn is_temporary(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("unavailable") || d.contains("temporary") || d.contains("try again")
-}
-
-/// async-imap's `code: ..., info: Some("...")` down to the server's words.
-fn clean_detail(detail: &str) -> String {
-    match detail.split_once("info: Some(\"") {
-        Some((_, rest)) => rest.trim_end_matches("\")").to_string(),
-        None => detail.to_string(),
+/// async-imap's error, said by its kind (its own text for some kinds is Debug output).
+fn in_words(e: &async_imap::error::Error) -> String {
+    use async_imap::error::Error as E;
+    match e {
+        E::Io(io) => io.to_string(),
+        E::ConnectionLost => "the server closed the connection".into(),
+        E::Parse(_) => "the server sent a response that is not IMAP".into(),
+        E::Validate(v) => format!("the character {:?} cannot be sent in a command", v.0),
+        E::Append => "the server did not take the message".into(),
+        E::No(_) => "the server answered NO".into(),
+        E::Bad(_) => "the server answered BAD".into(),
+        _ => "an unexpected failure of the IMAP library".into(),
     }
 }
 
@@ -594,6 +754,11 @@ impl Session {
         self.selected.as_deref()
     }
 
+    /// The server's last line, when it refused a command.
+    fn refusal(&self) -> Option<Refusal> {
+        self.inner.as_ref()?.get_ref().refusal()
+    }
+
     fn live(&mut self) -> Result<&mut Inner, ImapError> {
         self.inner.as_mut().ok_or_else(|| ImapError::Closed {
             host: self.host.clone(),
@@ -610,18 +775,19 @@ impl Session {
         use async_imap::error::Error as E;
         match outcome {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(E::No(detail))) => Err(ImapError::Refused {
-                host: self.host.clone(),
-                command: command.into(),
-                detail: clean_detail(&detail),
-                bad: false,
-            }),
-            Ok(Err(E::Bad(detail))) => Err(ImapError::Refused {
-                host: self.host.clone(),
-                command: command.into(),
-                detail: clean_detail(&detail),
-                bad: true,
-            }),
+            Ok(Err(e @ (E::No(_) | E::Bad(_) | E::Append))) => match self.refusal() {
+                Some(refusal) => Err(ImapError::Refused {
+                    host: self.host.clone(),
+                    command: command.into(),
+                    detail: refusal.to_string(),
+                    bad: refusal.bad,
+                }),
+                // No tagged refusal to read: the connection is in an unknown state.
+                None => {
+                    self.inner = None;
+                    Err(lost(&self.host, command, e))
+                }
+            },
             Ok(Err(e)) => {
                 self.inner = None;
                 Err(lost(&self.host, command, e))
@@ -698,7 +864,11 @@ impl Session {
             timeout(t, inner.select(folder)).await
         };
         let mailbox = match self.settle(command, outcome) {
-            Err(ImapError::Refused { detail, .. }) => {
+            // A `NO` to opening a folder is about the folder, unless the server says it is
+            // busy or down for now.
+            Err(ImapError::Refused {
+                detail, bad: false, ..
+            }) if !self.refusal().is_some_and(|r| r.is_temporary()) => {
                 return Err(ImapError::NoFolder {
                     folder: folder.into(),
                     detail,
@@ -831,18 +1001,7 @@ impl Session {
         let t = self.timeouts.command;
         let inner = self.live()?;
         let outcome = timeout(t, inner.append(folder, Some("(\\Seen)"), None, message)).await;
-        match self.settle("APPEND", outcome) {
-            Err(ImapError::Lost { detail, .. }) if detail.contains("could not append") => {
-                // async-imap's `Append` error: the server did not accept the literal.
-                Err(ImapError::Refused {
-                    host: self.host.clone(),
-                    command: "APPEND".into(),
-                    detail,
-                    bad: false,
-                })
-            }
-            other => other,
-        }
+        self.settle("APPEND", outcome)
     }
 
     /// Files a message unless a message with its Message-ID is already in the folder: the one
@@ -1258,6 +1417,54 @@ mod tests {
             sent_folder(&[f("INBOX", false), f("Sent Items", false)]),
             None
         );
+    }
+
+    #[test]
+    fn a_refusal_is_read_from_the_servers_tagged_line() {
+        let mut heard = Heard::default();
+        heard.push(b"* LIST () \".\" Sent\r\nA0004 NO [NONEXISTENT] Mailbox doesn't exist: Sent Items (0.001 + 0.000 secs).\r\n");
+        let r = Refusal::parse(heard.last_line().unwrap()).unwrap();
+        assert!(!r.bad && r.is_no_such_folder() && !r.is_temporary());
+        assert_eq!(r.code.as_deref(), Some("NONEXISTENT"));
+        assert!(r.text.starts_with("Mailbox doesn't exist: Sent Items"));
+        assert!(!r.to_string().contains("Some("), "{r}");
+
+        let r = Refusal::parse(b"a1 NO [UNAVAILABLE] Temporary authentication failure.").unwrap();
+        assert!(r.is_temporary());
+        let r = Refusal::parse(b"A2 BAD Error in IMAP command: Unknown command.").unwrap();
+        assert!(r.bad && r.code.is_none());
+        assert_eq!(r.to_string(), "Error in IMAP command: Unknown command.");
+        assert_eq!(Refusal::parse(b"* NO [ALERT] quota"), None, "untagged");
+        assert_eq!(Refusal::parse(b"A3 OK done"), None);
+
+        let mut heard = Heard::default();
+        heard.push(b"A5 NO partial");
+        assert_eq!(heard.last_line(), None, "no complete line yet");
+        heard.push(&[b'x'; 5000]);
+        heard.push(b"\r\nA6 NO [TRYCREATE] no such mailbox\r\n");
+        assert!(heard.0.len() <= Heard::KEEP);
+        let r = Refusal::parse(heard.last_line().unwrap()).unwrap();
+        assert!(r.is_no_such_folder());
+    }
+
+    #[test]
+    fn a_library_error_is_said_in_words_never_as_debug_text() {
+        use async_imap::error::Error as E;
+        for e in [
+            E::ConnectionLost,
+            E::Append,
+            E::No("code: None, info: Some(\"x\")".into()),
+            E::Io(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "reset by peer",
+            )),
+        ] {
+            let words = in_words(&e);
+            assert!(
+                !words.contains("Some(") && !words.contains("code:"),
+                "{words}"
+            );
+        }
     }
 
     #[test]
