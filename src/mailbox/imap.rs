@@ -125,9 +125,15 @@ pub enum ImapError {
         detail: String,
     },
     #[error(
-        "the IMAP folder `{folder}` cannot be opened: {detail}; `followup check-imap` lists the folders"
+        "the IMAP folder `{folder}` cannot be opened: {detail}; {}",
+        folders_in_words(existing)
     )]
-    NoFolder { folder: String, detail: String },
+    NoFolder {
+        folder: String,
+        detail: String,
+        /// The folders the server has, when it listed them.
+        existing: Vec<String>,
+    },
     #[error("the IMAP server {host} refused {command}: {detail}")]
     Refused {
         host: String,
@@ -660,6 +666,15 @@ fn in_words(e: &async_imap::error::Error) -> String {
     }
 }
 
+/// `the server has: INBOX, Sent, Trash`, or where to find that out.
+fn folders_in_words(existing: &[String]) -> String {
+    if existing.is_empty() {
+        "`followup check-imap` lists the folders".into()
+    } else {
+        format!("the folders are: {}", existing.join(", "))
+    }
+}
+
 /// A folder as LIST reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
@@ -869,9 +884,19 @@ impl Session {
             Err(ImapError::Refused {
                 detail, bad: false, ..
             }) if !self.refusal().is_some_and(|r| r.is_temporary()) => {
+                // Which folders there are is what the user needs to fix the name.
+                let existing = match self.list_folders().await {
+                    Ok(list) => list
+                        .into_iter()
+                        .filter(|f| f.selectable)
+                        .map(|f| f.name)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
                 return Err(ImapError::NoFolder {
                     folder: folder.into(),
                     detail,
+                    existing,
                 });
             }
             other => other?,
