@@ -4,12 +4,16 @@
 # It runs from its own configuration file, so the distribution's /etc/dovecot/dovecot.conf is
 # left as it is.
 #
-# Usage: dovecot-setup.sh [setup|start|stop|restart|status]   [default: setup]
-#   setup    install, configure, (re)start and wait until it answers
+# Usage: dovecot-setup.sh [setup|start|stop|restart|status|freeze|thaw|password [PW]]
+#   setup    install, configure, (re)start and wait until it answers   [the default]
 #   start    start the configured server and wait until it answers (the fault test uses it)
 #   stop     stop it and wait until the ports are closed
 #   restart  stop, then start
 #   status   exit 0 when it answers IMAP
+#   freeze   SIGSTOP every process of this server (the chaos test: a server that hangs)
+#   thaw     SIGCONT them
+#   password set the user's password to PW (default: FOLLOWUP_INTEROP_IMAP_PASSWORD) and end
+#            the sessions logged in with the old one
 #
 # Needs root and Debian (apt-get). Reads, with these defaults:
 #   FOLLOWUP_INTEROP_IMAP           127.0.0.1:143         STARTTLS and plain login (loopback)
@@ -100,8 +104,15 @@ start() {
     else
         # No systemd here (or not ours to use): the master process daemonizes itself.
         say "starting dovecot -c ${CONF}"
-        # Its own output goes to the log: a daemon holding the caller's pipe would hang it.
-        dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        # Its own output goes to the log: a daemon holding the caller's pipe would hang it. Nor
+        # may it keep any other descriptor of the caller: `flock LOCK cmd` hands its lock down,
+        # and a server holding it would keep every other user of the lock waiting for ever.
+        (
+            for fd in $(ls "/proc/${BASHPID}/fd"); do
+                if [[ "$fd" -gt 2 ]]; then eval "exec ${fd}>&-"; fi
+            done
+            exec dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1
+        )
     fi
     wait_until_up
 }
@@ -233,8 +244,32 @@ EOF
     say "mail for ${MAIL_USER} is read from ${MAILDIR}; deliver by writing into ${MAILDIR}/new"
 }
 
+# The pids of this server: its master and every process it started.
+server_pids() {
+    running || return 0
+    local master
+    master="$(cat "${BASE_DIR}/master.pid")"
+    echo "$master"
+    ps -o pid= --ppid "$master"
+}
+
+set_password() {
+    local new="$1" users="${CONF_DIR}/users" rest
+    [[ "$new" =~ ^[A-Za-z0-9._-]+$ ]] || die "keep the test password to letters, digits and . _ -"
+    [[ -f "$users" ]] || die "${users} is missing: run '$0 setup' first"
+    rest="$(cut -d: -f3- "$users")"
+    printf '%s:{PLAIN}%s:%s\n' "$MAIL_USER" "$new" "$rest" >"${users}.new"
+    chown root:dovecot "${users}.new"
+    chmod 0640 "${users}.new"
+    mv "${users}.new" "$users"
+    doveadm -c "$CONF" kick "$MAIL_USER" >/dev/null 2>&1 || true
+}
+
 case "$ACTION" in
 setup) setup ;;
+freeze) server_pids | xargs -r kill -STOP ;;
+thaw) server_pids | xargs -r kill -CONT ;;
+password) set_password "${2:-$PASSWORD}" ;;
 start) start ;;
 stop) stop ;;
 restart)
@@ -242,5 +277,5 @@ restart)
     start
     ;;
 status) imap_greeting >/dev/null 2>&1 ;;
-*) die "unknown action '${ACTION}'; expected setup, start, stop, restart or status" ;;
+*) die "unknown action '${ACTION}'; expected setup, start, stop, restart, status, freeze, thaw or password" ;;
 esac

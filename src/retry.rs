@@ -35,16 +35,19 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self::new(
-            Duration::from_secs(1),
-            Duration::from_secs(5 * 60),
-            Duration::from_secs(30 * 60),
-        )
+        Self::DEFAULT
     }
 }
 
 impl Backoff {
-    pub fn new(initial: Duration, max: Duration, lasting: Duration) -> Self {
+    /// From 1 s, doubling up to 5 min; 30 min after a failure only the user can fix.
+    pub const DEFAULT: Backoff = Backoff::new(
+        Duration::from_secs(1),
+        Duration::from_secs(5 * 60),
+        Duration::from_secs(30 * 60),
+    );
+
+    pub const fn new(initial: Duration, max: Duration, lasting: Duration) -> Self {
         Self {
             initial,
             max,

@@ -34,6 +34,8 @@ pub struct Reading {
     /// The Sent folder as configured; `None`: the one flagged `\Sent`, else `Sent`.
     pub sent: Option<String>,
     pub poll: Duration,
+    /// How long to wait between attempts after failures (`imap.retry_max`, `retry_lasting`).
+    pub backoff: Backoff,
     /// Whether copies of what followup sends go into Sent.
     pub save_copies: bool,
 }
@@ -136,6 +138,7 @@ impl Mailbox {
             let watch = watch(&reading, &sent, cursors.get(&sent).copied(), since);
             let copier = tokio::spawn(file_copies(
                 reading.client.clone(),
+                reading.backoff,
                 sent,
                 copy_requests,
                 tx.clone(),
@@ -298,6 +301,7 @@ fn watch(reading: &Reading, folder: &str, cursor: Option<Cursor>, since: NaiveDa
         StartAt::Since(since),
         reading.poll,
     )
+    .with_backoff(reading.backoff)
 }
 
 /// Reads `watch` for ever, handing each batch (even an empty one, which says the folder is
@@ -327,7 +331,7 @@ async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Opti
     if let Some(sent) = &reading.sent {
         return Some(sent.clone());
     }
-    let mut backoff = Backoff::default();
+    let mut backoff = reading.backoff;
     loop {
         tokio::time::sleep(backoff.delay()).await;
         let found = async {
@@ -352,12 +356,12 @@ async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Opti
 /// problem is set aside (reported once; tried again at the next start) so it holds up no other.
 async fn file_copies(
     client: ImapClient,
+    mut backoff: Backoff,
     sent: String,
     mut requests: mpsc::UnboundedReceiver<PathBuf>,
     tx: mpsc::Sender<MailboxEvent>,
 ) {
     let mut session = None;
-    let mut backoff = Backoff::default();
     while let Some(file) = requests.recv().await {
         loop {
             tokio::time::sleep(backoff.delay()).await;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod chaos;
 mod cli;
 mod closed_pipe;
 mod daemon;
