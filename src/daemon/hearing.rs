@@ -71,7 +71,7 @@ impl<T: Transport> Round<'_, T> {
                 Ok(())
             }
             MailboxEvent::Copied { file } => {
-                tracing::info!(file = %file.display(), "a copy is in the Sent folder");
+                tracing::debug!(file = %file.display(), "a copy is in the Sent folder");
                 if self.problem_log().recovered(SENT_COPIES) {
                     tracing::info!("copies are filed in Sent again");
                 }

@@ -25,6 +25,9 @@ const CHAOS: Gate = Gate {
      /tmp/followup-mailserver.lock cargo test --test it chaos`",
 };
 
+/// How long the faults go on: each round of them takes about 25 s.
+const CHAOS_FOR: Duration = Duration::from_secs(100);
+
 /// Runs `.ci/dovecot-setup.sh` with `args`, failing the test if it fails.
 fn ctl(args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/dovecot-setup.sh");
@@ -43,8 +46,9 @@ fn ctl(args: &[&str]) {
     );
 }
 
-/// Puts the server back however the test ends: thawed, running, its password and its Sent
-/// folder as they were.
+/// Puts the server back however the test ends: thawed, running, its password as it was, and
+/// the test's own Sent folder (the shared `Sent` is created again by Dovecot as soon as it is
+/// gone, so the test files its copies in a folder of its own) removed.
 struct Restore {
     sent: PathBuf,
     hidden: PathBuf,
@@ -55,16 +59,33 @@ impl Drop for Restore {
         let _ = std::panic::catch_unwind(|| ctl(&["thaw"]));
         let _ = std::panic::catch_unwind(|| ctl(&["start"]));
         let _ = std::panic::catch_unwind(|| ctl(&["password"]));
-        if self.hidden.exists() && !self.sent.exists() {
-            let _ = std::fs::rename(&self.hidden, &self.sent);
-        }
+        let _ = std::fs::remove_dir_all(&self.hidden);
+        let _ = std::fs::remove_dir_all(&self.sent);
     }
+}
+
+/// Makes a Maildir++ folder `name` in `maildir`, owned as the Maildir is.
+fn make_folder(maildir: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(maildir).unwrap();
+    let dir = maildir.join(format!(".{name}"));
+    for sub in ["", "cur", "new", "tmp"] {
+        let path = dir.join(sub);
+        std::fs::create_dir_all(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+    }
+    dir
 }
 
 /// The daemon's CPU time so far (user + system), from `/proc/<pid>/stat`.
 fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     // SAFETY: sysconf has no preconditions.
     let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap();
@@ -89,7 +110,7 @@ impl Chaos {
         let email = format!("person{n}@{}", self.domain);
         self.w.write(
             &format!("chaos{n}.yaml"),
-            &interview_ending_now("Globex", &format!("Person {n}"), &email),
+            &interview_ending_now(&format!("Chaos{n}"), &format!("Person {n}"), &email),
         );
         self.people.push(email);
     }
@@ -151,16 +172,18 @@ fn through_every_mailbox_fault_nothing_is_lost_doubled_or_spun_on() {
     let Some((d, _turn)) = runtime.block_on(Dovecot::take()) else {
         return;
     };
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let folder = format!("ChaosSent{}", &unique[..8]);
     let restore = Restore {
-        sent: d.maildir.join(".Sent"),
-        hidden: d.maildir.join(".Sent-hidden-by-the-chaos-test"),
+        sent: make_folder(&d.maildir, &folder),
+        hidden: d.maildir.join(format!(".{folder}-taken-away")),
     };
 
-    let domain = format!("chaos-{}.example.com", uuid::Uuid::new_v4().simple());
+    let domain = format!("chaos-{unique}.example.com");
     let imap = format!(
         "imap:\n  host: {}\n  port: {}\n  security: plain\n  username: {}\n  \
-         password_file: imap-password\n  save_sent: always\n  poll: 2s\n  timeout: 3s\n  \
-         retry_max: 4s\n  retry_lasting: 8s\n",
+         password_file: imap-password\n  sent: {folder}\n  save_sent: always\n  poll: 2s\n  \
+         timeout: 3s\n  retry_max: 4s\n  retry_lasting: 8s\n",
         d.host, d.starttls_port, d.user
     );
     let w = World::serving("send").configure(|c| c.extra.push_str(&imap));
@@ -181,51 +204,64 @@ fn through_every_mailbox_fault_nothing_is_lost_doubled_or_spun_on() {
         replied: Vec::new(),
     };
     c.add_interview();
-    let mut daemon = c.w.spawn("daemon");
+    // The binary's own log filter, as in production: the lines counted are the user's.
+    let mut daemon =
+        c.w.followup()
+            .env_remove("RUST_LOG")
+            .arg("run")
+            .spawn(&c.w.path("daemon.log"));
     let began = Instant::now();
     let cpu_began = cpu_time(daemon.pid());
     daemon.wait_log("the daemon runs", |log| log.contains("followup is running"));
     wait_for("the first thank-you", DEADLINE, || c.sent_to_each_once());
 
-    // 1. The server stops: sends go on, the problem shows, replies wait in the Maildir.
-    ctl(&["stop"]);
-    c.add_interview();
-    c.deliver_reply();
-    c.status_shows("status shows the mailbox down", |s| s.contains("cannot read"));
-    wait_for("a send while the server is down", DEADLINE, || {
-        c.sent_to_each_once()
-    });
-    ctl(&["start"]);
+    // The faults, one after the other, again and again for about two minutes.
+    let mut cycles = 0;
+    while cycles == 0 || began.elapsed() < CHAOS_FOR {
+        cycles += 1;
+        wait_for("the sends so far", DEADLINE, || c.sent_to_each_once());
+        // 1. The server stops: sends go on, the problem shows, replies wait in the Maildir.
+        ctl(&["stop"]);
+        c.add_interview();
+        c.deliver_reply();
+        c.status_shows("status shows the mailbox down", |s| {
+            s.contains("cannot read")
+        });
+        wait_for("a send while the server is down", DEADLINE, || {
+            c.sent_to_each_once()
+        });
+        ctl(&["start"]);
 
-    // 2. The server hangs (SIGSTOP) past the connect and command timeouts.
-    ctl(&["freeze"]);
-    c.add_interview();
-    c.status_shows("status shows the copy waiting on a server that hangs", |s| {
-        s.contains("waiting for the Sent folder") && s.contains("did not")
-    });
-    ctl(&["thaw"]);
-    c.deliver_reply();
+        // 2. The server hangs (SIGSTOP) past the connect and command timeouts.
+        ctl(&["freeze"]);
+        c.add_interview();
+        c.status_shows(
+            "status shows the copy waiting on a server that hangs",
+            |s| s.contains("waiting for the Sent folder") && s.contains("did not"),
+        );
+        ctl(&["thaw"]);
+        c.deliver_reply();
 
-    // 3. The Sent folder is taken away, then comes back.
-    wait_for("copies filed before Sent goes", DEADLINE, || {
-        copies_waiting(&c.w) == 0
-    });
-    std::fs::rename(&restore.sent, &restore.hidden).unwrap();
-    c.add_interview();
-    c.status_shows("status shows Sent missing, with what to do", |s| {
-        s.contains("waiting for the Sent folder") && s.contains("set `imap.sent`")
-    });
-    std::fs::rename(&restore.hidden, &restore.sent).unwrap();
-    c.deliver_reply();
+        // 3. The Sent folder is taken away, then comes back.
+        wait_for("copies filed before Sent goes", DEADLINE, || {
+            copies_waiting(&c.w) == 0
+        });
+        std::fs::rename(&restore.sent, &restore.hidden).unwrap();
+        c.add_interview();
+        c.status_shows("status shows Sent missing, with what to do", |s| {
+            s.contains("waiting for the Sent folder") && s.contains("set `imap.sent`")
+        });
+        std::fs::rename(&restore.hidden, &restore.sent).unwrap();
+        c.deliver_reply();
 
-    // 4. The password changes, then changes back.
-    ctl(&["password", "chaos-changed-password"]);
-    c.add_interview();
-    c.deliver_reply();
-    c.status_shows("status shows the login refused, with what to do", |s| {
-        s.contains("imap.username and the password")
-    });
-    ctl(&["password"]);
+        // 4. The password changes, then changes back.
+        ctl(&["password", "chaos-changed-password"]);
+        c.deliver_reply();
+        c.status_shows("status shows the login refused, with what to do", |s| {
+            s.contains("imap.username and the password")
+        });
+        ctl(&["password"]);
+    }
 
     // The end: everything settles.
     c.deliver_reply();
@@ -256,14 +292,14 @@ fn through_every_mailbox_fault_nothing_is_lost_doubled_or_spun_on() {
         assert_eq!(c.w.to(p).len(), 1, "{p} got exactly one thank-you");
         let id = c.thank_you_id(p).unwrap();
         let id = crate::support::api::MessageId::from_header(&id).unwrap();
-        let copies = c.d.maildir_flags(Some("Sent"), &id);
+        let copies = c.d.maildir_flags(Some(&folder), &id);
         assert_eq!(copies.len(), 1, "one copy in Sent for {p}: {copies:?}");
     }
     assert_eq!(replies(&c), c.replied.len(), "every reply heard, once");
     let share = cpu.as_secs_f64() / wall.as_secs_f64();
     println!(
-        "chaos: {} sends, {} replies, {} copies, {:.1} s wall, {:.2} s CPU ({:.2} %), {lines} \
-         log lines",
+        "chaos: {cycles} rounds of faults, {} sends, {} replies, {} copies, {:.1} s wall, {:.2} s \
+         CPU ({:.2} %), {lines} log lines",
         c.people.len(),
         c.replied.len(),
         c.people.len(),
