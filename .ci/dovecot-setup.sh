@@ -267,8 +267,13 @@ set_password() {
 
 case "$ACTION" in
 setup) setup ;;
-freeze) server_pids | xargs -r kill -STOP ;;
-thaw) server_pids | xargs -r kill -CONT ;;
+# A short-lived child may end between the listing and the signal: only the master must be there.
+freeze)
+    running || die "not running"
+    kill -STOP "$(cat "${BASE_DIR}/master.pid")"
+    server_pids | xargs -r kill -STOP 2>/dev/null || true
+    ;;
+thaw) server_pids | xargs -r kill -CONT 2>/dev/null || true ;;
 password) set_password "${2:-$PASSWORD}" ;;
 start) start ;;
 stop) stop ;;
