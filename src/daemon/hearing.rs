@@ -57,7 +57,7 @@ impl<T: Transport> Round<'_, T> {
                 };
                 let reason = error.to_string();
                 let problem = format!("cannot read {folder}: {reason}; {advice}");
-                if self.problem_log().failing(&folder, &reason, self.now) {
+                if self.problem_log().failing(&folder, error.kind(), self.now) {
                     tracing::warn!("{problem}");
                 }
                 if store.meta(MAILBOX_ERROR)?.as_deref() != Some(problem.as_str()) {
@@ -90,7 +90,10 @@ impl<T: Transport> Round<'_, T> {
                     ),
                     _ => format!("{reason}; {}", error.advice()),
                 };
-                if self.problem_log().failing(SENT_COPIES, &reason, self.now) {
+                if self
+                    .problem_log()
+                    .failing(SENT_COPIES, error.kind(), self.now)
+                {
                     tracing::warn!("{problem}");
                 }
                 if store.meta(COPY_ERROR)?.as_deref() != Some(problem.as_str()) {

@@ -227,8 +227,14 @@ impl<T: Transport> Round<'_, T> {
                 notices.failed(&e, self.now);
                 let retry = notices.next().map(|t| t.to_rfc3339()).unwrap_or_default();
                 drop(notices);
-                let reason = e.to_string();
-                if self.problem_log().failing(NOTICES, &reason, self.now) {
+                let kind = if e.is_permanent() {
+                    "permanent"
+                } else if e.is_transient() {
+                    "transient"
+                } else {
+                    "uncertain"
+                };
+                if self.problem_log().failing(NOTICES, kind, self.now) {
                     error!(subject = %message.subject, retry_at = %retry, "cannot send a notice: {e}");
                 }
                 false

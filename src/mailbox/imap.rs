@@ -177,6 +177,27 @@ impl ImapError {
         }
     }
 
+    /// Which kind of failure this is, in a word that stays the same however the server words
+    /// it (its text may carry timings): what a log of lasting problems compares.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImapError::PlainNotLoopback { .. } => "plain-not-loopback",
+            ImapError::CaFile { .. } => "ca-file",
+            ImapError::CaInvalid { .. } => "ca-invalid",
+            ImapError::Connect { .. } => "connect",
+            ImapError::Timeout { .. } => "timeout",
+            ImapError::Tls { .. } => "tls",
+            ImapError::NoStarttls { .. } => "no-starttls",
+            ImapError::AuthFailed { .. } => "auth-failed",
+            ImapError::NoFolder { .. } => "no-folder",
+            ImapError::Refused { .. } => "refused",
+            ImapError::NoUidValidity { .. } => "no-uidvalidity",
+            ImapError::Lost { .. } => "lost",
+            ImapError::NoIdle { .. } => "no-idle",
+            ImapError::Closed { .. } => "closed",
+        }
+    }
+
     /// A wrong username or password (or an account the server will not let in).
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, ImapError::AuthFailed { .. })

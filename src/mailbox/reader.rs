@@ -77,6 +77,15 @@ impl CopyError {
         !matches!(self, CopyError::Imap(_))
     }
 
+    /// Which kind of failure this is, the same however the server words it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CopyError::Imap(e) => e.kind(),
+            CopyError::Unreadable { .. } => "unreadable",
+            CopyError::NoMessageId { .. } => "no-message-id",
+        }
+    }
+
     /// What the user can do about it, in words for `status`.
     pub fn advice(&self) -> &'static str {
         match self {
