@@ -1,8 +1,10 @@
 //! The daemon reading a real Dovecot: a reply stops the sequence (at once with IDLE), an
 //! out-of-office holds the interviewer, the user's own message in Sent counts toward the cap
 //! without stopping anything, each message sent gets exactly one copy in Sent, an uncertain send
-//! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, and a
-//! wrong password is shown while mail still goes out. Skipped like every Dovecot test.
+//! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, a
+//! wrong password is shown while mail still goes out, and a Sent folder that does not exist is
+//! retried after a backoff, logged once and shown with the folders that do. Skipped like every
+//! Dovecot test.
 //!
 //! Every test's interviewers are at a domain of its own, so the messages other tests left in
 //! the shared mailbox never concern it.
