@@ -4,12 +4,16 @@
 # It runs from its own configuration file, so the distribution's /etc/dovecot/dovecot.conf is
 # left as it is.
 #
-# Usage: dovecot-setup.sh [setup|start|stop|restart|status]   [default: setup]
-#   setup    install, configure, (re)start and wait until it answers
+# Usage: dovecot-setup.sh [setup|start|stop|restart|status|freeze|thaw|password [PW]]
+#   setup    install, configure, (re)start and wait until it answers   [the default]
 #   start    start the configured server and wait until it answers (the fault test uses it)
 #   stop     stop it and wait until the ports are closed
 #   restart  stop, then start
 #   status   exit 0 when it answers IMAP
+#   freeze   SIGSTOP every process of this server (the chaos test: a server that hangs)
+#   thaw     SIGCONT them
+#   password set the user's password to PW (default: FOLLOWUP_INTEROP_IMAP_PASSWORD) and end
+#            the sessions logged in with the old one
 #
 # Needs root and Debian (apt-get). Reads, with these defaults:
 #   FOLLOWUP_INTEROP_IMAP           127.0.0.1:143         STARTTLS and plain login (loopback)
@@ -271,8 +275,37 @@ EOF
     say "mail for ${MAIL_USER} is read from ${MAILDIR}; deliver by writing into ${MAILDIR}/new"
 }
 
+# The pids of this server: its master and every process it started.
+server_pids() {
+    running || return 0
+    local master
+    master="$(cat "${BASE_DIR}/master.pid")"
+    echo "$master"
+    ps -o pid= --ppid "$master"
+}
+
+set_password() {
+    local new="$1" users="${CONF_DIR}/users" rest
+    [[ "$new" =~ ^[A-Za-z0-9._-]+$ ]] || die "keep the test password to letters, digits and . _ -"
+    [[ -f "$users" ]] || die "${users} is missing: run '$0 setup' first"
+    rest="$(cut -d: -f3- "$users")"
+    printf '%s:{PLAIN}%s:%s\n' "$MAIL_USER" "$new" "$rest" >"${users}.new"
+    chown root:dovecot "${users}.new"
+    chmod 0640 "${users}.new"
+    mv "${users}.new" "$users"
+    doveadm -c "$CONF" kick "$MAIL_USER" >/dev/null 2>&1 || true
+}
+
 case "$ACTION" in
 setup) setup ;;
+# A short-lived child may end between the listing and the signal: only the master must be there.
+freeze)
+    running || die "not running"
+    kill -STOP "$(cat "${BASE_DIR}/master.pid")"
+    server_pids | xargs -r kill -STOP 2>/dev/null || true
+    ;;
+thaw) server_pids | xargs -r kill -CONT 2>/dev/null || true ;;
+password) set_password "${2:-$PASSWORD}" ;;
 start) start ;;
 stop) stop ;;
 restart)
@@ -280,5 +313,5 @@ restart)
     start
     ;;
 status) imap_greeting >/dev/null 2>&1 ;;
-*) die "unknown action '${ACTION}'; expected setup, start, stop, restart or status" ;;
+*) die "unknown action '${ACTION}'; expected setup, start, stop, restart, status, freeze, thaw or password" ;;
 esac

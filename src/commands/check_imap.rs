@@ -48,10 +48,19 @@ pub fn run(ws: &Workspace) -> Result<()> {
             None => crate::mailbox::imap::sent_folder(&folders).unwrap_or_else(|| "Sent".into()),
         };
         let mut missing = Vec::new();
-        for folder in reading.folders.iter().chain(std::iter::once(&sent)) {
+        let watched = reading.folders.iter().map(|f| (f, "imap.folders"));
+        let sent_key = if reading.sent.is_some() {
+            "imap.sent"
+        } else {
+            "the Sent folder"
+        };
+        for (folder, key) in watched.chain(std::iter::once((&sent, sent_key))) {
             match session.examine(folder).await {
                 Ok(state) => println!("{folder}: {} messages", state.exists),
-                Err(e) => missing.push(format!("{folder}: {e}")),
+                Err(crate::mailbox::ImapError::NoFolder { detail, .. }) => missing.push(format!(
+                    "{key}: the folder `{folder}` does not exist ({detail})"
+                )),
+                Err(e) => missing.push(format!("{key}: {e}")),
             }
         }
         println!(
@@ -64,9 +73,15 @@ pub fn run(ws: &Workspace) -> Result<()> {
         );
         let _ = session.logout().await;
         if !missing.is_empty() {
+            let selectable: Vec<&str> = folders
+                .iter()
+                .filter(|f| f.selectable)
+                .map(|f| f.name.as_str())
+                .collect();
             bail!(
-                "cannot open {}; fix imap.folders or imap.sent",
-                missing.join("; ")
+                "{}; the folders that exist are: {}",
+                missing.join("; "),
+                selectable.join(", ")
             );
         }
         Ok(())

@@ -9,7 +9,7 @@ use crate::input::diagnostic::Diagnostics;
 use crate::input::secret::{IMAP_CREDENTIAL, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
 use crate::mailbox::{
-    ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
+    Backoff, ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
 };
 
 /// How the daemon reads the mailbox the config's `imap` section describes, with the password
@@ -79,7 +79,14 @@ fn build(
         password,
         auth: imap.auth,
         ca_file: imap.ca_file.clone(),
-        timeouts: Timeouts::default(),
+        timeouts: match imap.timeout {
+            Some(t) => Timeouts {
+                connect: t,
+                command: t,
+                ..Timeouts::default()
+            },
+            None => Timeouts::default(),
+        },
         use_idle: true,
     })
     .map_err(|e| {
@@ -103,6 +110,11 @@ fn build(
         folders: imap.folders.clone(),
         sent: imap.sent.clone(),
         poll: imap.poll,
+        backoff: Backoff::new(
+            Backoff::DEFAULT.initial,
+            imap.retry_max.max(Backoff::DEFAULT.initial),
+            imap.retry_lasting,
+        ),
         save_copies,
     }))
 }

@@ -21,13 +21,19 @@ use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::fsutil::Existing;
 use crate::mail::message::Outgoing;
-use crate::mailbox::{Batch, MailboxEvent};
+use crate::mailbox::{Batch, CopyError, ImapError, MailboxEvent};
 use crate::store::{FolderCursor, SendRecord};
 
 /// Meta names of the mailbox's health, for `followup status`.
 pub const SYNCED_AT: &str = "mailbox.synced_at";
 pub const MAILBOX_ERROR: &str = "mailbox.error";
+/// The folder [`MAILBOX_ERROR`] is about when only that folder is the problem (it does not
+/// exist), else empty: reading another folder does not end it.
+const MAILBOX_ERROR_FOLDER: &str = "mailbox.error_folder";
 pub const COPY_ERROR: &str = "mailbox.copy_error";
+
+/// The name the Sent-copy task's problems are logged under.
+const SENT_COPIES: &str = "Sent copies";
 
 /// How much of a message's own text the state keeps, and a notice quotes.
 const FIRST_LINES: usize = 6;
@@ -39,39 +45,74 @@ impl<T: Transport> Round<'_, T> {
         let store = self.live.store.as_ref();
         match event {
             MailboxEvent::Read(batch) => self.read(batch).await,
-            MailboxEvent::Unreadable {
-                folder,
-                error,
-                auth,
-            } => {
-                let advice = if auth {
-                    "; check imap.username and the password (`followup check-imap`)"
-                } else {
-                    "; it is tried again, and replies are noticed once it answers"
+            MailboxEvent::Unreadable { folder, error } => {
+                let advice = match &error {
+                    e if e.is_auth_failure() => {
+                        "check imap.username and the password (`followup check-imap`)"
+                    }
+                    ImapError::NoFolder { .. } => {
+                        "name a folder `followup check-imap` lists in the `imap` section \
+                         (or create the folder)"
+                    }
+                    e if e.is_transient() => {
+                        "it is tried again, and replies are noticed once it answers"
+                    }
+                    _ => "check the `imap` settings with `followup check-imap`",
                 };
-                let problem = format!("cannot read {folder}: {error}{advice}");
-                if store.meta(MAILBOX_ERROR)?.as_deref() != Some(problem.as_str()) {
+                let reason = error.to_string();
+                let problem = format!("cannot read {folder}: {reason}; {advice}");
+                if self.problem_log().failing(&folder, error.kind(), self.now) {
                     tracing::warn!("{problem}");
+                }
+                if store.meta(MAILBOX_ERROR)?.as_deref() != Some(problem.as_str()) {
+                    let only = match &error {
+                        ImapError::NoFolder { .. } => folder.as_str(),
+                        _ => "",
+                    };
                     store.set_meta(MAILBOX_ERROR, &problem)?;
+                    store.set_meta(MAILBOX_ERROR_FOLDER, only)?;
                 }
                 Ok(())
             }
             MailboxEvent::Copied { file } => {
-                tracing::info!(file = %file.display(), "a copy is in the Sent folder");
+                tracing::debug!(file = %file.display(), "a copy is in the Sent folder");
+                if self.problem_log().recovered(SENT_COPIES) {
+                    tracing::info!("copies are filed in Sent again");
+                }
                 if store.meta(COPY_ERROR)?.is_some_and(|e| !e.is_empty()) {
                     store.set_meta(COPY_ERROR, "")?;
                 }
                 Ok(())
             }
             MailboxEvent::CopyFailed { file, error } => {
-                let problem = format!("cannot put {} in Sent: {error}", file.display());
+                let reason = error.to_string();
+                let problem = match &error {
+                    CopyError::Imap(_) => format!(
+                        "cannot put {} in Sent: {reason}; {}",
+                        file.display(),
+                        error.advice()
+                    ),
+                    _ => format!("{reason}; {}", error.advice()),
+                };
+                if self
+                    .problem_log()
+                    .failing(SENT_COPIES, error.kind(), self.now)
+                {
+                    tracing::warn!("{problem}");
+                }
                 if store.meta(COPY_ERROR)?.as_deref() != Some(problem.as_str()) {
-                    tracing::warn!("{problem}; it is tried again");
                     store.set_meta(COPY_ERROR, &problem)?;
                 }
                 Ok(())
             }
         }
+    }
+
+    pub(super) fn problem_log(&self) -> std::sync::MutexGuard<'_, crate::retry::ProblemLog> {
+        self.live
+            .problem_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Classifies a folder's messages, records what they mean with the cursor after them, and
@@ -142,10 +183,16 @@ impl<T: Transport> Round<'_, T> {
         };
         let added = store.record_heard(&batch.folder, cursor, &heard)?;
         store.set_meta(SYNCED_AT, &self.now.to_rfc3339())?;
-        if store.meta(MAILBOX_ERROR)?.is_some_and(|e| !e.is_empty()) {
+        // A folder that does not exist stays a problem while other folders are read.
+        let only = store.meta(MAILBOX_ERROR_FOLDER)?.unwrap_or_default();
+        if store.meta(MAILBOX_ERROR)?.is_some_and(|e| !e.is_empty())
+            && (only.is_empty() || only == batch.folder)
+        {
             tracing::info!(folder = %batch.folder, "the mailbox answers again");
             store.set_meta(MAILBOX_ERROR, "")?;
+            store.set_meta(MAILBOX_ERROR_FOLDER, "")?;
         }
+        self.problem_log().recovered(&batch.folder);
         for record in &added {
             self.tell(record).await;
         }

@@ -122,6 +122,10 @@ pub struct Live<T: Transport> {
     pub reading: Option<Reading>,
     /// Writes the snapshot for read-only commands when the state changed.
     snapshots: snapshot::Writer,
+    /// Which lasting problems were logged and when (see [`crate::retry::ProblemLog`]).
+    problem_log: std::sync::Mutex<crate::retry::ProblemLog>,
+    /// When the next notice may be tried after a notice could not go out.
+    notices: std::sync::Mutex<crate::retry::Schedule>,
 }
 
 impl<T: Transport> Live<T> {
@@ -133,6 +137,8 @@ impl<T: Transport> Live<T> {
             transport,
             reading: None,
             snapshots: snapshot::Writer::default(),
+            problem_log: Default::default(),
+            notices: Default::default(),
         })
     }
 
@@ -271,8 +277,7 @@ impl<T: Transport> Daemon<T> {
             Ok(sent) => crate::mailbox::reader::file_waiting_copies(reading, &sent, &copies).await,
             Err(e) => vec![crate::mailbox::MailboxEvent::Unreadable {
                 folder: "Sent".into(),
-                error: e.to_string(),
-                auth: e.is_auth_failure(),
+                error: e,
             }],
         };
         for event in events {

@@ -14,6 +14,9 @@ use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
 use crate::store::{SendRecord, UndeliverableAddress};
 
+/// The name notice failures are logged under.
+const NOTICES: &str = "notices";
+
 impl<T: Transport> Round<'_, T> {
     /// Tells the user a send failed or may have gone out, and what to do. The subject says in
     /// plain words which message it is; the send key comes last, for the logs and the queue.
@@ -61,7 +64,7 @@ impl<T: Transport> Round<'_, T> {
                 continue;
             }
             let (subject, body) = self.bounce_notice(&bounce);
-            if self.send_notice(subject, body).await {
+            if self.send_notice_when_due(subject, body).await {
                 store.note_undeliverable_notice(&bounce.address, self.now)?;
             }
         }
@@ -150,7 +153,8 @@ impl<T: Transport> Round<'_, T> {
     /// In approve mode: at most one digest per the policy's interval of what waits in
     /// `pending/` and by when.
     pub(super) async fn send_digest_if_due(&self) -> Result<(), DaemonError> {
-        if self.digest_due_at()?.is_none_or(|at| at > self.now) {
+        // After a failed notice, the digest too waits out the backoff (`crate::retry`).
+        if self.digest_due_at()?.is_none_or(|at| at > self.now) || !self.notices().due(self.now) {
             return Ok(());
         }
         let store = self.live.store.as_ref();
@@ -206,6 +210,15 @@ impl<T: Transport> Round<'_, T> {
         body
     }
 
+    /// [`Self::send_notice`] for a notice a later round tries again (the digest, a bounce):
+    /// after a notice failed, not before the backoff (`crate::retry`) says it is time.
+    async fn send_notice_when_due(&self, subject: String, body: String) -> bool {
+        if !self.notices().due(self.now) {
+            return false;
+        }
+        self.send_notice(subject, body).await
+    }
+
     /// Sends a notice to the user's own address; `false` when it could not go out.
     pub(super) async fn send_notice(&self, subject: String, body: String) -> bool {
         let me = Mailbox::from(&self.ws.config.owner);
@@ -241,13 +254,32 @@ impl<T: Transport> Round<'_, T> {
             .send(&envelope, &raw, &nothing_to_record);
         match sent.await {
             Ok(_) => {
+                self.notices().succeeded();
+                self.problem_log().recovered(NOTICES);
                 info!(subject = %message.subject, "notice sent");
                 true
             }
             Err(e) => {
-                error!(subject = %message.subject, "cannot send a notice: {e}");
+                let mut notices = self.notices();
+                notices.failed(&e, self.now);
+                let retry = notices.next().map(|t| t.to_rfc3339()).unwrap_or_default();
+                drop(notices);
+                let kind = if e.is_permanent() {
+                    "permanent"
+                } else if e.is_transient() {
+                    "transient"
+                } else {
+                    "uncertain"
+                };
+                if self.problem_log().failing(NOTICES, kind, self.now) {
+                    error!(subject = %message.subject, retry_at = %retry, "cannot send a notice: {e}");
+                }
                 false
             }
         }
+    }
+
+    fn notices(&self) -> std::sync::MutexGuard<'_, crate::retry::Schedule> {
+        self.live.notices.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

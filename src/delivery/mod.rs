@@ -80,6 +80,13 @@ pub enum DeliveryError {
     Uncertain { detail: String },
 }
 
+impl crate::retry::Failure for DeliveryError {
+    /// A refusal for good needs the user; anything else may pass later.
+    fn heals_by_itself(&self) -> bool {
+        !self.is_permanent()
+    }
+}
+
 impl DeliveryError {
     /// Safe to try again later: the server holds nothing.
     pub fn is_transient(&self) -> bool {

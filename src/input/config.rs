@@ -161,6 +161,13 @@ pub struct ImapConfig {
     pub save_sent: SaveSent,
     /// How often to look when the server has no IDLE.
     pub poll: std::time::Duration,
+    /// How long connecting and each command may take [default: 30 s to connect, 60 s a
+    /// command]; one value sets both.
+    pub timeout: Option<std::time::Duration>,
+    /// The longest wait between attempts after failures that can heal by themselves.
+    pub retry_max: std::time::Duration,
+    /// The wait after a failure only the user can fix (a refused login, a missing folder).
+    pub retry_lasting: std::time::Duration,
 }
 
 /// Why the config file cannot be found. Problems inside the file are [`Diagnostics`].
@@ -331,6 +338,9 @@ struct RawImap {
     #[serde(default)]
     save_sent: SaveSent,
     poll: Option<Delay>,
+    timeout: Option<Delay>,
+    retry_max: Option<Delay>,
+    retry_lasting: Option<Delay>,
 }
 
 #[derive(Default, Deserialize)]
@@ -728,8 +738,18 @@ fn imap(
         poll: raw
             .poll
             .map_or(DEFAULT_POLL, |Delay(d)| d.to_std().unwrap_or(DEFAULT_POLL)),
+        timeout: raw.timeout.map(|Delay(d)| d.to_std().unwrap_or_default()),
+        retry_max: raw.retry_max.map_or(DEFAULT_RETRY.max, |Delay(d)| {
+            d.to_std().unwrap_or(DEFAULT_RETRY.max)
+        }),
+        retry_lasting: raw.retry_lasting.map_or(DEFAULT_RETRY.lasting, |Delay(d)| {
+            d.to_std().unwrap_or(DEFAULT_RETRY.lasting)
+        }),
     }
 }
+
+/// The retry policy's defaults (`crate::retry`).
+const DEFAULT_RETRY: crate::retry::Backoff = crate::retry::Backoff::DEFAULT;
 
 /// How often an IMAP server without IDLE is asked for news.
 const DEFAULT_POLL: std::time::Duration = std::time::Duration::from_secs(5 * 60);

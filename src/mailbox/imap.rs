@@ -35,6 +35,8 @@ use crate::input::secret::{Secret, SecretSource};
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
 
 use super::inbound;
+pub use crate::retry::Backoff;
+use crate::retry::Failure;
 
 /// How much of a message's text is fetched: enough for its first lines, whatever its size.
 pub const TEXT_PREFIX_BYTES: u32 = 64 * 1024;
@@ -131,9 +133,15 @@ pub enum ImapError {
         detail: String,
     },
     #[error(
-        "the IMAP folder `{folder}` cannot be opened: {detail}; `followup check-imap` lists the folders"
+        "the IMAP folder `{folder}` cannot be opened: {detail}; {}",
+        folders_in_words(existing)
     )]
-    NoFolder { folder: String, detail: String },
+    NoFolder {
+        folder: String,
+        detail: String,
+        /// The folders the server has, when it listed them.
+        existing: Vec<String>,
+    },
     #[error("the IMAP server {host} refused {command}: {detail}")]
     Refused {
         host: String,
@@ -190,17 +198,179 @@ impl ImapError {
         }
     }
 
+    /// Which kind of failure this is, in a word that stays the same however the server words
+    /// it (its text may carry timings): what a log of lasting problems compares.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImapError::PlainNotLoopback { .. } => "plain-not-loopback",
+            ImapError::CaFile { .. } => "ca-file",
+            ImapError::CaInvalid { .. } => "ca-invalid",
+            ImapError::Connect { .. } => "connect",
+            ImapError::Timeout { .. } => "timeout",
+            ImapError::Tls { .. } => "tls",
+            ImapError::NoStarttls { .. } => "no-starttls",
+            ImapError::AuthFailed { .. } => "auth-failed",
+            ImapError::NoFolder { .. } => "no-folder",
+            ImapError::Refused { .. } => "refused",
+            ImapError::NoUidValidity { .. } => "no-uidvalidity",
+            ImapError::Lost { .. } => "lost",
+            ImapError::NoIdle { .. } => "no-idle",
+            ImapError::Closed { .. } => "closed",
+            ImapError::Password { .. } => "password-command",
+            ImapError::NoMechanism { .. } => "no-mechanism",
+        }
+    }
+
     /// A wrong username or password (or an account the server will not let in).
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, ImapError::AuthFailed { .. })
     }
 }
 
-/// The byte stream under the protocol: plain TCP (loopback only) or TLS.
+impl Failure for ImapError {
+    fn heals_by_itself(&self) -> bool {
+        self.is_transient()
+    }
+}
+
+/// The byte stream under the protocol: plain TCP (loopback only) or TLS, keeping the last
+/// bytes the server sent. async-imap hands a `NO` or `BAD` on only as its own Debug text; the
+/// tagged line itself, read back from here, gives the server's response code and words.
 #[derive(Debug)]
-enum Transport {
+struct Transport {
+    stream: Stream,
+    heard: Heard,
+}
+
+#[derive(Debug)]
+enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    fn plain(tcp: TcpStream) -> Self {
+        Self {
+            stream: Stream::Plain(tcp),
+            heard: Heard::default(),
+        }
+    }
+
+    fn tls(tls: TlsStream<TcpStream>) -> Self {
+        Self {
+            stream: Stream::Tls(Box::new(tls)),
+            heard: Heard::default(),
+        }
+    }
+
+    /// The refusal the server sent last, if the last line it sent is one.
+    fn refusal(&self) -> Option<Refusal> {
+        Refusal::parse(self.heard.last_line()?)
+    }
+}
+
+/// The tail of what the server sent: enough for its last line.
+#[derive(Default)]
+struct Heard(Vec<u8>);
+
+impl fmt::Debug for Heard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Heard({} bytes)", self.0.len())
+    }
+}
+
+impl Heard {
+    const KEEP: usize = 4096;
+
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() >= Self::KEEP {
+            self.0.clear();
+            self.0.extend_from_slice(&bytes[bytes.len() - Self::KEEP..]);
+            return;
+        }
+        let over = (self.0.len() + bytes.len()).saturating_sub(Self::KEEP);
+        self.0.drain(..over);
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// The last complete line, without its CRLF.
+    fn last_line(&self) -> Option<&[u8]> {
+        let body = self.0.strip_suffix(b"\r\n")?;
+        let start = body
+            .windows(2)
+            .rposition(|w| w == b"\r\n")
+            .map_or(0, |i| i + 2);
+        Some(&body[start..])
+    }
+}
+
+/// A server's `NO` or `BAD` to a command, in its own words: the response code (RFC 5530:
+/// `NONEXISTENT`, `AUTHENTICATIONFAILED`, `UNAVAILABLE`, ...) and the human-readable text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `BAD` (the command was wrong) rather than `NO`.
+    pub bad: bool,
+    /// The response code's name, upper case, without its arguments.
+    pub code: Option<String>,
+    pub text: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, self.text.is_empty()) {
+            (Some(code), false) => write!(f, "[{code}] {}", self.text),
+            (Some(code), true) => write!(f, "[{code}]"),
+            (None, false) => f.write_str(&self.text),
+            (None, true) => f.write_str(if self.bad { "BAD" } else { "NO" }),
+        }
+    }
+}
+
+impl Refusal {
+    /// `tag SP ("NO" / "BAD") SP ["[" code "]" SP] text` (RFC 3501 `response-tagged`).
+    fn parse(line: &[u8]) -> Option<Refusal> {
+        let line = String::from_utf8_lossy(line);
+        let (tag, rest) = line.split_once(' ')?;
+        if tag.is_empty() || tag == "*" || tag == "+" {
+            return None;
+        }
+        let (status, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let bad = if status.eq_ignore_ascii_case("NO") {
+            false
+        } else if status.eq_ignore_ascii_case("BAD") {
+            true
+        } else {
+            return None;
+        };
+        let (code, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((code, text)) => {
+                let name = code.split(' ').next().unwrap_or_default();
+                (Some(name.to_ascii_uppercase()), text)
+            }
+            None => (None, rest),
+        };
+        Some(Refusal {
+            bad,
+            code: code.filter(|c| !c.is_empty()),
+            text: text.trim().to_string(),
+        })
+    }
+
+    /// A refusal that says the server, not the request, is the problem now (RFC 5530
+    /// `UNAVAILABLE`, `INUSE`, `SERVERBUG`, `LIMIT`), or says in words to try again.
+    pub fn is_temporary(&self) -> bool {
+        let by_code = self
+            .code
+            .as_deref()
+            .is_some_and(|c| matches!(c, "UNAVAILABLE" | "INUSE" | "SERVERBUG" | "LIMIT"));
+        let text = self.text.to_ascii_lowercase();
+        by_code || text.contains("temporar") || text.contains("try again")
+    }
+
+    /// RFC 5530 `NONEXISTENT`, or RFC 3501 `TRYCREATE`: the folder is not there.
+    pub fn is_no_such_folder(&self) -> bool {
+        matches!(self.code.as_deref(), Some("NONEXISTENT" | "TRYCREATE"))
+    }
 }
 
 impl AsyncRead for Transport {
@@ -209,10 +379,16 @@ impl AsyncRead for Transport {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = match &mut this.stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if let Poll::Ready(Ok(())) = polled {
+            this.heard.push(&buf.filled()[before..]);
         }
+        polled
     }
 }
 
@@ -222,23 +398,23 @@ impl AsyncWrite for Transport {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -346,12 +522,12 @@ impl ImapClient {
         let client = match s.security {
             Security::Tls => {
                 let tls = self.handshake(tcp).await?;
-                let mut client = async_imap::Client::new(Transport::Tls(Box::new(tls)));
+                let mut client = async_imap::Client::new(Transport::tls(tls));
                 offered = self.greeting(&mut client).await?;
                 client
             }
             Security::Plain => {
-                let mut client = async_imap::Client::new(Transport::Plain(tcp));
+                let mut client = async_imap::Client::new(Transport::plain(tcp));
                 offered = self.greeting(&mut client).await?;
                 client
             }
@@ -379,7 +555,7 @@ impl ImapClient {
                 // Whatever the server sent after its OK is dropped with the old stream: nothing
                 // read in clear may be taken as said under TLS.
                 let tls = self.handshake(client.into_inner()).await?;
-                async_imap::Client::new(Transport::Tls(Box::new(tls)))
+                async_imap::Client::new(Transport::tls(tls))
             }
         };
         if let (Auth::Xoauth2, Some(caps)) = (s.auth, &offered)
@@ -440,7 +616,8 @@ impl ImapClient {
     }
 
     /// `LOGIN`, or `AUTHENTICATE XOAUTH2`; a refusal gives the client back for one more try
-    /// (none after a timeout, which leaves the stream unknown).
+    /// (none after a timeout, which leaves the stream unknown). A `NO` or `BAD` is read from
+    /// the server's own tagged line.
     async fn login(
         &self,
         client: async_imap::Client<Transport>,
@@ -473,26 +650,31 @@ impl ImapClient {
         })?;
         match answer {
             Ok(session) => Ok(session),
-            Err((async_imap::error::Error::No(detail), client)) if is_temporary(&detail) => Err((
-                ImapError::Refused {
-                    host: s.host.clone(),
-                    command: command.into(),
-                    detail: clean_detail(&detail),
-                    bad: false,
-                },
-                Some(client),
-            )),
             Err((
-                async_imap::error::Error::No(detail) | async_imap::error::Error::Bad(detail),
+                e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)),
                 client,
-            )) => Err((
-                ImapError::AuthFailed {
-                    host: s.host.clone(),
-                    username: s.username.clone(),
-                    detail: clean_detail(&detail),
-                },
-                Some(client),
-            )),
+            )) => {
+                let refusal = client.get_ref().refusal().unwrap_or_else(|| Refusal {
+                    bad: matches!(e, async_imap::error::Error::Bad(_)),
+                    code: None,
+                    text: String::new(),
+                });
+                let error = if refusal.is_temporary() {
+                    ImapError::Refused {
+                        host: s.host.clone(),
+                        command: command.into(),
+                        detail: refusal.to_string(),
+                        bad: false,
+                    }
+                } else {
+                    ImapError::AuthFailed {
+                        host: s.host.clone(),
+                        username: s.username.clone(),
+                        detail: refusal.to_string(),
+                    }
+                };
+                Err((error, Some(client)))
+            }
             Err((e, _)) => Err((self.lost(command, e), None)),
         }
     }
@@ -551,7 +733,22 @@ impl ImapClient {
             other => Err(ImapError::Lost {
                 host: self.settings.host.clone(),
                 what: "the greeting".into(),
-                detail: format!("the server greeted with {other:?}"),
+                detail: match other {
+                    Response::Data {
+                        status: Status::Bye,
+                        outcome,
+                    } => format!(
+                        "the server said BYE: {}",
+                        outcome.information.as_deref().unwrap_or("no reason given")
+                    ),
+                    Response::Data {
+                        status: Status::PreAuth,
+                        ..
+                    } => "the server greeted with PREAUTH, which would skip STARTTLS and the \
+                          login"
+                        .into(),
+                    _ => "the server's first line is not a greeting".into(),
+                },
             }),
         }
     }
@@ -573,7 +770,7 @@ fn lost(host: &str, what: &str, e: async_imap::error::Error) -> ImapError {
     ImapError::Lost {
         host: host.into(),
         what: what.into(),
-        detail: e.to_string(),
+        detail: in_words(&e),
     }
 }
 
@@ -601,17 +798,27 @@ impl async_imap::Authenticator for Xoauth2 {
     }
 }
 
-/// A `NO` that says the server, not the credentials, is the problem (RFC 5530 `UNAVAILABLE`).
-fn is_temporary(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("unavailable") || d.contains("temporary") || d.contains("try again")
+/// async-imap's error, said by its kind (its own text for some kinds is Debug output).
+fn in_words(e: &async_imap::error::Error) -> String {
+    use async_imap::error::Error as E;
+    match e {
+        E::Io(io) => io.to_string(),
+        E::ConnectionLost => "the server closed the connection".into(),
+        E::Parse(_) => "the server sent a response that is not IMAP".into(),
+        E::Validate(v) => format!("the character {:?} cannot be sent in a command", v.0),
+        E::Append => "the server did not take the message".into(),
+        E::No(_) => "the server answered NO".into(),
+        E::Bad(_) => "the server answered BAD".into(),
+        _ => "an unexpected failure of the IMAP library".into(),
+    }
 }
 
-/// async-imap's `code: ..., info: Some("...")` down to the server's words.
-fn clean_detail(detail: &str) -> String {
-    match detail.split_once("info: Some(\"") {
-        Some((_, rest)) => rest.trim_end_matches("\")").to_string(),
-        None => detail.to_string(),
+/// `the server has: INBOX, Sent, Trash`, or where to find that out.
+fn folders_in_words(existing: &[String]) -> String {
+    if existing.is_empty() {
+        "`followup check-imap` lists the folders".into()
+    } else {
+        format!("the folders are: {}", existing.join(", "))
     }
 }
 
@@ -724,6 +931,11 @@ impl Session {
         self.selected.as_deref()
     }
 
+    /// The server's last line, when it refused a command.
+    fn refusal(&self) -> Option<Refusal> {
+        self.inner.as_ref()?.get_ref().refusal()
+    }
+
     fn live(&mut self) -> Result<&mut Inner, ImapError> {
         self.inner.as_mut().ok_or_else(|| ImapError::Closed {
             host: self.host.clone(),
@@ -740,18 +952,19 @@ impl Session {
         use async_imap::error::Error as E;
         match outcome {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(E::No(detail))) => Err(ImapError::Refused {
-                host: self.host.clone(),
-                command: command.into(),
-                detail: clean_detail(&detail),
-                bad: false,
-            }),
-            Ok(Err(E::Bad(detail))) => Err(ImapError::Refused {
-                host: self.host.clone(),
-                command: command.into(),
-                detail: clean_detail(&detail),
-                bad: true,
-            }),
+            Ok(Err(e @ (E::No(_) | E::Bad(_) | E::Append))) => match self.refusal() {
+                Some(refusal) => Err(ImapError::Refused {
+                    host: self.host.clone(),
+                    command: command.into(),
+                    detail: refusal.to_string(),
+                    bad: refusal.bad,
+                }),
+                // No tagged refusal to read: the connection is in an unknown state.
+                None => {
+                    self.inner = None;
+                    Err(lost(&self.host, command, e))
+                }
+            },
             Ok(Err(e)) => {
                 self.inner = None;
                 Err(lost(&self.host, command, e))
@@ -828,10 +1041,24 @@ impl Session {
             timeout(t, inner.select(folder)).await
         };
         let mailbox = match self.settle(command, outcome) {
-            Err(ImapError::Refused { detail, .. }) => {
+            // A `NO` to opening a folder is about the folder, unless the server says it is
+            // busy or down for now.
+            Err(ImapError::Refused {
+                detail, bad: false, ..
+            }) if !self.refusal().is_some_and(|r| r.is_temporary()) => {
+                // Which folders there are is what the user needs to fix the name.
+                let existing = match self.list_folders().await {
+                    Ok(list) => list
+                        .into_iter()
+                        .filter(|f| f.selectable)
+                        .map(|f| f.name)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
                 return Err(ImapError::NoFolder {
                     folder: folder.into(),
                     detail,
+                    existing,
                 });
             }
             other => other?,
@@ -961,18 +1188,7 @@ impl Session {
         let t = self.timeouts.command;
         let inner = self.live()?;
         let outcome = timeout(t, inner.append(folder, Some("(\\Seen)"), None, message)).await;
-        match self.settle("APPEND", outcome) {
-            Err(ImapError::Lost { detail, .. }) if detail.contains("could not append") => {
-                // async-imap's `Append` error: the server did not accept the literal.
-                Err(ImapError::Refused {
-                    host: self.host.clone(),
-                    command: "APPEND".into(),
-                    detail,
-                    bad: false,
-                })
-            }
-            other => other,
-        }
+        self.settle("APPEND", outcome)
     }
 
     /// Files a message unless a message with its Message-ID is already in the folder: the one
@@ -1106,70 +1322,6 @@ fn uid_set(uids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Delays between reconnection attempts: doubling from `initial` up to `max`; a refused login
-/// waits `after_auth_failure` (a server that counts failures may lock the account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
-    pub after_auth_failure: Duration,
-    failures: u32,
-    auth_failed: bool,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new(
-            Duration::from_secs(1),
-            Duration::from_secs(5 * 60),
-            Duration::from_secs(30 * 60),
-        )
-    }
-}
-
-impl Backoff {
-    pub fn new(initial: Duration, max: Duration, after_auth_failure: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            after_auth_failure,
-            failures: 0,
-            auth_failed: false,
-        }
-    }
-
-    /// How long to wait before the next attempt: zero before the first failure.
-    pub fn delay(&self) -> Duration {
-        if self.failures == 0 {
-            return Duration::ZERO;
-        }
-        let doubled = self
-            .initial
-            .saturating_mul(1u32.checked_shl(self.failures - 1).unwrap_or(u32::MAX));
-        let delay = doubled.min(self.max);
-        if self.auth_failed {
-            delay.max(self.after_auth_failure)
-        } else {
-            delay
-        }
-    }
-
-    /// Consecutive failures so far.
-    pub fn failures(&self) -> u32 {
-        self.failures
-    }
-
-    pub fn failed(&mut self, error: &ImapError) {
-        self.failures = self.failures.saturating_add(1);
-        self.auth_failed = error.is_auth_failure();
-    }
-
-    pub fn succeeded(&mut self) {
-        self.failures = 0;
-        self.auth_failed = false;
-    }
 }
 
 /// Where a folder's reading stands: valid while the folder's UIDVALIDITY is unchanged.
@@ -1417,40 +1569,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_its_cap_and_a_refused_login_waits_longest() {
-        let mut b = Backoff::new(
-            Duration::from_secs(1),
-            Duration::from_secs(60),
-            Duration::from_secs(1800),
-        );
-        assert_eq!(b.delay(), Duration::ZERO);
-        let lost = ImapError::Lost {
-            host: "h".into(),
-            what: "IDLE".into(),
-            detail: "connection lost".into(),
-        };
-        let seconds: Vec<u64> = (0..9)
-            .map(|_| {
-                b.failed(&lost);
-                b.delay().as_secs()
-            })
-            .collect();
-        assert_eq!(seconds, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
-        for _ in 0..100 {
-            b.failed(&lost);
-        }
-        assert_eq!(b.delay(), Duration::from_secs(60), "no overflow");
-        b.succeeded();
-        assert_eq!(b.delay(), Duration::ZERO);
-        b.failed(&ImapError::AuthFailed {
-            host: "h".into(),
-            username: "u".into(),
-            detail: "bad".into(),
-        });
-        assert_eq!(b.delay(), Duration::from_secs(1800));
-    }
-
-    #[test]
     fn errors_say_whether_trying_again_can_help() {
         let auth = ImapError::AuthFailed {
             host: "imap.example.org".into(),
@@ -1491,6 +1609,54 @@ mod tests {
             sent_folder(&[f("INBOX", false), f("Sent Items", false)]),
             None
         );
+    }
+
+    #[test]
+    fn a_refusal_is_read_from_the_servers_tagged_line() {
+        let mut heard = Heard::default();
+        heard.push(b"* LIST () \".\" Sent\r\nA0004 NO [NONEXISTENT] Mailbox doesn't exist: Sent Items (0.001 + 0.000 secs).\r\n");
+        let r = Refusal::parse(heard.last_line().unwrap()).unwrap();
+        assert!(!r.bad && r.is_no_such_folder() && !r.is_temporary());
+        assert_eq!(r.code.as_deref(), Some("NONEXISTENT"));
+        assert!(r.text.starts_with("Mailbox doesn't exist: Sent Items"));
+        assert!(!r.to_string().contains("Some("), "{r}");
+
+        let r = Refusal::parse(b"a1 NO [UNAVAILABLE] Temporary authentication failure.").unwrap();
+        assert!(r.is_temporary());
+        let r = Refusal::parse(b"A2 BAD Error in IMAP command: Unknown command.").unwrap();
+        assert!(r.bad && r.code.is_none());
+        assert_eq!(r.to_string(), "Error in IMAP command: Unknown command.");
+        assert_eq!(Refusal::parse(b"* NO [ALERT] quota"), None, "untagged");
+        assert_eq!(Refusal::parse(b"A3 OK done"), None);
+
+        let mut heard = Heard::default();
+        heard.push(b"A5 NO partial");
+        assert_eq!(heard.last_line(), None, "no complete line yet");
+        heard.push(&[b'x'; 5000]);
+        heard.push(b"\r\nA6 NO [TRYCREATE] no such mailbox\r\n");
+        assert!(heard.0.len() <= Heard::KEEP);
+        let r = Refusal::parse(heard.last_line().unwrap()).unwrap();
+        assert!(r.is_no_such_folder());
+    }
+
+    #[test]
+    fn a_library_error_is_said_in_words_never_as_debug_text() {
+        use async_imap::error::Error as E;
+        for e in [
+            E::ConnectionLost,
+            E::Append,
+            E::No("code: None, info: Some(\"x\")".into()),
+            E::Io(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "reset by peer",
+            )),
+        ] {
+            let words = in_words(&e);
+            assert!(
+                !words.contains("Some(") && !words.contains("code:"),
+                "{words}"
+            );
+        }
     }
 
     #[test]

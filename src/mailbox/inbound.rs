@@ -10,11 +10,11 @@ use chrono::{DateTime, FixedOffset};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::core::MessageId;
-use crate::core::reply_command::CommandSignals;
 use crate::core::inbound::report::MAX_STATUS_BYTES;
 use crate::core::inbound::{
     AutoHeaders, InboundMessage, Party, ReportParts, Returned, VACATION_HEADERS,
 };
+use crate::core::reply_command::CommandSignals;
 
 /// The most text kept of a message, in bytes: the rules read its first lines only.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;

@@ -11,7 +11,7 @@ pub use imap::{
     ImapSettings, Session, StartAt, Timeouts, Wake,
 };
 
-pub use reader::{Mailbox, MailboxEvent, Reading, SENT_COPIES_DIR};
+pub use reader::{CopyError, Mailbox, MailboxEvent, Reading, SENT_COPIES_DIR};
 
 /// SMTP servers of providers that file what they relay in the mailbox's Sent folder
 /// themselves: with `save_sent: auto`, followup adds no copy of its own there (it would be a

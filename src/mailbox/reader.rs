@@ -19,6 +19,7 @@ use super::imap::{
     Backoff, Batch, Cursor, DEFAULT_BATCH, FolderWatch, ImapClient, ImapError, StartAt,
 };
 use super::inbound;
+use crate::retry::Failure;
 
 /// Where the copies of sent messages wait for the Sent folder, in the state directory: one
 /// file each, the exact bytes that went out, removed once filed.
@@ -33,6 +34,8 @@ pub struct Reading {
     /// The Sent folder as configured; `None`: the one flagged `\Sent`, else `Sent`.
     pub sent: Option<String>,
     pub poll: Duration,
+    /// How long to wait between attempts after failures (`imap.retry_max`, `retry_lasting`).
+    pub backoff: Backoff,
     /// Whether copies of what followup sends go into Sent.
     pub save_copies: bool,
 }
@@ -43,15 +46,76 @@ pub enum MailboxEvent {
     /// What one folder holds since it was last read, and where reading stands after it.
     Read(Batch),
     /// A folder cannot be read now; it is tried again with backoff.
-    Unreadable {
-        folder: String,
-        error: String,
-        auth: bool,
-    },
+    Unreadable { folder: String, error: ImapError },
     /// A copy was filed in Sent (or found there already) and its file removed.
     Copied { file: PathBuf },
-    /// A copy could not be filed; it is tried again with backoff.
-    CopyFailed { file: PathBuf, error: String },
+    /// A copy could not be filed: tried again with backoff when the server or the session is
+    /// the cause; set aside until the next start when the file itself is.
+    CopyFailed { file: PathBuf, error: CopyError },
+}
+
+/// Why a copy could not be filed in Sent.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error("cannot read the copy {}: {cause}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error(
+        "the copy {} has no Message-ID, so it could not be told from one filed already",
+        path.display()
+    )]
+    NoMessageId { path: PathBuf },
+}
+
+impl CopyError {
+    /// Whether the file itself is the problem (not the server): no other copy has it.
+    pub fn is_in_the_file(&self) -> bool {
+        !matches!(self, CopyError::Imap(_))
+    }
+
+    /// Which kind of failure this is, the same however the server words it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CopyError::Imap(e) => e.kind(),
+            CopyError::Unreadable { .. } => "unreadable",
+            CopyError::NoMessageId { .. } => "no-message-id",
+        }
+    }
+
+    /// What the user can do about it, in words for `status`.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            CopyError::Imap(ImapError::NoFolder { .. }) => {
+                "set `imap.sent` to one of the folders `followup check-imap` lists (or create \
+                 the folder); copies wait in the state directory meanwhile"
+            }
+            CopyError::Imap(e) if e.is_auth_failure() => {
+                "check imap.username and the password (`followup check-imap`)"
+            }
+            CopyError::Imap(e) if e.is_transient() => "it is tried again",
+            CopyError::Imap(_) => "check the `imap` settings with `followup check-imap`",
+            CopyError::Unreadable { .. } => {
+                "make the file readable by followup (it is tried again at the next start), or \
+                 remove it"
+            }
+            CopyError::NoMessageId { .. } => {
+                "it cannot be filed safely; remove the file and file the message yourself"
+            }
+        }
+    }
+}
+
+impl Failure for CopyError {
+    fn heals_by_itself(&self) -> bool {
+        match self {
+            CopyError::Imap(e) => e.heals_by_itself(),
+            CopyError::Unreadable { .. } | CopyError::NoMessageId { .. } => false,
+        }
+    }
 }
 
 /// The running tasks, and the channel their news comes on.
@@ -83,6 +147,7 @@ impl Mailbox {
             let watch = watch(&reading, &sent, cursors.get(&sent).copied(), since);
             let copier = tokio::spawn(file_copies(
                 reading.client.clone(),
+                reading.backoff,
                 sent,
                 copy_requests,
                 tx.clone(),
@@ -152,13 +217,13 @@ pub async fn read_once(
         Ok(session) => {
             let _ = session.logout().await;
         }
-        Err(e) => return vec![unreadable(&reading.folders.join(", "), &e)],
+        Err(e) => return vec![unreadable(&reading.folders.join(", "), e)],
     }
     let mut folders = reading.folders.clone();
     let sent = match sent_folder_once(reading).await {
         Ok(sent) => Some(sent),
         Err(e) => {
-            let _ = tx.send(unreadable("Sent", &e)).await;
+            let _ = tx.send(unreadable("Sent", e)).await;
             None
         }
     };
@@ -176,7 +241,7 @@ pub async fn read_once(
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(unreadable(folder, &e)).await;
+                    let _ = tx.send(unreadable(folder, e)).await;
                     break;
                 }
             }
@@ -207,20 +272,20 @@ pub async fn file_waiting_copies(
     }
     let mut session = match reading.client.connect().await {
         Ok(session) => session,
+        // The first copy says why; the others wait for the next run.
         Err(e) => {
-            let error = e.to_string();
-            return files
-                .into_iter()
-                .map(|file| MailboxEvent::CopyFailed {
-                    file,
-                    error: error.clone(),
-                })
-                .collect();
+            return vec![MailboxEvent::CopyFailed {
+                file: files[0].clone(),
+                error: e.into(),
+            }];
         }
     };
     let mut events = Vec::new();
     for file in files {
-        events.push(copy_one(&mut session, sent, file).await);
+        events.push(match copy_one(&mut session, sent, &file).await {
+            Ok(()) => MailboxEvent::Copied { file },
+            Err(error) => MailboxEvent::CopyFailed { file, error },
+        });
     }
     let _ = session.logout().await;
     events
@@ -245,6 +310,7 @@ fn watch(reading: &Reading, folder: &str, cursor: Option<Cursor>, since: NaiveDa
         StartAt::Since(since),
         reading.poll,
     )
+    .with_backoff(reading.backoff)
 }
 
 /// Reads `watch` for ever, handing each batch (even an empty one, which says the folder is
@@ -253,7 +319,7 @@ async fn keep_reading(mut watch: FolderWatch, tx: mpsc::Sender<MailboxEvent>) {
     loop {
         let event = match watch.next().await {
             Ok(batch) => MailboxEvent::Read(batch),
-            Err(e) => unreadable(watch.folder(), &e),
+            Err(e) => unreadable(watch.folder(), e),
         };
         if tx.send(event).await.is_err() {
             return;
@@ -261,11 +327,10 @@ async fn keep_reading(mut watch: FolderWatch, tx: mpsc::Sender<MailboxEvent>) {
     }
 }
 
-fn unreadable(folder: &str, e: &ImapError) -> MailboxEvent {
+fn unreadable(folder: &str, error: ImapError) -> MailboxEvent {
     MailboxEvent::Unreadable {
         folder: folder.to_string(),
-        error: e.to_string(),
-        auth: e.is_auth_failure(),
+        error,
     }
 }
 
@@ -275,7 +340,7 @@ async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Opti
     if let Some(sent) = &reading.sent {
         return Some(sent.clone());
     }
-    let mut backoff = Backoff::default();
+    let mut backoff = reading.backoff;
     loop {
         tokio::time::sleep(backoff.delay()).await;
         let found = async {
@@ -288,51 +353,60 @@ async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Opti
             Ok(sent) => return Some(sent),
             Err(e) => {
                 backoff.failed(&e);
-                tx.send(unreadable("Sent", &e)).await.ok()?;
+                tx.send(unreadable("Sent", e)).await.ok()?;
             }
         }
     }
 }
 
-/// Files each copy it is handed in `sent`, on one connection kept open between copies; a
-/// copy that fails is tried again with backoff before the next.
+/// Files each copy it is handed in `sent`, on one connection kept open between copies. Every
+/// failure backs off (the server's, the session's, the file's alike): a copy the server could
+/// not take is tried again after the delay before the next one; a copy whose file is the
+/// problem is set aside (reported once; tried again at the next start) so it holds up no other.
 async fn file_copies(
     client: ImapClient,
+    mut backoff: Backoff,
     sent: String,
     mut requests: mpsc::UnboundedReceiver<PathBuf>,
     tx: mpsc::Sender<MailboxEvent>,
 ) {
     let mut session = None;
-    let mut backoff = Backoff::default();
     while let Some(file) = requests.recv().await {
         loop {
             tokio::time::sleep(backoff.delay()).await;
-            let open = match session.take() {
+            let outcome = match session.take() {
                 Some(open) => Ok(open),
-                None => client.connect().await,
+                None => client.connect().await.map_err(CopyError::from),
             };
-            let event = match open {
+            let outcome = match outcome {
                 Ok(mut open) => {
-                    let event = copy_one(&mut open, &sent, file.clone()).await;
+                    let copied = copy_one(&mut open, &sent, &file).await;
                     if open.is_open() {
                         session = Some(open);
                     }
-                    event
+                    copied
                 }
-                Err(e) => {
-                    backoff.failed(&e);
-                    MailboxEvent::CopyFailed {
+                Err(e) => Err(e),
+            };
+            let (event, done) = match outcome {
+                Ok(()) => {
+                    backoff.succeeded();
+                    (MailboxEvent::Copied { file: file.clone() }, true)
+                }
+                Err(error) => {
+                    backoff.failed(&error);
+                    let set_aside = error.is_in_the_file();
+                    let event = MailboxEvent::CopyFailed {
                         file: file.clone(),
-                        error: e.to_string(),
-                    }
+                        error,
+                    };
+                    (event, set_aside)
                 }
             };
-            let done = matches!(event, MailboxEvent::Copied { .. });
             if tx.send(event).await.is_err() {
                 return;
             }
             if done {
-                backoff.succeeded();
                 break;
             }
         }
@@ -341,32 +415,24 @@ async fn file_copies(
 
 /// Files one copy: never twice (the folder is searched for its Message-ID first), and its
 /// file is removed once it is there.
-async fn copy_one(session: &mut super::Session, sent: &str, file: PathBuf) -> MailboxEvent {
-    let bytes = match std::fs::read(&file) {
+async fn copy_one(session: &mut super::Session, sent: &str, file: &Path) -> Result<(), CopyError> {
+    let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         // Filed and removed by an earlier attempt.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return MailboxEvent::Copied { file },
-        Err(e) => {
-            return MailboxEvent::CopyFailed {
-                file,
-                error: e.to_string(),
-            };
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(cause) => {
+            return Err(CopyError::Unreadable {
+                path: file.to_path_buf(),
+                cause,
+            });
         }
     };
     let Some(id) = inbound::parse(&bytes).message_id else {
-        return MailboxEvent::CopyFailed {
-            file,
-            error: "the copy has no Message-ID".into(),
-        };
+        return Err(CopyError::NoMessageId {
+            path: file.to_path_buf(),
+        });
     };
-    match session.append_once(sent, &id, &bytes).await {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&file);
-            MailboxEvent::Copied { file }
-        }
-        Err(e) => MailboxEvent::CopyFailed {
-            file,
-            error: e.to_string(),
-        },
-    }
+    session.append_once(sent, &id, &bytes).await?;
+    let _ = std::fs::remove_file(file);
+    Ok(())
 }

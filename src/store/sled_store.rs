@@ -927,6 +927,15 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
+/// Whether another handle holds sled's own lock on the database (its file `db`, in `path`'s
+/// database directory, or in `path` itself when that is the database directory).
+fn sled_lock_held(path: &Path) -> bool {
+    [path.join(DB_DIR).join("db"), path.join("db")]
+        .iter()
+        .filter_map(|file| File::open(file).ok())
+        .any(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
+}
+
 /// Tells a damaged database from a lock held elsewhere and from plain I/O trouble.
 pub(super) fn open_error(path: &Path, e: sled::Error) -> StoreError {
     use std::io::ErrorKind;
@@ -944,7 +953,9 @@ pub(super) fn open_error(path: &Path, e: sled::Error) -> StoreError {
                 detail: io.to_string(),
             }
         }
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+        // sled reports its lock held elsewhere as a bare I/O error: asked directly, the lock
+        // says whether that is the cause.
+        sled::Error::Io(io) if io.kind() == ErrorKind::Other && sled_lock_held(&path) => {
             StoreError::Locked { path }
         }
         sled::Error::Io(source) => StoreError::Io {

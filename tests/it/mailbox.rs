@@ -1,8 +1,10 @@
 //! The daemon reading a real Dovecot: a reply stops the sequence (at once with IDLE), an
 //! out-of-office holds the interviewer, the user's own message in Sent counts toward the cap
 //! without stopping anything, each message sent gets exactly one copy in Sent, an uncertain send
-//! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, and a
-//! wrong password is shown while mail still goes out. Skipped like every Dovecot test.
+//! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, a
+//! wrong password is shown while mail still goes out, and a Sent folder that does not exist is
+//! retried after a backoff, logged once and shown with the folders that do. Skipped like every
+//! Dovecot test.
 //!
 //! Every test's interviewers are at a domain of its own, so the messages other tests left in
 //! the shared mailbox never concern it.
@@ -415,4 +417,78 @@ async fn check_imap_proves_the_settings_and_the_password_never_reaches_the_log()
     assert!(out.stdout.contains("Sent"), "{}", out.stdout);
     assert!(!out.stdout.contains(&d.password) && !out.stderr.contains(&d.password));
     assert!(!out.stderr.contains("LOGIN"), "{}", out.stderr);
+}
+
+/// The daemon's CPU time so far (user + system), from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap();
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+#[tokio::test]
+async fn a_sent_folder_that_does_not_exist_backs_off_and_is_shown_with_the_folders_that_do() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    // A typo as a new user makes it: the server calls it `Sent`.
+    let (w, jane) = home(&d, "send", "  sent: Sent Items\n  save_sent: always\n");
+    w.once_at("2026-11-03 13:00");
+    assert_eq!(w.to(&jane).len(), 1, "the thank-you went out all the same");
+
+    let out = w.run(&["check-imap"]);
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("imap.sent: the folder `Sent Items` does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the folders that exist are:") && out.stderr.contains("Sent"),
+        "{}",
+        out.stderr
+    );
+
+    let mut daemon = w.spawn("daemon");
+    daemon.wait_log("the copy's failure is logged", |log| {
+        log.contains("in Sent") && log.contains("Sent Items")
+    });
+    let cpu_before = cpu_time(daemon.pid());
+    // What must not happen takes time to show: the copier retrying at once, for ever.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let spent = cpu_time(daemon.pid()) - cpu_before;
+    assert!(
+        spent < Duration::from_millis(500),
+        "{spent:?} of CPU in 5 s"
+    );
+    let log = daemon.log();
+    let lines = log.lines().filter(|l| l.contains("Sent Items")).count();
+    assert!(
+        lines <= 2,
+        "logged once for the copier (and once for the watch):\n{log}"
+    );
+    assert!(
+        !log.contains("Some(") && !log.contains("Outcome"),
+        "no Debug text:\n{log}"
+    );
+
+    let status = w.ok(&["status"]).stdout;
+    assert!(status.contains("waiting for the Sent folder"), "{status}");
+    assert!(status.contains("set `imap.sent`"), "what to do: {status}");
+    assert!(status.contains("the folders are:"), "{status}");
+    daemon.signal(libc::SIGTERM);
+    wait_for_async("the daemon stops", Duration::from_secs(20), || {
+        daemon.try_exit().is_some()
+    })
+    .await;
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod approve_by_reply;
 mod bounce_corpus;
+mod chaos;
 mod cli;
 mod closed_pipe;
 mod daemon;

@@ -3,6 +3,11 @@
 //! over months of virtual time. Afterwards what the server received is compared with the state:
 //! no key delivered twice, no due send lost, no message without a record, nothing left `sending`.
 //!
+//! Where Dovecot is there (as every Dovecot test, see `support::dovecot`), the SMTP sink also
+//! files every message it accepted in Dovecot's Sent, as Gmail files what it relays, and the
+//! mailbox is then read once: every uncertain send that reached the server must end settled as
+//! sent, never sent again. The uncertain counts before and after are printed.
+//!
 //! `FOLLOWUP_TORTURE=1` (set by `.ci/run`) runs the full bound, 70 interviews and at least 50
 //! kills; without it a plain `cargo test` runs a short one that checks the same invariants over
 //! fewer interviews, kills and steps. `FOLLOWUP_TORTURE_SCALE` (default 1) scales the number of
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc, Weekday};
 
 use crate::support::api::{Folder, QueueDir, SendRecord, SendState, Snapshot};
+use crate::support::dovecot::Dovecot;
 use crate::support::gate;
 use crate::support::runner::Running;
 use crate::support::smtp_server::{Behaviour, FailAt, StallAt, TestSmtpServer};
@@ -511,8 +517,18 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
     }
     let chaos_runs = rig.runs;
 
-    // What the state and the planner say, against what the server has.
+    // The mailbox: the sink's messages go into Sent, and one run reads it.
     let at = now.to_rfc3339();
+    let before: Snapshot = serde_json::from_str(&rig.output(&["state", "export"])).unwrap();
+    let uncertain_before: Vec<String> = before
+        .sends
+        .iter()
+        .filter(|r| r.state == SendState::Uncertain)
+        .map(|r| r.key.to_string())
+        .collect();
+    let reconciled = reconcile_with_the_mailbox(&mut rig, &at);
+
+    // What the state and the planner say, against what the server has.
     let snapshot: Snapshot = serde_json::from_str(&rig.output(&["state", "export"])).unwrap();
     let plan: Vec<serde_json::Value> =
         serde_json::from_str(&rig.output(&["plan", "--now", &at, "--json"])).unwrap();
@@ -616,6 +632,30 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
             SendState::Deferred => {}
         }
     }
+    let uncertain_after = count.get("uncertain").copied().unwrap_or(0);
+    if reconciled {
+        for key in &uncertain_before {
+            let record = snapshot.sends.iter().find(|r| &r.key.to_string() == key);
+            let reached = deliveries.get(key).copied().unwrap_or(0) > 0;
+            if reached && record.is_none_or(|r| r.state != SendState::Sent) {
+                problems.push(format!(
+                    "{key} reached the server and is in Sent, but is still {} after the mailbox \
+                     was read",
+                    record.map_or("missing", |r| r.state.as_str())
+                ));
+            }
+        }
+    }
+    println!(
+        "torture: uncertain sends before the mailbox was read {}, after {}{}",
+        uncertain_before.len(),
+        uncertain_after,
+        if reconciled {
+            ""
+        } else {
+            " (no Dovecot: the mailbox was not read)"
+        }
+    );
     let mut planned = 0;
     let mut plan_states = BTreeMap::<String, usize>::new();
     for row in &plan {
@@ -684,6 +724,40 @@ fn killed_at_random_the_daemon_never_sends_twice_and_never_loses_a_send() {
             rig.world.dir.keep().display()
         );
     }
+}
+
+/// Files every message the sink accepted in Dovecot's Sent, as Gmail does with what it relays,
+/// gives the workspace an `imap` section (copies: the provider's, none of followup's), and runs
+/// once at `at`, which reads the mailbox before its round. `false` when there is no Dovecot.
+fn reconcile_with_the_mailbox(rig: &mut Rig, at: &str) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some((d, _turn)) = runtime.block_on(Dovecot::take()) else {
+        return false;
+    };
+    for mail in rig.server().mails() {
+        d.deliver_to(Some("Sent"), mail.raw.as_bytes());
+    }
+    let password = rig.world.path("imap-password");
+    std::fs::write(&password, &d.password).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let imap = format!(
+        "imap:\n  host: {}\n  port: {}\n  security: plain\n  username: {}\n  \
+         password_file: imap-password\n  save_sent: never\n",
+        d.host, d.starttls_port, d.user
+    );
+    rig.world.reconfigure(|c| c.extra.push_str(&imap));
+    let mut run = rig.spawn_run(at.parse().unwrap());
+    let status = crate::support::wait::wait_for("the mailbox run to end", HUNG, || run.try_exit());
+    assert!(
+        status.success(),
+        "the run that reads the mailbox failed ({status}); log: {}",
+        rig.log_path().display()
+    );
+    true
 }
 
 fn dir_size(dir: &Path) -> u64 {

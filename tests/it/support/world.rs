@@ -198,6 +198,12 @@ impl World {
         self
     }
 
+    /// [`World::configure`] on a world in place.
+    pub fn reconfigure(&mut self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.config);
+        self.write_config();
+    }
+
     /// The SMTP timeout, for a test that waits one out on purpose.
     pub fn with_smtp_timeout(self, timeout: &str) -> World {
         self.configure(|c| {
