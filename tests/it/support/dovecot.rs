@@ -40,9 +40,12 @@ pub struct Dovecot {
 
 impl Dovecot {
     /// The server, and this test's turn on it; `None` when the test skips (it said why).
+    /// The turn comes first: a test that stops the server (the chaos test, the restarts) holds
+    /// it, and a server down for that test's turn is not a server missing for this one.
     pub async fn take() -> Option<(Dovecot, MutexGuard<'static, ()>)> {
+        let turn = TURN.lock().await;
         let d = DOVECOT.check(dovecot)?;
-        Some((d, TURN.lock().await))
+        Some((d, turn))
     }
 }
 
