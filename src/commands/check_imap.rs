@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 
 use super::mailbox_reading;
 use crate::input::workspace::Workspace;
+use crate::mailbox::seen::{no_such_folder, with_existing};
 use crate::outln;
 
 pub fn run(ws: &Workspace) -> Result<()> {
@@ -57,9 +58,9 @@ pub fn run(ws: &Workspace) -> Result<()> {
         for (folder, key) in watched.chain(std::iter::once((&sent, sent_key))) {
             match session.examine(folder).await {
                 Ok(state) => println!("{folder}: {} messages", state.exists),
-                Err(crate::mailbox::ImapError::NoFolder { detail, .. }) => missing.push(format!(
-                    "{key}: the folder `{folder}` does not exist ({detail})"
-                )),
+                Err(crate::mailbox::ImapError::NoFolder { detail, .. }) => {
+                    missing.push(no_such_folder(key, folder, &detail))
+                }
                 Err(e) => missing.push(format!("{key}: {e}")),
             }
         }
@@ -78,11 +79,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
                 .filter(|f| f.selectable)
                 .map(|f| f.name.as_str())
                 .collect();
-            bail!(
-                "{}; the folders that exist are: {}",
-                missing.join("; "),
-                selectable.join(", ")
-            );
+            bail!("{}", with_existing(&missing, &selectable));
         }
         Ok(())
     })

@@ -6,6 +6,7 @@ use super::{mailbox_reading, mode_sends, smtp_sender};
 use crate::input::config::load_config;
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 use crate::input::workspace::Workspace;
+use crate::mailbox::seen::{FOLDERS_SEEN, FoldersSeen};
 use crate::outln;
 
 /// Loads everything and checks what `run` would check before it connects (the SMTP setup
@@ -27,6 +28,11 @@ pub fn run(config: &Path) -> Result<()> {
     }
     for w in &ws.warnings {
         eprintln!("warning: {w}");
+    }
+    // A missing folder is not refused by `run` (it waits for the folder, and says so in
+    // `status`): a warning, by the folders the daemon last saw, since this never connects.
+    if let Some(missing) = folders_missing(&ws.config) {
+        eprintln!("warning: {missing}");
     }
     if ws.config.imap.is_none() {
         eprintln!(
@@ -59,4 +65,16 @@ fn mail_setup_problems(config: &crate::input::config::Config) -> Vec<Diagnostic>
         problems.extend(more);
     }
     problems
+}
+
+/// What the daemon's last listing of the server's folders (in its snapshot: the daemon holds
+/// the database) says of `imap.sent` and `imap.folders`; `None` without an `imap` section, a
+/// snapshot or a listing in it, or when every configured folder was listed.
+fn folders_missing(config: &crate::input::config::Config) -> Option<String> {
+    let imap = config.imap.as_ref()?;
+    let snapshot = crate::store::snapshot::load(&config.state_dir).ok()??;
+    let seen = FoldersSeen::from_meta(snapshot.meta.get(FOLDERS_SEEN)?)?;
+    let watched = imap.folders.iter().map(|f| ("imap.folders", f.as_str()));
+    let sent = imap.sent.iter().map(|f| ("imap.sent", f.as_str()));
+    seen.missing(watched.chain(sent))
 }

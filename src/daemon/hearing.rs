@@ -21,6 +21,7 @@ use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::fsutil::Existing;
 use crate::mail::message::Outgoing;
+use crate::mailbox::seen::{FOLDERS_SEEN, FoldersSeen};
 use crate::mailbox::{Batch, CopyError, ImapError, MailboxEvent};
 use crate::store::{FolderCursor, SendRecord};
 
@@ -44,8 +45,15 @@ impl<T: Transport> Round<'_, T> {
     pub(super) async fn hear(&self, event: MailboxEvent) -> Result<(), DaemonError> {
         let store = self.live.store.as_ref();
         match event {
-            MailboxEvent::Read(batch) => self.read(batch).await,
+            MailboxEvent::Read(batch) => {
+                self.folder_read(&batch.folder)?;
+                self.read(batch).await
+            }
+            MailboxEvent::Folders(folders) => self.folders_listed(folders),
             MailboxEvent::Unreadable { folder, error } => {
+                if let ImapError::NoFolder { existing, .. } = &error {
+                    self.folders_listed(existing.clone())?;
+                }
                 let advice = match &error {
                     e if e.is_auth_failure() => {
                         "check imap.username and the password (`followup check-imap`)"
@@ -85,6 +93,9 @@ impl<T: Transport> Round<'_, T> {
                 Ok(())
             }
             MailboxEvent::CopyFailed { file, error } => {
+                if let CopyError::Imap(ImapError::NoFolder { existing, .. }) = &error {
+                    self.folders_listed(existing.clone())?;
+                }
                 let reason = error.to_string();
                 let problem = match &error {
                     CopyError::Imap(_) => format!(
@@ -106,6 +117,37 @@ impl<T: Transport> Round<'_, T> {
                 Ok(())
             }
         }
+    }
+
+    /// Keeps the folders the server listed, with when, for `validate` (see
+    /// [`crate::mailbox::seen`]). An empty list is the listing that failed: nothing is kept.
+    fn folders_listed(&self, folders: Vec<String>) -> Result<(), DaemonError> {
+        if folders.is_empty() {
+            return Ok(());
+        }
+        let seen = FoldersSeen {
+            at: self.now,
+            folders,
+        };
+        self.live.store.set_meta(FOLDERS_SEEN, &seen.to_meta())?;
+        Ok(())
+    }
+
+    /// A folder that could be read exists, whatever an older listing said (it was created
+    /// since): adds it to the folders seen, so `validate` does not say it is missing.
+    fn folder_read(&self, folder: &str) -> Result<(), DaemonError> {
+        let store = self.live.store.as_ref();
+        let Some(mut seen) = store
+            .meta(FOLDERS_SEEN)?
+            .as_deref()
+            .and_then(FoldersSeen::from_meta)
+        else {
+            return Ok(());
+        };
+        if seen.add(folder) {
+            store.set_meta(FOLDERS_SEEN, &seen.to_meta())?;
+        }
+        Ok(())
     }
 
     pub(super) fn problem_log(&self) -> std::sync::MutexGuard<'_, crate::retry::ProblemLog> {

@@ -274,7 +274,13 @@ impl<T: Transport> Daemon<T> {
         }
         let round = Round::new(&self.ws, live, approve, now, &self.shutdown);
         let events = match crate::mailbox::reader::sent_folder_once(reading).await {
-            Ok(sent) => crate::mailbox::reader::file_waiting_copies(reading, &sent, &copies).await,
+            Ok((sent, listed)) => {
+                let mut events = Vec::from_iter(listed);
+                events.extend(
+                    crate::mailbox::reader::file_waiting_copies(reading, &sent, &copies).await,
+                );
+                events
+            }
             Err(e) => vec![crate::mailbox::MailboxEvent::Unreadable {
                 folder: "Sent".into(),
                 error: e,

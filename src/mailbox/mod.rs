@@ -5,6 +5,7 @@
 pub mod imap;
 pub mod inbound;
 pub mod reader;
+pub mod seen;
 
 pub use imap::{
     Backoff, Batch, Cursor, Fetched, Folder, FolderState, FolderWatch, ImapClient, ImapError,

@@ -52,6 +52,9 @@ pub enum MailboxEvent {
     /// A copy could not be filed: tried again with backoff when the server or the session is
     /// the cause; set aside until the next start when the file itself is.
     CopyFailed { file: PathBuf, error: CopyError },
+    /// The folders that can be opened, as the server listed them (to find Sent), for
+    /// `validate` to compare the configured ones with.
+    Folders(Vec<String>),
 }
 
 /// Why a copy could not be filed in Sent.
@@ -221,7 +224,12 @@ pub async fn read_once(
     }
     let mut folders = reading.folders.clone();
     let sent = match sent_folder_once(reading).await {
-        Ok(sent) => Some(sent),
+        Ok((sent, listed)) => {
+            if let Some(listed) = listed {
+                let _ = tx.send(listed).await;
+            }
+            Some(sent)
+        }
         Err(e) => {
             let _ = tx.send(unreadable("Sent", e)).await;
             None
@@ -292,14 +300,30 @@ pub async fn file_waiting_copies(
 }
 
 /// The Sent folder as configured, else as the server says (one connection), for a single run.
-pub async fn sent_folder_once(reading: &Reading) -> Result<String, ImapError> {
+/// With it, the [`MailboxEvent::Folders`] the server listed when it was asked.
+pub async fn sent_folder_once(
+    reading: &Reading,
+) -> Result<(String, Option<MailboxEvent>), ImapError> {
     if let Some(sent) = &reading.sent {
-        return Ok(sent.clone());
+        return Ok((sent.clone(), None));
     }
     let mut session = reading.client.connect().await?;
-    let sent = session.find_sent().await?;
+    let found = find_sent(&mut session).await;
     let _ = session.logout().await;
-    Ok(sent.unwrap_or_else(|| "Sent".into()))
+    let (sent, listed) = found?;
+    Ok((sent, Some(listed)))
+}
+
+/// The Sent folder as the server says (else `Sent`), and what it listed.
+async fn find_sent(session: &mut super::Session) -> Result<(String, MailboxEvent), ImapError> {
+    let folders = session.list_folders().await?;
+    let sent = super::imap::sent_folder(&folders).unwrap_or_else(|| "Sent".into());
+    let selectable = folders
+        .into_iter()
+        .filter(|f| f.selectable)
+        .map(|f| f.name)
+        .collect();
+    Ok((sent, MailboxEvent::Folders(selectable)))
 }
 
 fn watch(reading: &Reading, folder: &str, cursor: Option<Cursor>, since: NaiveDate) -> FolderWatch {
@@ -345,12 +369,15 @@ async fn sent_folder(reading: &Reading, tx: &mpsc::Sender<MailboxEvent>) -> Opti
         tokio::time::sleep(backoff.delay()).await;
         let found = async {
             let mut session = reading.client.connect().await?;
-            let sent = session.find_sent().await?;
+            let found = find_sent(&mut session).await;
             let _ = session.logout().await;
-            Ok::<_, ImapError>(sent.unwrap_or_else(|| "Sent".into()))
+            found
         };
         match found.await {
-            Ok(sent) => return Some(sent),
+            Ok((sent, listed)) => {
+                tx.send(listed).await.ok()?;
+                return Some(sent);
+            }
             Err(e) => {
                 backoff.failed(&e);
                 tx.send(unreadable("Sent", e)).await.ok()?;

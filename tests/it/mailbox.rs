@@ -3,8 +3,8 @@
 //! without stopping anything, each message sent gets exactly one copy in Sent, an uncertain send
 //! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, a
 //! wrong password is shown while mail still goes out, and a Sent folder that does not exist is
-//! retried after a backoff, logged once and shown with the folders that do. Skipped like every
-//! Dovecot test.
+//! retried after a backoff, logged once and shown with the folders that do (by `validate` too,
+//! from the folders the daemon listed). Skipped like every Dovecot test.
 //!
 //! Every test's interviewers are at a domain of its own, so the messages other tests left in
 //! the shared mailbox never concern it.
@@ -486,9 +486,55 @@ async fn a_sent_folder_that_does_not_exist_backs_off_and_is_shown_with_the_folde
     assert!(status.contains("waiting for the Sent folder"), "{status}");
     assert!(status.contains("set `imap.sent`"), "what to do: {status}");
     assert!(status.contains("the folders are:"), "{status}");
+    // `validate` never connects, nor opens the state the daemon holds: it says the same by the
+    // folders the daemon listed when the folder could not be opened.
+    let validate = w.ok(&["validate"]).stderr;
+    assert!(
+        validate.contains(
+            "warning: imap.sent: the folder `Sent Items` does not exist (the daemon last listed \
+             the folders on"
+        ) && validate.contains("the folders that exist are: ")
+            && validate.contains("INBOX"),
+        "{validate}"
+    );
     daemon.signal(libc::SIGTERM);
     wait_for_async("the daemon stops", Duration::from_secs(20), || {
         daemon.try_exit().is_some()
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_daemon_keeps_the_folders_it_listed_and_validate_names_a_watched_one_missing() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    // No `imap.sent`: the daemon lists the folders to find Sent; and a watched folder with a typo.
+    let (w, _) = home(&d, "send", "  folders: [INBOX, Replies Typo]\n");
+    let quiet = w.ok(&["validate"]).stderr;
+    assert!(!quiet.contains("does not exist"), "no listing yet: {quiet}");
+    w.once_at("2026-11-03 13:00");
+
+    let snapshot = w.snapshot();
+    let kept = snapshot
+        .meta
+        .get(followup::mailbox::seen::FOLDERS_SEEN)
+        .expect("the folders the daemon listed are in the snapshot");
+    let seen = followup::mailbox::seen::FoldersSeen::from_meta(kept).expect("a listing");
+    assert!(seen.has("INBOX") && seen.has("Sent"), "{seen:?}");
+    assert!(!seen.has("Replies Typo"), "{seen:?}");
+
+    let validate = w.ok(&["validate"]).stderr;
+    assert!(
+        validate.contains(
+            "warning: imap.folders: the folder `Replies Typo` does not exist (the daemon last \
+             listed the folders on 2026-11-03T18:00:00Z; `followup check-imap` asks the server \
+             now); the folders that exist are: "
+        ),
+        "{validate}"
+    );
+    assert!(
+        !validate.contains("imap.sent"),
+        "Sent is found, not configured: {validate}"
+    );
 }

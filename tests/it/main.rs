@@ -32,4 +32,5 @@ mod smtp_setup;
 mod starter;
 mod templates;
 mod torture;
+mod validate_folders;
 mod xoauth2;
