@@ -290,7 +290,23 @@ fn second_open_of_the_same_path_is_locked() {
     );
     assert!(err.to_string().contains("another followup daemon"), "{err}");
     drop(first);
+    wait_until_unlocked(&path);
     SledStore::open(&path).expect("the lock goes with the store");
+}
+
+/// Waits, within a deadline, until no one holds the lock of `path`. A dropped store lets go of
+/// it at once, but a child process that another test starts at that moment holds a copy of
+/// every descriptor until it executes its program, the lock's too.
+fn wait_until_unlocked(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while SledStore::in_use(path).unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock of {} was not let go",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -302,7 +318,7 @@ fn in_use_asks_the_lock_without_taking_or_creating_it() {
     let store = SledStore::open(&path).unwrap();
     assert!(SledStore::in_use(&path).unwrap());
     drop(store);
-    assert!(!SledStore::in_use(&path).unwrap());
+    wait_until_unlocked(&path);
     SledStore::open(&path).expect("asking left no lock behind");
 }
 
