@@ -7,7 +7,7 @@
 # Usage: dovecot-setup.sh [setup|start|stop|restart|status|freeze|thaw|password [PW]]
 #   setup    install, configure, (re)start and wait until it answers   [the default]
 #   start    start the configured server and wait until it answers (the fault test uses it)
-#   stop     stop it and wait until the ports are closed
+#   stop     stop it, wait until the ports are closed, and end the sessions it left running
 #   restart  stop, then start
 #   status   exit 0 when it answers IMAP
 #   freeze   SIGSTOP every process of this server (the chaos test: a server that hangs)
@@ -132,12 +132,47 @@ start() {
 
 stop() {
     if running; then
+        # Listed before the master goes: its children outlive it (see below).
+        local pids
+        pids="$(server_pids | tr '\n' ' ')"
         say "stopping dovecot (pid $(cat "${BASE_DIR}/master.pid"))"
         doveadm -c "$CONF" stop >/dev/null 2>&1 || kill "$(cat "${BASE_DIR}/master.pid")"
+        wait_until_down
+        # The master exits and closes the ports, but an imap process serving a session (an IDLE
+        # above all) goes on serving it, so a client never hears that the server went away.
+        # A stopped server ends its sessions: each such process is told to stop, as a server
+        # going down tells them, and the client hears `* BYE Server shutting down.`.
+        # shellcheck disable=SC2086
+        end_leftovers $pids
     else
         say "not running"
+        wait_until_down
     fi
-    wait_until_down
+}
+
+# Whether a pid is still a process of this server (its title names the instance).
+ours() { [[ "$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" == dovecot-followup-test/* ]]; }
+
+# Ends the processes among "$@" that are still this server's: SIGTERM, then SIGKILL after 5 s.
+end_leftovers() {
+    local pid left=()
+    for pid in "$@"; do
+        if ours "$pid"; then left+=("$pid"); fi
+    done
+    ((${#left[@]} > 0)) || return 0
+    say "ending ${#left[@]} process(es) the master left running: ${left[*]}"
+    kill -TERM "${left[@]}" 2>/dev/null || true
+    local deadline=$((SECONDS + 5)) alive
+    while ((SECONDS < deadline)); do
+        alive=()
+        for pid in "${left[@]}"; do
+            if ours "$pid"; then alive+=("$pid"); fi
+        done
+        ((${#alive[@]} > 0)) || return 0
+        sleep 0.1
+    done
+    say "killing ${alive[*]}: still there 5 s after SIGTERM"
+    kill -KILL "${alive[@]}" 2>/dev/null || true
 }
 
 setup() {

@@ -289,7 +289,7 @@ mod dovecot {
 
     use super::{ACCOUNT, TokenHelper};
     use crate::support::api::{Auth, ImapClient, ImapError, SecretSource, Security};
-    use crate::support::dovecot::{DEADLINE, Dovecot, fixture_cert, idling_pids};
+    use crate::support::dovecot::{DEADLINE, Dovecot, StartOnDrop, dovecot_ctl, fixture_cert};
     use crate::support::introspection::Introspection;
     use crate::support::smtp_server::ServerOptions;
     use crate::support::wait::wait_for_async;
@@ -441,10 +441,10 @@ mod dovecot {
         assert!(!everything.contains("auth=Bearer"), "{everything}");
     }
 
-    /// The token rotated and the old one revoked while the daemon runs, its sessions ended by the
-    /// server: the daemon logs in again with the new token, hears the reply, and its next send
-    /// (the notice of the reply) goes out with the new token. Nothing at trace level shows
-    /// either token.
+    /// The token rotated and the old one revoked while the daemon runs, then Dovecot restarted
+    /// (stopped, a reply delivered meanwhile, started again): the daemon logs in again with the
+    /// new token, hears the reply, and its next send (the notice of the reply) goes out with the
+    /// new token. Nothing at trace level shows either token.
     #[tokio::test]
     async fn a_token_rotated_while_the_daemon_runs_is_used_at_the_next_login_and_send() {
         let Some((d, _turn)) = Dovecot::take().await else {
@@ -481,26 +481,31 @@ mod dovecot {
         }
         let runs_before = helper.runs();
         // Rotated at the provider (the old token revoked) and in the helper; then the server
-        // ends the daemon's sessions as Exchange does when a token expires: each imap process
-        // is ended, which says `* BYE Server shutting down.` to the daemon.
+        // restarts, which ends the daemon's sessions (`* BYE Server shutting down.`) and leaves
+        // it nothing to connect to until it is back. The reply arrives meanwhile.
         helper.set(new);
         endpoint.rotate(new);
         *smtp_token.lock().unwrap() = new.into();
-        for pid in idling_pids(&d.user) {
-            // SAFETY: kill(2) on a pid of the server's own imap process, found just above.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
+        let logged_before = std::fs::read_to_string(&log).map_or(0, |t| t.len());
+        {
+            // Started again however the test ends.
+            let _start_again = StartOnDrop;
+            dovecot_ctl("stop");
+            d.deliver(&reply(&jane, &parent));
+            wait_for_async("the daemon notices the server is gone", DEADLINE, || {
+                std::fs::read_to_string(&log).is_ok_and(|t| {
+                    t.get(logged_before..)
+                        .is_some_and(|t| t.contains("cannot read"))
+                })
+            })
+            .await;
         }
-        d.deliver(&reply(&jane, &parent));
-        wait_for_async(
-            "the reply is heard after the sessions ended",
-            DEADLINE,
-            || {
-                w.ok(&["replies", "--json"])
-                    .json()
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|r| r["kind"] == "reply"))
-            },
-        )
+        wait_for_async("the reply is heard once Dovecot is back", DEADLINE, || {
+            w.ok(&["replies", "--json"])
+                .json()
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["kind"] == "reply"))
+        })
         .await;
         wait_for_async("the notice goes out with the new token", DEADLINE, || {
             w.to(ME).iter().any(|m| m.subject().contains("answered"))

@@ -243,28 +243,43 @@ pub fn a_session_is_idling(user: &str) -> bool {
 
 /// Runs `.ci/dovecot-setup.sh ACTION` (stop/start), failing the test if it fails.
 pub fn dovecot_ctl(action: &str) {
+    if let Err(e) = try_dovecot_ctl(action) {
+        panic!("{e}");
+    }
+}
+
+/// Runs `.ci/dovecot-setup.sh ACTION`; `Err` says what it printed when it fails.
+pub fn try_dovecot_ctl(action: &str) -> Result<(), String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/dovecot-setup.sh");
     let out = std::process::Command::new("bash")
         .arg(&script)
         .arg(action)
         .stdin(std::process::Stdio::null())
         .output()
-        .expect("run .ci/dovecot-setup.sh");
-    assert!(
-        out.status.success(),
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "`{} {action}` failed:\n{}{}",
         script.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ))
 }
 
-/// Starts Dovecot again when the fault test ends, however it ends.
+/// Starts Dovecot again when the fault test ends, however it ends. When the test already
+/// failed, a failed start is printed rather than raised: a second panic would abort the run and
+/// hide the first.
 pub struct StartOnDrop;
 
 impl Drop for StartOnDrop {
     fn drop(&mut self) {
-        dovecot_ctl("start");
+        match try_dovecot_ctl("start") {
+            Ok(()) => {}
+            Err(e) if std::thread::panicking() => eprintln!("{e}"),
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
