@@ -295,9 +295,13 @@ fn second_document_line(text: &str) -> Option<usize> {
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
+    let length = word.chars().count();
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
+        // Lengths further apart than the limit are further apart in edits too: a long value
+        // costs no comparison with every name (an edit distance is quadratic).
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
         // Edit distance with a swap of two neighbours as one edit (the commonest typo: `tilte`).
         .map(|c| (strsim::osa_distance(&word, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
