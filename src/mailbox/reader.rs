@@ -214,7 +214,9 @@ pub async fn read_once(
     since: NaiveDate,
     copies: &Path,
 ) -> Vec<MailboxEvent> {
-    let (tx, mut rx) = mpsc::channel(64);
+    // Gathered here, not through a channel: nobody reads a channel before the end, and a
+    // bounded one would stop the reading once it held a channel's worth of batches.
+    let mut events = Vec::new();
     // A server that cannot be reached at all is reported once, not once per folder.
     match reading.client.connect().await {
         Ok(session) => {
@@ -226,12 +228,12 @@ pub async fn read_once(
     let sent = match sent_folder_once(reading).await {
         Ok((sent, listed)) => {
             if let Some(listed) = listed {
-                let _ = tx.send(listed).await;
+                events.push(listed);
             }
             Some(sent)
         }
         Err(e) => {
-            let _ = tx.send(unreadable("Sent", e)).await;
+            events.push(unreadable("Sent", e));
             None
         }
     };
@@ -243,27 +245,20 @@ pub async fn read_once(
             match watch.next().await {
                 Ok(batch) => {
                     let done = batch.messages.len() < DEFAULT_BATCH;
-                    let _ = tx.send(MailboxEvent::Read(batch)).await;
+                    events.push(MailboxEvent::Read(batch));
                     if done {
                         break;
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(unreadable(folder, e)).await;
+                    events.push(unreadable(folder, e));
                     break;
                 }
             }
         }
     }
     if let Some(sent) = sent.filter(|_| reading.save_copies) {
-        for event in file_waiting_copies(reading, &sent, copies).await {
-            let _ = tx.send(event).await;
-        }
-    }
-    drop(tx);
-    let mut events = Vec::new();
-    while let Some(event) = rx.recv().await {
-        events.push(event);
+        events.extend(file_waiting_copies(reading, &sent, copies).await);
     }
     events
 }

@@ -4,7 +4,8 @@
 //! found in Sent is settled, a server restarted mid-IDLE is caught up with nothing missed, a
 //! wrong password is shown while mail still goes out, and a Sent folder that does not exist is
 //! retried after a backoff, logged once and shown with the folders that do (by `validate` too,
-//! from the folders the daemon listed). Skipped like every Dovecot test.
+//! from the folders the daemon listed); a first run reads a folder of thousands of messages to its
+//! end. Skipped like every Dovecot test.
 //!
 //! Every test's interviewers are at a domain of its own, so the messages other tests left in
 //! the shared mailbox never concern it.
@@ -149,6 +150,86 @@ async fn a_reply_in_the_inbox_stops_the_checks_and_the_user_is_told() {
     w.ok(&["resume", "globex"]);
     let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
     assert_eq!(check["state"], "scheduled", "{check:#}");
+}
+
+/// More batches than a first read could hold at once before anything used them: the run read
+/// the first 64 of them and then waited for ever, as the kill -9 torture test once showed.
+#[tokio::test]
+async fn a_first_run_reads_a_folder_of_thousands_of_messages_to_the_end() {
+    let Some((d, _turn)) = Dovecot::take().await else {
+        return;
+    };
+    let folder = format!("Bulk-{}", uuid::Uuid::new_v4().simple());
+    let root = d.maildir.join(format!(".{folder}"));
+    let _folder = FolderOnDisk::new(&root);
+    let (w, jane) = home(&d, "send", &format!("  folders: [INBOX, {folder}]\n"));
+    w.once_at("2026-11-03 13:00");
+    let parent = thank_you_id(&w, &jane);
+    // 65 batches of others' mail, then Jane's reply: only a read to the end hears it.
+    for n in 0..65 * 50 {
+        let filler = format!(
+            "From: Newsletter <news@lists.example.net>\r\nTo: {ME}\r\nSubject: Issue {n}\r\n\
+             Date: Wed, 04 Nov 2026 09:00:00 +0000\r\nMessage-ID: <issue.{n}.{folder}@lists.example.net>\r\n\r\n\
+             Nothing to do with an interview.\r\n"
+        );
+        d.deliver_to(Some(&folder), filler.as_bytes());
+    }
+    d.deliver_to(
+        Some(&folder),
+        &from_jane(
+            &jane,
+            "Wed, 04 Nov 2026 10:00:00 -0500",
+            "Re: Thank you for your time on Tuesday",
+            Some(&parent),
+            "",
+            "Hi Sam,\r\n\r\nthank you, we will be in touch.\r\n\r\nJane",
+        ),
+    );
+
+    let mut run = w.round_at("2026-11-10 09:00").spawn(&w.path("bulk.log"));
+    let status = crate::support::wait::wait_for(
+        "the run to read the folder to its end",
+        Duration::from_secs(120),
+        || run.try_exit(),
+    );
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(w.path("bulk.log")).unwrap_or_default()
+    );
+    assert_eq!(
+        w.to(&jane).len(),
+        1,
+        "no status check after the reply at the folder's end"
+    );
+    let check = planned(&w, "2026-11-10 09:00", Step::StatusCheck);
+    assert_eq!(check["cause"]["kind"], "heard_reply", "{check:#}");
+}
+
+/// A Maildir++ folder of this test's own, owned as the mailbox is, removed at the end.
+struct FolderOnDisk(std::path::PathBuf);
+
+impl FolderOnDisk {
+    fn new(root: &std::path::Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(root.parent().unwrap()).expect("the Maildir exists");
+        for dir in [
+            root.to_path_buf(),
+            root.join("cur"),
+            root.join("new"),
+            root.join("tmp"),
+        ] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::chown(&dir, Some(owner.uid()), Some(owner.gid())).unwrap();
+        }
+        Self(root.to_path_buf())
+    }
+}
+
+impl Drop for FolderOnDisk {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[tokio::test]
