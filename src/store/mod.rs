@@ -32,8 +32,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The `format` tag of an export, so an unrelated JSON file is refused up front.
 pub const EXPORT_FORMAT: &str = "followup-state";
 
-/// Everything the state knows of one send: enough to plan, to resend byte-identically after a
-/// crash, to thread follow-ups and to explain itself in `status`.
+/// Everything the state knows of one send: enough to plan, to send the same message again after
+/// a crash, to thread follow-ups and to explain itself in `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRecord {
     pub key: SendKey,
@@ -47,9 +47,10 @@ pub struct SendRecord {
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub next_attempt: Option<DateTime<Utc>>,
-    /// The exact message handed to SMTP (or about to be), stored before connecting, so a resend
-    /// after a crash is byte-identical and `status` can show it. UTF-8 RFC 5322 text, as the
-    /// queue's `.eml` files are, so the export stays readable.
+    /// The message handed to SMTP (or about to be), stored before connecting, so a resend after
+    /// a crash is the same message (Message-ID, addresses, subject, threading and text kept; the
+    /// Date renewed and attachments read again from their files) and `status` can show it.
+    /// UTF-8 RFC 5322 text, as the queue's `.eml` files are, so the export stays readable.
     pub rendered: Option<String>,
     /// The first message's subject, which follow-ups thread under.
     pub subject: Option<String>,
