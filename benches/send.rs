@@ -19,8 +19,8 @@ use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use followup::commands::smtp_sender;
 use followup::daemon::{Daemon, Live, Mode};
-use followup::input::workspace::Workspace;
 use followup::store::SledStore;
+use followup::workspace::Workspace;
 use smtp_server::{Behaviour, TestSmtpServer};
 
 const INTERVIEWS: usize = 100;

@@ -16,3 +16,4 @@ pub mod retry;
 pub mod service;
 pub mod shutdown;
 pub mod store;
+pub mod workspace;

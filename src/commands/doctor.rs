@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 
 use crate::input::config::{self, Config, Mode, PasswordSource};
 
-use crate::input::workspace::Workspace;
+use crate::workspace::Workspace;
 
 /// The lock file the store holds while a daemon (or another command) has the state open.
 const LOCK_FILE: &str = "followup.lock";

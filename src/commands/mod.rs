@@ -28,11 +28,9 @@ use chrono::{DateTime, Utc};
 use crate::cli::{Cli, Command};
 use crate::input::config;
 use crate::input::diagnostic::Diagnostics;
-use crate::input::workspace::{Workspace, parse_instant};
+use crate::workspace::{Workspace, parse_instant};
 pub use imap_setup::{mailbox_reading, mailbox_reading_for_daemon};
-pub use smtp_setup::{
-    SMTP_TIMEOUT, mode_sends, smtp_sender, smtp_sender_for_daemon, smtp_sender_with,
-};
+pub use smtp_setup::{mode_sends, smtp_sender, smtp_sender_for_daemon, smtp_sender_with};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {

@@ -3,16 +3,12 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::delivery::smtp::{SmtpOptions, SmtpSender, SmtpSetupError, hello_name};
 use crate::input::config::{Config, Mode, PasswordSource};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 use crate::input::secret::{SMTP_CREDENTIAL, SecretError, SecretSource, read_password};
 use crate::input::yaml::{self, Seg};
-
-/// How long one SMTP transaction may take when `smtp.timeout` does not say.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The SMTP sender the config describes, with the password read now (never logged); or every
 /// reason it cannot be built, each at the line of the config it is about.
@@ -107,7 +103,7 @@ fn build(
     let options = SmtpOptions {
         hello_name: Some(hello_name(smtp.hello_name.as_deref(), &config.owner.email)),
         extra_root_cert: smtp.ca_file.clone(),
-        transaction_timeout: smtp.timeout.unwrap_or(SMTP_TIMEOUT),
+        transaction_timeout: smtp.transaction_timeout(),
         ..SmtpOptions::default()
     };
     SmtpSender::with_secret(smtp, secret, options).map_err(|e| {

@@ -372,8 +372,7 @@ impl World {
     #[track_caller]
     pub fn daemon(&self) -> TestDaemon {
         let config = self.config_path();
-        let ws =
-            followup::input::workspace::Workspace::load(&config).expect("the world's workspace");
+        let ws = followup::workspace::Workspace::load(&config).expect("the world's workspace");
         let mode = match ws.config.mode {
             followup::input::config::Mode::DryRun => followup::daemon::Mode::dry_run(),
             configured => {
