@@ -3,12 +3,12 @@
 use anyhow::{Result, anyhow};
 use chrono::Utc;
 
-use super::smtp_sender;
 use crate::core::EmailAddress;
 use crate::delivery::Envelope;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
 use crate::outln;
+use crate::settings::smtp_sender;
 use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace, send_to: Option<&str>) -> Result<()> {

@@ -284,7 +284,7 @@ fn check_smtp(report: &mut Report, config: &Config, offline: bool) {
         report.say("smtp", Outcome::Warn("not checked (--offline)".into()));
         return;
     }
-    let sender = match super::smtp_sender(config) {
+    let sender = match crate::settings::smtp_sender(config) {
         Ok(sender) => sender,
         Err(e) => {
             report.say(

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::{mailbox_reading_for_daemon, smtp_sender_for_daemon};
 use crate::daemon::{Daemon, Live, Mode};
 use crate::input::config::Mode as ConfigMode;
 use crate::service::{Service, Supervised};
+use crate::settings::{mailbox_reading_for_daemon, smtp_sender_for_daemon};
 use crate::shutdown::Shutdown;
 use crate::store::SledStore;
 use crate::workspace::{Workspace, parse_instant};

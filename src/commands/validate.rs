@@ -2,11 +2,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{mailbox_reading, mode_sends, smtp_sender};
 use crate::input::config::load_config;
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 use crate::mailbox::seen::{FOLDERS_SEEN, FoldersSeen};
 use crate::outln;
+use crate::settings::{mailbox_reading, mode_sends, smtp_sender};
 use crate::workspace::Workspace;
 
 /// Loads everything and checks what `run` would check before it connects (the SMTP setup

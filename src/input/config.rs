@@ -17,7 +17,9 @@ use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
 pub use crate::input::secret::PasswordSource;
 use crate::input::secret::{IMAP_CREDENTIAL, PasswordCommand, SMTP_CREDENTIAL};
-use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
+use crate::input::yaml::{
+    self, Address, Date, Delay, PathText, PersonName, Positions, Seg, Text, Zone,
+};
 use crate::net::{Protocol, Security};
 
 /// What happens to a message when it is due.
@@ -103,6 +105,9 @@ pub struct Config {
     pub policy: Policy,
     /// How the user may approve by answering the digest.
     pub approval: ApprovalConfig,
+    /// Where each key was in the file, so that the settings stage (`crate::settings`) places its
+    /// problems at the right line without reading the file again.
+    pub positions: Positions,
 }
 
 /// The `approval:` section: approving by replying to the digest (with an `imap:` section, in
@@ -616,6 +621,7 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
         imap,
         policy,
         approval,
+        positions: Positions::record(text),
     })
 }
 
@@ -985,6 +991,32 @@ mod tests {
         );
         assert_eq!(c.smtp, None);
         assert_eq!(c.policy, Policy::default());
+    }
+
+    #[test]
+    fn the_config_keeps_where_each_key_was_for_the_settings_stage() {
+        let text = format!(
+            "{MINIMAL}mode: send\nsmtp:\n  host: mail.example.com\n  security: starttls\n  \
+             username: alex\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.positions.get(&["mode"]), Some((5, 7)));
+        assert_eq!(c.positions.get(&["smtp", "host"]), Some((7, 9)));
+        assert_eq!(c.positions.get(&["smtp", "username"]), Some((9, 13)));
+        assert_eq!(c.positions.get(&["me", "email"]), Some((3, 10)));
+        assert_eq!(c.positions.get(&["smtp", "password_file"]), None);
+        let d = c.positions.at(&c.path, &["smtp", "security"], "why");
+        assert_eq!((d.line, d.column), (Some(8), Some(13)));
+        // The same place as the file read again would give.
+        let again = yaml::at(
+            &c.path,
+            &text,
+            &[Seg::Key("smtp"), Seg::Key("security")],
+            "why",
+        );
+        assert_eq!(d, again);
+        let absent = c.positions.at(&c.path, &["imap", "host"], "why");
+        assert_eq!((absent.line, absent.column), (None, None));
     }
 
     #[test]

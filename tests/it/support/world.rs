@@ -378,7 +378,7 @@ impl World {
             configured => {
                 let store: Box<dyn Store> = Box::new(open_state(&ws.config.state_dir));
                 let transport =
-                    followup::commands::smtp_sender(&ws.config).expect("the world's SMTP");
+                    followup::settings::smtp_sender(&ws.config).expect("the world's SMTP");
                 let live = followup::daemon::Live::open(&ws, store, transport).expect("the queue");
                 match configured {
                     followup::input::config::Mode::Send => followup::daemon::Mode::Send(live),
