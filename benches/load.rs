@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use followup::input::records::load_interviews;
-use followup::input::workspace::Workspace;
+use followup::workspace::Workspace;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("load");

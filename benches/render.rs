@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use followup::core::{History, SendKey, Step};
-use followup::input::workspace::Workspace;
 use followup::mail::compose::compose;
+use followup::workspace::Workspace;
 
 fn bench(c: &mut Criterion) {
     let count = 10_000;

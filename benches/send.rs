@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use followup::commands::smtp_sender;
 use followup::daemon::{Daemon, Live, Mode};
-use followup::input::workspace::Workspace;
+use followup::settings::smtp_sender;
 use followup::store::SledStore;
+use followup::workspace::Workspace;
 use smtp_server::{Behaviour, TestSmtpServer};
 
 const INTERVIEWS: usize = 100;

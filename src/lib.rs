@@ -14,5 +14,7 @@ pub mod net;
 pub mod output;
 pub mod retry;
 pub mod service;
+pub mod settings;
 pub mod shutdown;
 pub mod store;
+pub mod workspace;

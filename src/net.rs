@@ -35,6 +35,19 @@ impl Security {
         }
     }
 
+    /// The one rule for clear text: `plain` goes only to this machine ([`is_loopback_host`]);
+    /// `tls` and `starttls` go anywhere. The config, the SMTP sender and the IMAP client all ask
+    /// here, so the refusal and its wording exist once.
+    pub fn check_host(self, protocol: Protocol, host: &str) -> Result<(), PlainNotLoopback> {
+        if self == Security::Plain && !is_loopback_host(host) {
+            return Err(PlainNotLoopback {
+                protocol,
+                host: host.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Security::Tls => "tls",
@@ -42,6 +55,46 @@ impl Security {
             Security::Plain => "plain",
         }
     }
+}
+
+/// Which mail protocol a connection speaks: what the clear-text refusal names and advises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Smtp,
+    Imap,
+}
+
+impl Protocol {
+    /// What would travel in clear text besides the password.
+    fn carries(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "your messages",
+            Protocol::Imap => "your mail",
+        }
+    }
+
+    /// The protected ways to reach a server of this protocol, most usual first.
+    fn protected_ports(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "use `starttls` (port 587) or `tls` (port 465)",
+            Protocol::Imap => "use `tls` (port 993) or `starttls` (port 143)",
+        }
+    }
+}
+
+/// `security: plain` towards a host that is not this machine: refused by the config, by the SMTP
+/// sender and by the IMAP client, in these words. `host` is as configured, or the configured name
+/// with the address actually reached when that address is not loopback.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`security: plain` would send your password and {} in clear text to `{host}`: it is allowed \
+     only to this machine (localhost, 127.0.0.1, ::1); {}",
+    protocol.carries(),
+    protocol.protected_ports()
+)]
+pub struct PlainNotLoopback {
+    pub protocol: Protocol,
+    pub host: String,
 }
 
 /// The host as a resolver takes it: an IPv6 literal loses its brackets (`[::1]` → `::1`).
@@ -76,6 +129,55 @@ pub fn is_loopback_address(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_goes_only_to_a_loopback_host() {
+        for protocol in [Protocol::Smtp, Protocol::Imap] {
+            for host in [
+                "127.0.0.1",
+                "::1",
+                "[::1]",
+                "localhost",
+                "LocalHost",
+                "localhost.",
+            ] {
+                assert_eq!(Security::Plain.check_host(protocol, host), Ok(()), "{host}");
+            }
+            for host in [
+                "mail.example.com",
+                "192.0.2.1",
+                "localhost.example.com",
+                "::2",
+            ] {
+                let refused = Security::Plain.check_host(protocol, host).unwrap_err();
+                assert_eq!(refused.host, host);
+                let words = refused.to_string();
+                assert!(words.starts_with("`security: plain` would send your password and "));
+                assert!(
+                    words.contains(&format!(
+                        "in clear text to `{host}`: it is allowed only to this machine \
+                         (localhost, 127.0.0.1, ::1); use `"
+                    )),
+                    "{words}"
+                );
+                for protected in [Security::Tls, Security::Starttls] {
+                    assert_eq!(protected.check_host(protocol, host), Ok(()), "{host}");
+                }
+            }
+        }
+        let smtp = Security::Plain.check_host(Protocol::Smtp, "mail.example.com");
+        assert!(
+            smtp.unwrap_err()
+                .to_string()
+                .contains("your messages in clear text")
+        );
+        let imap = Security::Plain.check_host(Protocol::Imap, "mail.example.com");
+        assert!(
+            imap.unwrap_err()
+                .to_string()
+                .ends_with("use `tls` (port 993) or `starttls` (port 143)")
+        );
+    }
 
     #[test]
     fn loopback_hosts_are_localhost_and_loopback_literals_however_spelt() {

@@ -15,9 +15,9 @@ use crate::core::policy::{format_delay, parse_delay};
 use crate::fsutil::{self, Existing};
 use crate::input::invitation;
 use crate::input::records::{parse_interviews, parse_start};
-use crate::input::workspace::Workspace;
 use crate::input::zone;
 use crate::outln;
+use crate::workspace::Workspace;
 
 /// Someone met, as the record lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]

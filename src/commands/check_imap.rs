@@ -3,10 +3,10 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::mailbox_reading;
-use crate::input::workspace::Workspace;
 use crate::mailbox::seen::{no_such_folder, with_existing};
 use crate::outln;
+use crate::settings::mailbox_reading;
+use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace) -> Result<()> {
     let Some(reading) = mailbox_reading(&ws.config)? else {

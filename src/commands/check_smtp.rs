@@ -3,13 +3,13 @@
 use anyhow::{Result, anyhow};
 use chrono::Utc;
 
-use super::smtp_sender;
 use crate::core::EmailAddress;
 use crate::delivery::Envelope;
-use crate::input::workspace::Workspace;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::Draft;
 use crate::outln;
+use crate::settings::smtp_sender;
+use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace, send_to: Option<&str>) -> Result<()> {
     let sender = smtp_sender(&ws.config)?;

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 
 use crate::input::config::{self, Config, Mode, PasswordSource};
 
-use crate::input::workspace::Workspace;
+use crate::workspace::Workspace;
 
 /// The lock file the store holds while a daemon (or another command) has the state open.
 const LOCK_FILE: &str = "followup.lock";
@@ -284,7 +284,7 @@ fn check_smtp(report: &mut Report, config: &Config, offline: bool) {
         report.say("smtp", Outcome::Warn("not checked (--offline)".into()));
         return;
     }
-    let sender = match super::smtp_sender(config) {
+    let sender = match crate::settings::smtp_sender(config) {
         Ok(sender) => sender,
         Err(e) => {
             report.say(

@@ -8,9 +8,9 @@ use crate::core::{Interview, Status, plan};
 use crate::fsutil;
 use crate::input::edit::set_value;
 use crate::input::records::parse_interviews;
-use crate::input::workspace::Workspace;
 use crate::input::yaml::Seg;
 use crate::outln;
+use crate::workspace::Workspace;
 
 pub fn run(
     ws: &Workspace,

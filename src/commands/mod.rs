@@ -5,7 +5,6 @@ mod check_imap;
 mod check_smtp;
 mod completions;
 mod doctor;
-mod imap_setup;
 mod init;
 mod man;
 mod mark;
@@ -15,7 +14,6 @@ mod queue;
 mod replies;
 mod run;
 mod simulate;
-mod smtp_setup;
 mod state;
 mod status;
 mod validate;
@@ -28,11 +26,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{Cli, Command};
 use crate::input::config;
 use crate::input::diagnostic::Diagnostics;
-use crate::input::workspace::{Workspace, parse_instant};
-pub use imap_setup::{mailbox_reading, mailbox_reading_for_daemon};
-pub use smtp_setup::{
-    SMTP_TIMEOUT, mode_sends, smtp_sender, smtp_sender_for_daemon, smtp_sender_with,
-};
+use crate::workspace::{Workspace, parse_instant};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {

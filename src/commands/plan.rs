@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::instant;
 use crate::core::calendar::human;
 use crate::core::{Action, Channel, History, Reasons, Why, plan as make_plan};
-use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::snapshot;
+use crate::workspace::Workspace;
 
 /// One action of `plan --json`.
 #[derive(Serialize)]

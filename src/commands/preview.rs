@@ -4,9 +4,9 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::core::{ActionState, Channel, SendKey, SendState, Step, plan};
-use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::store::{SendRecord, Snapshot, snapshot, thread_in};
+use crate::workspace::Workspace;
 use crate::{out, outln};
 
 /// Prints each message of one interview exactly as it would be handed to SMTP: threaded under

@@ -8,9 +8,9 @@ use crate::cli::QueueAction;
 use crate::core::calendar::human;
 use crate::delivery::queue::decide::{Decided, Decision};
 use crate::delivery::queue::{Entry, Folder, QueueDir};
-use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::SledStore;
+use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace, action: QueueAction) -> Result<()> {
     let queue = QueueDir::open(&ws.config.queue_dir)?;

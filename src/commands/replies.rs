@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::core::calendar::human;
 use crate::core::heard::{Heard, HeardRecord, ReportOutcome};
-use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::{SledStore, Store, StoreError, requests, snapshot};
+use crate::workspace::Workspace;
 
 #[derive(Serialize)]
 struct Row<'a> {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::{SMTP_TIMEOUT, mailbox_reading_for_daemon, smtp_sender_for_daemon};
 use crate::daemon::{Daemon, Live, Mode};
 use crate::input::config::Mode as ConfigMode;
-use crate::input::workspace::{Workspace, parse_instant};
 use crate::service::{Service, Supervised};
+use crate::settings::{mailbox_reading_for_daemon, smtp_sender_for_daemon};
 use crate::shutdown::Shutdown;
 use crate::store::SledStore;
+use crate::workspace::{Workspace, parse_instant};
 
 /// The test suite's clock for `run --once`: a real round acts as if it were this time (RFC 3339,
 /// or `YYYY-MM-DD[ HH:MM]` in the config's zone). Never set it in production: messages are then
@@ -60,7 +60,7 @@ pub fn run(config_path: &Path, dry_run: bool, once: bool, now: Option<&str>) -> 
         }
     };
     if let Some(smtp) = &ws.config.smtp
-        && let Some(problem) = service.watchdog_problem(smtp.timeout.unwrap_or(SMTP_TIMEOUT))
+        && let Some(problem) = service.watchdog_problem(smtp.transaction_timeout())
     {
         tracing::warn!("{problem}");
     }

@@ -15,9 +15,9 @@ use crate::core::{
     Action, ActionState, Channel, History, PastSend, Reasons, SendKey, SendState, ThreadRef, Why,
     plan as make_plan,
 };
-use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::outln;
+use crate::workspace::Workspace;
 
 /// One event of `simulate --json`.
 #[derive(Serialize)]

@@ -5,9 +5,9 @@ use std::io::Read;
 use anyhow::{Context, Result};
 
 use crate::cli::StateAction;
-use crate::input::workspace::Workspace;
 use crate::outln;
 use crate::store::{SledStore, StoreError, export, import, snapshot};
+use crate::workspace::Workspace;
 
 /// `followup state export|import`.
 pub fn run(ws: &Workspace, action: StateAction) -> Result<()> {

@@ -10,10 +10,10 @@ use crate::core::heard::{self, Heard};
 use crate::core::{SendState, Why, plan};
 use crate::daemon::hearing;
 use crate::delivery::queue::{Folder, QueueDir};
-use crate::input::workspace::Workspace;
 use crate::mailbox::reader::waiting_copies;
 use crate::outln;
 use crate::store::{SledStore, snapshot};
+use crate::workspace::Workspace;
 
 #[derive(Serialize, Default)]
 struct Status {

@@ -2,12 +2,12 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{mailbox_reading, mode_sends, smtp_sender};
 use crate::input::config::load_config;
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
-use crate::input::workspace::Workspace;
 use crate::mailbox::seen::{FOLDERS_SEEN, FoldersSeen};
 use crate::outln;
+use crate::settings::{mailbox_reading, mode_sends, smtp_sender};
+use crate::workspace::Workspace;
 
 /// Loads everything and checks what `run` would check before it connects (the SMTP setup
 /// included), and says what was checked; the errors, all of them, go to `main`.

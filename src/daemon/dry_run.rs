@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use super::{DaemonError, Next, TickReport};
 use crate::core::{SendKey, SendState, plan};
 use crate::delivery::queue::eml::to_eml;
-use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::outln;
 use crate::store::{Snapshot, snapshot, thread_in};
+use crate::workspace::Workspace;
 
 /// What dry-run has shown already.
 #[derive(Debug, Default)]

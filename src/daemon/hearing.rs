@@ -606,10 +606,7 @@ pub fn cursors(
 
 /// A folder read for the first time is read from the day the earliest interview still open
 /// began (today, when none is).
-pub fn read_since(
-    ws: &crate::input::workspace::Workspace,
-    now: DateTime<Utc>,
-) -> chrono::NaiveDate {
+pub fn read_since(ws: &crate::workspace::Workspace, now: DateTime<Utc>) -> chrono::NaiveDate {
     ws.interviews
         .iter()
         .filter(|iv| iv.status == Status::Waiting)

@@ -47,11 +47,11 @@ use crate::delivery::Transport;
 use crate::delivery::queue::{QueueDir, QueueError};
 use crate::fsutil::FsError;
 use crate::input::diagnostic::Diagnostics;
-use crate::input::workspace::Workspace;
 use crate::mailbox::Reading;
 use crate::shutdown::Shutdown;
 use crate::store::snapshot::{self, SnapshotError};
 use crate::store::{Store, StoreError};
+use crate::workspace::Workspace;
 pub use dry_run::DryRun;
 use round::Round;
 

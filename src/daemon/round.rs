@@ -10,11 +10,11 @@ use crate::core::{Channel, History, SendKey, SendState, Why, plan};
 use crate::delivery::Transport;
 use crate::delivery::queue::Folder;
 use crate::delivery::queue::eml::{parse_eml, to_eml};
-use crate::input::workspace::Workspace;
 use crate::mail::compose::compose;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::shutdown::Shutdown;
 use crate::store::{SendRecord, requests, thread_in_records};
+use crate::workspace::Workspace;
 
 /// What a round works with: the workspace as it stands, the state, the queue and the transport,
 /// the instant it acts at, and whether due messages wait for approval.

@@ -36,7 +36,7 @@ use super::{BeforeBody, Delivered, DeliveryError, Envelope, Stage, Transport};
 use crate::core::EmailAddress;
 use crate::input::config::{Auth, SmtpConfig};
 use crate::input::secret::{Secret, SecretSource};
-use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
+use crate::net::{PlainNotLoopback, Protocol, Security, bare_host, is_loopback_address};
 
 /// The mechanisms we speak, best first. Both send the password as is, hence TLS first.
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
@@ -124,7 +124,7 @@ impl Default for SmtpOptions {
         Self {
             hello_name: None,
             connect_timeout: Duration::from_secs(30),
-            transaction_timeout: Duration::from_secs(120),
+            transaction_timeout: crate::input::config::SMTP_TIMEOUT,
             extra_root_cert: None,
         }
     }
@@ -133,11 +133,8 @@ impl Default for SmtpOptions {
 /// Why a sender could not be built: configuration mistakes, caught before any connection.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
-    #[error(
-        "SMTP security `plain` sends everything unencrypted and is allowed only to a loopback host \
-         (localhost, 127.0.0.1, ::1), not `{0}`; use `starttls` or `tls`"
-    )]
-    PlainNotLoopback(String),
+    #[error(transparent)]
+    PlainNotLoopback(#[from] PlainNotLoopback),
     #[error("an SMTP username (`{0}`) is set but no password was found")]
     MissingPassword(String),
     #[error("cannot read the extra root certificate {path}: {cause}")]
@@ -296,9 +293,7 @@ impl SmtpSender {
         secret: Option<SecretSource>,
         options: SmtpOptions,
     ) -> Result<Self, SmtpSetupError> {
-        if config.security == Security::Plain && !is_loopback_host(&config.host) {
-            return Err(SmtpSetupError::PlainNotLoopback(config.host.clone()));
-        }
+        config.security.check_host(Protocol::Smtp, &config.host)?;
         let login = match (&config.username, secret) {
             (Some(user), Some(secret)) => Some(Login {
                 user: user.clone(),

@@ -15,9 +15,12 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::core::{Cap, Owner, Policy, StepPolicy, Weekdays, Window};
 use crate::input::diagnostic::{Diagnostic, Diagnostics};
+pub use crate::input::secret::PasswordSource;
 use crate::input::secret::{IMAP_CREDENTIAL, PasswordCommand, SMTP_CREDENTIAL};
-use crate::input::yaml::{self, Address, Date, Delay, PathText, PersonName, Seg, Text, Zone};
-use crate::net::{Security, is_loopback_host};
+use crate::input::yaml::{
+    self, Address, Date, Delay, PathText, PersonName, Positions, Seg, Text, Zone,
+};
+use crate::net::{Protocol, Security};
 
 /// What happens to a message when it is due.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
@@ -46,18 +49,6 @@ impl fmt::Display for Mode {
     }
 }
 
-/// Where a password comes from. The password itself is read only when connecting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    File(PathBuf),
-    Env(String),
-    /// `$CREDENTIALS_DIRECTORY/<name>` under systemd (`smtp-password`, `imap-password`), else
-    /// none.
-    Credential(&'static str),
-    /// `password_command`: run at every login.
-    Command(PasswordCommand),
-}
-
 /// How the login proves itself: `auth:` in the `smtp` and `imap` sections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
@@ -81,11 +72,18 @@ pub struct SmtpConfig {
     pub auth: Auth,
     /// An extra root certificate (PEM) to trust: a home server's self-signed one.
     pub ca_file: Option<PathBuf>,
-    /// How long one SMTP transaction may take [default: 2 minutes].
+    /// How long one SMTP transaction may take; `None` is [`SMTP_TIMEOUT`].
     pub timeout: Option<std::time::Duration>,
     /// The name to greet the server with (EHLO), when the config gives one; see
     /// [`crate::delivery::smtp::hello_name`].
     pub hello_name: Option<String>,
+}
+
+impl SmtpConfig {
+    /// How long one SMTP transaction may take: `timeout`, or the default.
+    pub fn transaction_timeout(&self) -> std::time::Duration {
+        self.timeout.unwrap_or(SMTP_TIMEOUT)
+    }
 }
 
 /// The validated configuration; every path is absolute.
@@ -107,6 +105,9 @@ pub struct Config {
     pub policy: Policy,
     /// How the user may approve by answering the digest.
     pub approval: ApprovalConfig,
+    /// Where each key was in the file, so that the settings stage (`crate::settings`) places its
+    /// problems at the right line without reading the file again.
+    pub positions: Positions,
 }
 
 /// The `approval:` section: approving by replying to the digest (with an `imap:` section, in
@@ -620,6 +621,7 @@ pub fn parse_config_with(text: &str, path: &Path, env: Env) -> Result<Config, Di
         imap,
         policy,
         approval,
+        positions: Positions::record(text),
     })
 }
 
@@ -667,8 +669,7 @@ fn smtp(
     let host = raw.host.0;
     let section = Section {
         name: "smtp",
-        what: "your messages",
-        ports: "use `starttls` (port 587) or `tls` (port 465)",
+        protocol: Protocol::Smtp,
         credential: SMTP_CREDENTIAL,
     };
     section.check_plain(security, &host, at, errors);
@@ -702,8 +703,7 @@ fn imap(
     let host = raw.host.0;
     let section = Section {
         name: "imap",
-        what: "your mail",
-        ports: "use `tls` (port 993) or `starttls` (port 143)",
+        protocol: Protocol::Imap,
         credential: IMAP_CREDENTIAL,
     };
     section.check_plain(security, &host, at, errors);
@@ -751,30 +751,26 @@ fn imap(
 /// The retry policy's defaults (`crate::retry`).
 const DEFAULT_RETRY: crate::retry::Backoff = crate::retry::Backoff::DEFAULT;
 
-/// How often an IMAP server without IDLE is asked for news.
-const DEFAULT_POLL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// How often an IMAP server without IDLE is asked for news when `imap.poll` does not say.
+pub const DEFAULT_POLL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// How long one SMTP transaction may take when `smtp.timeout` does not say.
+pub const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What the `smtp` and `imap` sections share: the clear-text rule and where the password is.
 struct Section {
     name: &'static str,
-    /// What would travel in clear text.
-    what: &'static str,
-    /// The advice for a host that is not this machine.
-    ports: &'static str,
+    protocol: Protocol,
     credential: &'static str,
 }
 
 impl Section {
-    /// `security: plain` only to this machine (the rule is [`is_loopback_host`]).
+    /// `security: plain` only to this machine (the rule is [`Security::check_host`]).
     fn check_plain(&self, security: Security, host: &str, at: &At, errors: &mut Vec<Diagnostic>) {
-        if security == Security::Plain && !is_loopback_host(host) {
+        if let Err(refused) = security.check_host(self.protocol, host) {
             errors.push(at(
                 &[Seg::Key(self.name), Seg::Key("security")],
-                format!(
-                    "`security: plain` would send your password and {} in clear text to \
-                     `{host}`: it is allowed only to this machine (localhost, 127.0.0.1, ::1); {}",
-                    self.what, self.ports
-                ),
+                refused.to_string(),
             ));
         }
     }
@@ -995,6 +991,32 @@ mod tests {
         );
         assert_eq!(c.smtp, None);
         assert_eq!(c.policy, Policy::default());
+    }
+
+    #[test]
+    fn the_config_keeps_where_each_key_was_for_the_settings_stage() {
+        let text = format!(
+            "{MINIMAL}mode: send\nsmtp:\n  host: mail.example.com\n  security: starttls\n  \
+             username: alex\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.positions.get(&["mode"]), Some((5, 7)));
+        assert_eq!(c.positions.get(&["smtp", "host"]), Some((7, 9)));
+        assert_eq!(c.positions.get(&["smtp", "username"]), Some((9, 13)));
+        assert_eq!(c.positions.get(&["me", "email"]), Some((3, 10)));
+        assert_eq!(c.positions.get(&["smtp", "password_file"]), None);
+        let d = c.positions.at(&c.path, &["smtp", "security"], "why");
+        assert_eq!((d.line, d.column), (Some(8), Some(13)));
+        // The same place as the file read again would give.
+        let again = yaml::at(
+            &c.path,
+            &text,
+            &[Seg::Key("smtp"), Seg::Key("security")],
+            "why",
+        );
+        assert_eq!(d, again);
+        let absent = c.positions.at(&c.path, &["imap", "host"], "why");
+        assert_eq!((absent.line, absent.column), (None, None));
     }
 
     #[test]

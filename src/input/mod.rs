@@ -10,6 +10,5 @@ pub mod providers;
 pub mod records;
 pub mod secret;
 pub mod vtimezone;
-pub mod workspace;
 pub mod yaml;
 pub mod zone;

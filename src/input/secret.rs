@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::input::config::PasswordSource;
-
 /// The file systemd's `LoadCredential=` places the SMTP password in.
 pub const SMTP_CREDENTIAL: &str = "smtp-password";
 
@@ -284,6 +282,18 @@ impl SecretSource {
     pub fn can_refresh(&self) -> bool {
         matches!(self, SecretSource::Command(_))
     }
+}
+
+/// Where a password comes from. The password itself is read only when connecting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    File(PathBuf),
+    Env(String),
+    /// `$CREDENTIALS_DIRECTORY/<name>` under systemd (`smtp-password`, `imap-password`), else
+    /// none.
+    Credential(&'static str),
+    /// `password_command`: run at every login.
+    Command(PasswordCommand),
 }
 
 /// Reads the password from where the configuration says it lives.

@@ -7,7 +7,7 @@
 //! alias limits), the typed parse, and messages rewritten into `path:line:col: what to do`.
 //! Problems found after parsing are placed with [`locate`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -469,6 +469,54 @@ pub fn at(file: &Path, text: &str, path: &[Seg], message: impl Into<String>) -> 
     match locate(text, path) {
         Some((line, column)) => Diagnostic::at(file, line, column, message),
         None => Diagnostic::new(file, message),
+    }
+}
+
+/// Where each key's value sits in a document, recorded once when the document is loaded, so that
+/// a later stage (the SMTP and IMAP settings) places its problems without reading the file again.
+/// Holds every key of the top-level mapping and of the mappings directly under it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions(BTreeMap<Vec<String>, (usize, usize)>);
+
+impl Positions {
+    /// The positions of the keys of `text` down to two levels (`smtp`, `smtp.host`). Found as
+    /// [`locate`] finds them; only called on a document that has parsed.
+    pub fn record(text: &str) -> Self {
+        let mut found = BTreeMap::new();
+        let Ok(serde_yaml::Value::Mapping(top)) = serde_yaml::from_str(text) else {
+            return Self(found);
+        };
+        for (key, value) in &top {
+            let Some(key) = key.as_str() else { continue };
+            let mut place = |path: &[&str]| {
+                let segs: Vec<Seg> = path.iter().map(|k| Seg::Key(k)).collect();
+                if let Some(at) = locate(text, &segs) {
+                    found.insert(path.iter().map(|k| k.to_string()).collect(), at);
+                }
+            };
+            place(&[key]);
+            if let serde_yaml::Value::Mapping(inner) = value {
+                for inner_key in inner.keys().filter_map(serde_yaml::Value::as_str) {
+                    place(&[key, inner_key]);
+                }
+            }
+        }
+        Self(found)
+    }
+
+    /// The 1-based line and column of the value at `path`, when the document has that key.
+    pub fn get(&self, path: &[&str]) -> Option<(usize, usize)> {
+        let key: Vec<String> = path.iter().map(|k| k.to_string()).collect();
+        self.0.get(&key).copied()
+    }
+
+    /// A diagnostic in `file` at the value at `path`, or about the whole file when the document
+    /// has no such key: what [`at`] gives, without the text.
+    pub fn at(&self, file: &Path, path: &[&str], message: impl Into<String>) -> Diagnostic {
+        match self.get(path) {
+            Some((line, column)) => Diagnostic::at(file, line, column, message),
+            None => Diagnostic::new(file, message),
+        }
     }
 }
 

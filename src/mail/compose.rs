@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::core::heard;
 use crate::core::{History, SendKey, ThreadRef};
-use crate::input::workspace::Workspace;
 use crate::mail::message::{Mailbox, Outgoing};
 use crate::mail::render::{RenderContext, RenderError};
+use crate::workspace::Workspace;
 
 /// Why an action cannot become a message.
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ use crate::core::MessageId;
 use crate::core::inbound::InboundMessage;
 use crate::input::config::Auth;
 use crate::input::secret::{Secret, SecretSource};
-use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
+use crate::net::{PlainNotLoopback, Protocol, Security, bare_host, is_loopback_address};
 
 use super::inbound;
 pub use crate::retry::Backoff;
@@ -95,11 +95,8 @@ impl Default for Timeouts {
 /// in a tight loop (servers lock accounts that do).
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    #[error(
-        "IMAP security `plain` sends the password in clear; it is allowed only to a loopback \
-         host, not `{host}`: use `tls` (port 993) or `starttls` (port 143)"
-    )]
-    PlainNotLoopback { host: String },
+    #[error(transparent)]
+    PlainNotLoopback(#[from] PlainNotLoopback),
     #[error("cannot read the IMAP ca_file {path}: {cause}")]
     CaFile { path: PathBuf, cause: io::Error },
     #[error("the IMAP ca_file {path} holds no usable PEM certificate: {detail}")]
@@ -439,11 +436,9 @@ impl fmt::Debug for ImapClient {
 impl ImapClient {
     /// Checks the settings (plain only to loopback, a readable `ca_file`) and loads the roots.
     pub fn new(settings: ImapSettings) -> Result<Self, ImapError> {
-        if settings.security == Security::Plain && !is_loopback_host(&settings.host) {
-            return Err(ImapError::PlainNotLoopback {
-                host: settings.host.clone(),
-            });
-        }
+        settings
+            .security
+            .check_host(Protocol::Imap, &settings.host)?;
         let mut roots = RootCertStore::empty();
         // The system's roots, as lettre uses for SMTP; unreadable ones are skipped.
         for cert in rustls_native_certs::load_native_certs().certs {
@@ -512,9 +507,10 @@ impl ImapClient {
                 cause,
             })?;
             if !is_loopback_address(peer.ip()) {
-                return Err(ImapError::PlainNotLoopback {
+                return Err(ImapError::PlainNotLoopback(PlainNotLoopback {
+                    protocol: Protocol::Imap,
                     host: format!("{} ({})", s.host, peer.ip()),
-                });
+                }));
             }
         }
         // What the greeting lists; after STARTTLS, what was said in clear is not trusted.

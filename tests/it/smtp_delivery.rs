@@ -204,7 +204,7 @@ async fn plain_to_a_non_loopback_host_is_refused_without_connecting() {
         let config = smtp_config(host, 25, Security::Plain, None);
         let err = SmtpSender::new(&config, None, options()).unwrap_err();
         assert!(
-            matches!(err, SmtpSetupError::PlainNotLoopback(ref h) if h == host),
+            matches!(err, SmtpSetupError::PlainNotLoopback(ref e) if e.host == host),
             "{err:?}"
         );
     }

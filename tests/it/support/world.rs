@@ -372,14 +372,13 @@ impl World {
     #[track_caller]
     pub fn daemon(&self) -> TestDaemon {
         let config = self.config_path();
-        let ws =
-            followup::input::workspace::Workspace::load(&config).expect("the world's workspace");
+        let ws = followup::workspace::Workspace::load(&config).expect("the world's workspace");
         let mode = match ws.config.mode {
             followup::input::config::Mode::DryRun => followup::daemon::Mode::dry_run(),
             configured => {
                 let store: Box<dyn Store> = Box::new(open_state(&ws.config.state_dir));
                 let transport =
-                    followup::commands::smtp_sender(&ws.config).expect("the world's SMTP");
+                    followup::settings::smtp_sender(&ws.config).expect("the world's SMTP");
                 let live = followup::daemon::Live::open(&ws, store, transport).expect("the queue");
                 match configured {
                     followup::input::config::Mode::Send => followup::daemon::Mode::Send(live),

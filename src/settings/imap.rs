@@ -3,11 +3,10 @@
 
 use std::ffi::OsString;
 
-use super::smtp_setup::{no_password, unreadable};
+use super::{no_password, unreadable};
 use crate::input::config::{Config, PasswordSource, SaveSent};
 use crate::input::diagnostic::Diagnostics;
 use crate::input::secret::{IMAP_CREDENTIAL, SecretSource, read_password};
-use crate::input::yaml::{self, Seg};
 use crate::mailbox::{
     Backoff, ImapClient, ImapError, ImapSettings, Reading, Timeouts, files_submissions_itself,
 };
@@ -41,11 +40,7 @@ fn build(
     let Some(imap) = &config.imap else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(&config.path).unwrap_or_default();
-    let at = |keys: &[&str], message: String| {
-        let path: Vec<Seg> = keys.iter().map(|k| Seg::Key(k)).collect();
-        yaml::at(&config.path, &text, &path, message)
-    };
+    let at = |keys: &[&str], message: String| config.positions.at(&config.path, keys, message);
     let password = match &imap.password {
         PasswordSource::Command(command) if !prove_command => {
             SecretSource::Command(command.clone())

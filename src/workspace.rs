@@ -1,4 +1,5 @@
-//! Everything the user wrote, loaded and checked together: config, records and templates.
+//! Everything the user wrote, loaded and checked together: config, records and templates. Above
+//! both `input` (which reads them) and `mail` (whose templates it loads), so neither imports the other.
 
 use std::path::Path;
 
