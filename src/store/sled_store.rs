@@ -14,7 +14,7 @@
 //! - `meta`: name → string; `schema_version` is the store's own.
 //! - `undeliverable`: lower-cased address → [`UndeliverableAddress`]
 //! - `heard`: `interview/message` → [`HeardRecord`]: what the mailbox said
-//! - `mailbox`: folder name → [`FolderCursor`]: how far it was read
+//! - `mailbox`: folder name → [`Cursor`]: how far it was read
 //!
 //! Trees added after the first release need no schema change: a state written before them
 //! simply has none.
@@ -38,8 +38,8 @@ use sled::transaction::{TransactionError, Transactional};
 use sled::{IVec, Tree};
 
 use super::{
-    EXPORT_FORMAT, FolderCursor, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen,
-    Store, StoreError, UndeliverableAddress, check_key, is_reserved_meta,
+    Cursor, EXPORT_FORMAT, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen, Store,
+    StoreError, UndeliverableAddress, check_key, is_reserved_meta,
 };
 use crate::core::heard::{Heard, HeardRecord};
 use crate::core::{EmailAddress, History, SendKey, SendState, Status};
@@ -410,7 +410,7 @@ impl Store for SledStore {
     fn record_heard(
         &self,
         folder: &str,
-        cursor: FolderCursor,
+        cursor: Cursor,
         heard: &[HeardRecord],
     ) -> Result<Vec<HeardRecord>, StoreError> {
         let encoded = heard
@@ -443,7 +443,7 @@ impl Store for SledStore {
         Ok(added)
     }
 
-    fn cursor(&self, folder: &str) -> Result<Option<FolderCursor>, StoreError> {
+    fn cursor(&self, folder: &str) -> Result<Option<Cursor>, StoreError> {
         self.mailbox
             .get(folder)
             .map_err(|e| self.sled(e))?

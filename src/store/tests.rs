@@ -674,7 +674,7 @@ fn heard_reply(interview: &str, message: &str) -> HeardRecord {
 #[test]
 fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
     let (_dir, store) = fresh();
-    let cursor = FolderCursor {
+    let cursor = Cursor {
         uid_validity: 7,
         last_seen: 12,
     };
@@ -683,7 +683,7 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
         .record_heard("INBOX", cursor, std::slice::from_ref(&first))
         .unwrap();
     assert_eq!(added, std::slice::from_ref(&first));
-    let later = FolderCursor {
+    let later = Cursor {
         last_seen: 13,
         ..cursor
     };
@@ -697,7 +697,7 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
 #[test]
 fn a_resumed_interview_no_longer_counts_its_replies_and_exports_keep_them() {
     let (_dir, store) = fresh();
-    let cursor = FolderCursor {
+    let cursor = Cursor {
         uid_validity: 1,
         last_seen: 2,
     };
