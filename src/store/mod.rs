@@ -6,6 +6,7 @@
 //! [`Store::transition`] is durable before it returns, because the caller is about to act on it.
 
 pub mod by_reply;
+mod open;
 pub mod requests;
 mod sled_store;
 pub mod snapshot;

@@ -235,7 +235,7 @@ fn schema_version_is_written_on_create() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
-    let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
+    let db = sled::open(path.join(open::DB_DIR)).unwrap();
     let meta = db.open_tree("meta").unwrap();
     assert_eq!(meta.get("schema_version").unwrap().unwrap(), b"1".as_ref());
 }
@@ -246,7 +246,7 @@ fn newer_schema_version_is_refused() {
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
     {
-        let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
+        let db = sled::open(path.join(open::DB_DIR)).unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "2")
@@ -331,7 +331,7 @@ fn second_open_is_locked_by_sled_too() {
     let err = sled::open(dir.path()).expect_err("sled must refuse");
     assert!(err.to_string().contains("could not acquire lock"), "{err}");
     assert!(matches!(
-        sled_store::open_error(dir.path(), err),
+        open::open_error(dir.path(), err),
         StoreError::Locked { .. }
     ));
 }
@@ -344,7 +344,7 @@ fn second_process_is_locked() {
     if let Ok(path) = std::env::var(ENV) {
         let path = std::path::PathBuf::from(path);
         let ours = matches!(SledStore::open(&path), Err(StoreError::Locked { .. }));
-        let sleds = sled::open(path.join(sled_store::DB_DIR))
+        let sleds = sled::open(path.join(open::DB_DIR))
             .err()
             .is_some_and(|e| e.to_string().contains("could not acquire lock"));
         std::process::exit(if ours && sleds { 42 } else { 1 });
@@ -616,7 +616,7 @@ fn assert_corrupt_and_kept(path: &std::path::Path, as_found: &[(std::path::PathB
 #[test]
 fn corrupt_database_is_refused_and_kept() {
     let (_dir, path) = populated();
-    let db = path.join(sled_store::DB_DIR);
+    let db = path.join(open::DB_DIR);
     for (file, bytes) in files_under(&db) {
         std::fs::write(&file, garbage(bytes.len())).unwrap();
     }
@@ -627,22 +627,22 @@ fn corrupt_database_is_refused_and_kept() {
 #[test]
 fn damaged_log_that_sled_opens_empty_is_refused() {
     let (_dir, path) = populated();
-    let log = path.join(sled_store::DB_DIR).join("db");
+    let log = path.join(open::DB_DIR).join("db");
     let len = std::fs::metadata(&log).unwrap().len() as usize;
     std::fs::write(&log, garbage(len)).unwrap();
-    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+    assert_corrupt_and_kept(&path, &files_under(&path.join(open::DB_DIR)));
 }
 
 /// Damage in the middle of the log: sled 0.34 keeps what comes before it and drops the rest.
 #[test]
 fn damaged_log_that_sled_opens_short_is_refused() {
     let (_dir, path) = populated();
-    let log = path.join(sled_store::DB_DIR).join("db");
+    let log = path.join(open::DB_DIR).join("db");
     let mut bytes = std::fs::read(&log).unwrap();
     let n = bytes.len();
     bytes[n / 4..n / 2].iter_mut().for_each(|b| *b ^= 0x5a);
     std::fs::write(&log, bytes).unwrap();
-    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+    assert_corrupt_and_kept(&path, &files_under(&path.join(open::DB_DIR)));
 }
 
 #[test]
