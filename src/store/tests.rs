@@ -551,6 +551,39 @@ fn undecodable_record_names_its_key() {
     );
 }
 
+#[test]
+fn an_undecodable_entry_of_any_tree_names_its_tree_and_key() {
+    for (tree, key, named) in [
+        ("status_seen", "acme", "status_seen/acme"),
+        (
+            "undeliverable",
+            "ana@example.com",
+            "undeliverable/ana@example.com",
+        ),
+        (
+            "heard",
+            "acme/<a@example.com>",
+            "heard/acme/<a@example.com>",
+        ),
+        ("mailbox", "INBOX", "mailbox/INBOX"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        drop(SledStore::open(&path).unwrap());
+        {
+            let db = sled::open(path.join(open::DB_DIR)).unwrap();
+            db.open_tree(tree).unwrap().insert(key, "{oops").unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(&path).unwrap();
+        let err = store.snapshot().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Decode { key, .. } if key == named),
+            "{tree}: {err:?}"
+        );
+    }
+}
+
 fn files_under(path: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(path)
         .unwrap()
@@ -692,6 +725,50 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
     assert!(again.is_empty());
     assert_eq!(store.cursor("INBOX").unwrap(), Some(later));
     assert_eq!(store.history().unwrap().heard["globex"].len(), 1);
+}
+
+#[test]
+fn a_folder_cursor_is_stored_as_it_always_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    drop(SledStore::open(&path).unwrap());
+    {
+        // A cursor as an earlier followup wrote it, before the mailbox and the store shared
+        // one type.
+        let db = sled::open(path.join(open::DB_DIR)).unwrap();
+        db.open_tree("mailbox")
+            .unwrap()
+            .insert("INBOX", br#"{"uid_validity":7,"last_seen":42}"#.as_ref())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = SledStore::open(&path).unwrap();
+    let read = Cursor {
+        uid_validity: 7,
+        last_seen: 42,
+    };
+    assert_eq!(store.cursor("INBOX").unwrap(), Some(read));
+    assert_eq!(store.snapshot().unwrap().cursors["INBOX"], read);
+    store
+        .record_heard(
+            "Sent",
+            Cursor {
+                uid_validity: 3,
+                last_seen: 9,
+            },
+            &[],
+        )
+        .unwrap();
+    drop(store);
+    let db = sled::open(path.join(open::DB_DIR)).unwrap();
+    assert_eq!(
+        db.open_tree("mailbox")
+            .unwrap()
+            .get("Sent")
+            .unwrap()
+            .unwrap(),
+        br#"{"uid_validity":3,"last_seen":9}"#.as_ref()
+    );
 }
 
 #[test]
