@@ -21,11 +21,10 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
+use super::Session;
 use crate::input::config::Auth;
 use crate::input::secret::{Secret, SecretSource};
 use crate::net::{Security, bare_host, is_loopback_address, is_loopback_host};
-
-use super::Session;
 use crate::retry::Failure;
 
 /// Where and how to connect. The password is read by the caller (see `crate::input::secret`).

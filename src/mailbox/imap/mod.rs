@@ -1,5 +1,5 @@
-//! An IMAP client over tokio: the connection ([`connection`]: TLS, STARTTLS or, on loopback
-//! only, plain; the greeting and the login) and the session's commands ([`session`]), every one
+//! An IMAP client over tokio: the connection (`connection.rs`: TLS, STARTTLS or, on loopback
+//! only, plain; the greeting and the login) and the session's commands (`session.rs`), every one
 //! under a timeout, IDLE that a silent server cannot hang. What keeps a folder in view across
 //! dropped connections is the watch policy, `mailbox::watch`, re-exported here.
 
