@@ -23,7 +23,7 @@ use crate::fsutil::Existing;
 use crate::mail::message::Outgoing;
 use crate::mailbox::seen::{FOLDERS_SEEN, FoldersSeen};
 use crate::mailbox::{Batch, CopyError, ImapError, MailboxEvent};
-use crate::store::{FolderCursor, SendRecord};
+use crate::store::SendRecord;
 
 /// Meta names of the mailbox's health, for `followup status`.
 pub const SYNCED_AT: &str = "mailbox.synced_at";
@@ -219,11 +219,7 @@ impl<T: Transport> Round<'_, T> {
             };
             heard.extend(records(&message, verdict, &identity, received));
         }
-        let cursor = FolderCursor {
-            uid_validity: batch.cursor.uid_validity,
-            last_seen: batch.cursor.last_seen,
-        };
-        let added = store.record_heard(&batch.folder, cursor, &heard)?;
+        let added = store.record_heard(&batch.folder, batch.cursor, &heard)?;
         store.set_meta(SYNCED_AT, &self.now.to_rfc3339())?;
         // A folder that does not exist stays a problem while other folders are read.
         let only = store.meta(MAILBOX_ERROR_FOLDER)?.unwrap_or_default();
@@ -591,14 +587,8 @@ pub fn cursors(
     let mut out = BTreeMap::new();
     let folders = reading.folders.iter().chain(&reading.sent);
     for folder in folders.chain(std::iter::once(&"Sent".to_string())) {
-        if let Some(c) = store.cursor(folder)? {
-            out.insert(
-                folder.clone(),
-                crate::mailbox::Cursor {
-                    uid_validity: c.uid_validity,
-                    last_seen: c.last_seen,
-                },
-            );
+        if let Some(cursor) = store.cursor(folder)? {
+            out.insert(folder.clone(), cursor);
         }
     }
     Ok(out)

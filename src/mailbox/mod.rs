@@ -1,11 +1,12 @@
-//! The user's mailbox over IMAP: the client ([`imap`]) and the parser of what it fetches
-//! ([`inbound`]). What a message means is decided in `core::inbound`; this module only reads
+//! The user's mailbox over IMAP: the client ([`imap`]), the watch policy that keeps a folder
+//! in view ([`watch`]) and the parser of what it fetches ([`inbound`]). What a message means is decided in `core::inbound`; this module only reads
 //! and files mail.
 
 pub mod imap;
 pub mod inbound;
 pub mod reader;
 pub mod seen;
+pub mod watch;
 
 pub use imap::{
     Backoff, Batch, Cursor, Fetched, Folder, FolderState, FolderWatch, ImapClient, ImapError,

@@ -6,6 +6,7 @@
 //! [`Store::transition`] is durable before it returns, because the caller is about to act on it.
 
 pub mod by_reply;
+mod open;
 pub mod requests;
 mod sled_store;
 pub mod snapshot;
@@ -23,6 +24,7 @@ use crate::core::{
     Channel, EmailAddress, History, MessageId, PastSend, SendKey, SendState, Status, Step,
     ThreadRef, Undeliverable,
 };
+use crate::mailbox::Cursor;
 
 pub use sled_store::SledStore;
 
@@ -194,14 +196,6 @@ impl UndeliverableAddress {
     }
 }
 
-/// How far one mailbox folder has been read: everything up to `last_seen` under this
-/// `uid_validity` was heard (a new UIDVALIDITY voids it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FolderCursor {
-    pub uid_validity: u32,
-    pub last_seen: u32,
-}
-
 /// The whole state as plain values: what `export` writes and `import` reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -220,7 +214,7 @@ pub struct Snapshot {
     pub heard: Vec<HeardRecord>,
     /// How far each mailbox folder was read.
     #[serde(default)]
-    pub cursors: BTreeMap<String, FolderCursor>,
+    pub cursors: BTreeMap<String, Cursor>,
 }
 
 impl Snapshot {
@@ -409,12 +403,12 @@ pub trait Store: Send + Sync {
     fn record_heard(
         &self,
         folder: &str,
-        cursor: FolderCursor,
+        cursor: Cursor,
         heard: &[HeardRecord],
     ) -> Result<Vec<HeardRecord>, StoreError>;
 
     /// How far `folder` was read; `None` before the first time.
-    fn cursor(&self, folder: &str) -> Result<Option<FolderCursor>, StoreError>;
+    fn cursor(&self, folder: &str) -> Result<Option<Cursor>, StoreError>;
 
     /// Everything heard, in key order.
     fn heard(&self) -> Result<Vec<HeardRecord>, StoreError>;

@@ -1,4 +1,5 @@
-//! [`Store`] on sled 0.34: three trees of JSON values, in a state directory the store owns.
+//! [`Store`] on sled 0.34: six trees of JSON values, in a state directory the store owns
+//! (opened and guarded by `open.rs`).
 //!
 //! ```text
 //! <state>/followup.lock    held while open: one process (and one handle) per directory
@@ -14,7 +15,7 @@
 //! - `meta`: name → string; `schema_version` is the store's own.
 //! - `undeliverable`: lower-cased address → [`UndeliverableAddress`]
 //! - `heard`: `interview/message` → [`HeardRecord`]: what the mailbox said
-//! - `mailbox`: folder name → [`FolderCursor`]: how far it was read
+//! - `mailbox`: folder name → [`Cursor`]: how far it was read
 //!
 //! Trees added after the first release need no schema change: a state written before them
 //! simply has none.
@@ -23,10 +24,7 @@
 //! result before it reports success.
 
 use std::collections::BTreeMap;
-use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
-use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -37,52 +35,39 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{TransactionError, Transactional};
 use sled::{IVec, Tree};
 
+use super::open::open_error;
 use super::{
-    EXPORT_FORMAT, FolderCursor, SCHEMA_META, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen,
-    Store, StoreError, UndeliverableAddress, check_key, is_reserved_meta,
+    Cursor, EXPORT_FORMAT, SCHEMA_VERSION, SendRecord, Snapshot, StatusSeen, Store, StoreError,
+    UndeliverableAddress, check_key, is_reserved_meta,
 };
 use crate::core::heard::{Heard, HeardRecord};
 use crate::core::{EmailAddress, History, SendKey, SendState, Status};
-use crate::fsutil;
-
-/// sled's default page cache is 1 GiB; the state of one person's job search is kilobytes.
-const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// How many times a compare-and-swap is retried after losing to a concurrent writer whose
 /// change still leaves the expected state in place.
 const CAS_ATTEMPTS: usize = 16;
 
-/// Held for the life of the store. sled takes its own lock too, but only when built without
-/// its `testing` feature (with it, a second open blocks forever), and reports it as a bare I/O
-/// error; our own lock makes "another daemon is running" a certain, clear answer.
-pub(super) const LOCK_FILE: &str = "followup.lock";
-
-/// The sled database, inside the state directory.
-pub(super) const DB_DIR: &str = "db";
-
-const CHECK_FILE: &str = "check.json";
-
 /// The state of one followup installation: a directory holding the lock, the sled database
 /// (`db/`), a copy of it as it was before this open (`db.last-open/`) and `check.json`.
 pub struct SledStore {
-    path: PathBuf,
-    db: sled::Db,
+    pub(super) path: PathBuf,
+    pub(super) db: sled::Db,
     pub(super) sends: Tree,
-    status_seen: Tree,
-    meta: Tree,
+    pub(super) status_seen: Tree,
+    pub(super) meta: Tree,
     undeliverable: Tree,
     heard: Tree,
     mailbox: Tree,
     /// Serializes writes of `check.json` so its count only grows.
-    check: Mutex<()>,
+    pub(super) check: Mutex<()>,
     /// Counts the writes: the store's [`Store::revision`]. Only this process writes (the lock).
     writes: AtomicU64,
     /// How many sends there are, for `check.json`: sled's `len` walks the whole tree, which
     /// once per new send made a batch quadratic. Counted once at open, then kept.
-    send_count: AtomicUsize,
+    pub(super) send_count: AtomicUsize,
     /// The count `check.json` holds: it is written after the flush that made new sends
     /// durable, never before.
-    checked: AtomicUsize,
+    pub(super) checked: AtomicUsize,
     /// The sends as decoded, once read: each round reads them all several times (the plan,
     /// the history, the snapshot), and decoding the rendered messages was most of a round.
     /// Only this process writes (the lock), so [`Store::transition`] keeps it current and
@@ -97,67 +82,11 @@ struct SeenValue {
     seen_at: DateTime<Utc>,
 }
 
-/// A high-water mark kept outside sled. sled 0.34 opens a damaged log as a shorter (even an
-/// empty) database without an error, which would make the planner send everything again;
-/// comparing against this turns that into `Corrupt`. Sends are never removed except by an
-/// import, which rewrites it.
-#[derive(Serialize, Deserialize)]
-struct Check {
-    schema_version: u32,
-    sends: usize,
-}
-
 impl SledStore {
-    /// Opens (or creates, mode 0700) the state in directory `path`. Fails with `Locked` when
-    /// another process or another handle in this one has it open, `Corrupt` when the database
-    /// is damaged or shorter than it was (a copy as found is kept in `db.damaged/`), and
-    /// `NewerSchema` when a newer followup wrote it.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            cause: source,
-        };
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&path)
-            .map_err(io)?;
-        let lock = take_lock(&path)?;
-        let check = read_check(&path)?;
-        // sled rewrites a damaged log as it opens it, so the bytes as found are copied first.
-        let (db_dir, opening) = (path.join(DB_DIR), path.join("db.opening"));
-        remove_dir_if_there(&opening).map_err(io)?;
-        if db_dir.exists() {
-            copy_dir(&db_dir, &opening).map_err(io)?;
-        }
-        match Self::open_db(&path, lock, check.as_ref()) {
-            Ok(store) => {
-                if opening.exists() {
-                    let last = path.join("db.last-open");
-                    remove_dir_if_there(&last).map_err(io)?;
-                    std::fs::rename(&opening, &last).map_err(io)?;
-                }
-                store.write_check()?;
-                Ok(store)
-            }
-            Err(StoreError::Corrupt { path, detail }) => {
-                // Keep the first damaged copy: later ones were already rewritten by sled.
-                let damaged = path.join("db.damaged");
-                if opening.exists() && !damaged.exists() {
-                    std::fs::rename(&opening, &damaged).map_err(io)?;
-                }
-                let detail = format!("{detail}; the files as found are in {}", damaged.display());
-                Err(StoreError::Corrupt { path, detail })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn open_db(path: &Path, lock: File, check: Option<&Check>) -> Result<Self, StoreError> {
-        let db = open_sled(path)?;
+    /// The store over the six trees of an opened database; [`SledStore::open`] guards it.
+    pub(super) fn on_trees(path: &Path, db: sled::Db, lock: File) -> Result<Self, StoreError> {
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(path, e));
-        let store = Self {
+        Ok(Self {
             sends: tree("sends")?,
             status_seen: tree("status_seen")?,
             meta: tree("meta")?,
@@ -172,40 +101,7 @@ impl SledStore {
             checked: AtomicUsize::new(usize::MAX),
             decoded: Mutex::new(None),
             _lock: lock,
-        };
-        store.check_schema(check)?;
-        let found = store.sends.len();
-        store.send_count.store(found, Ordering::SeqCst);
-        if let Some(check) = check
-            && found < check.sends
-        {
-            return Err(store.corrupt(format!(
-                "it holds {found} send(s) but held {} before",
-                check.sends
-            )));
-        }
-        Ok(store)
-    }
-
-    /// Whether another process holds the state in `path` open (the daemon, when it runs): asks
-    /// the lock [`SledStore::open`] takes, without keeping it or creating anything.
-    pub fn in_use(path: impl AsRef<Path>) -> Result<bool, StoreError> {
-        let dir = path.as_ref();
-        let file = match File::open(dir.join(LOCK_FILE)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(cause) => {
-                return Err(StoreError::Io {
-                    path: dir.join(LOCK_FILE),
-                    cause,
-                });
-            }
-        };
-        match lock(&file, dir) {
-            Ok(()) => Ok(false),
-            Err(StoreError::Locked { .. }) => Ok(true),
-            Err(e) => Err(e),
-        }
+        })
     }
 
     /// The database directory, for messages.
@@ -213,43 +109,7 @@ impl SledStore {
         &self.path
     }
 
-    /// Writes the version into a new database; refuses one written by a newer followup.
-    fn check_schema(&self, check: Option<&Check>) -> Result<(), StoreError> {
-        match self.meta.get(SCHEMA_META).map_err(|e| self.sled(e))? {
-            None if check.is_some() => {
-                Err(self.corrupt("it is empty, but it held state before (see check.json)".into()))
-            }
-            None if self.sends.is_empty() && self.status_seen.is_empty() => {
-                self.meta
-                    .insert(SCHEMA_META, SCHEMA_VERSION.to_string().as_bytes())
-                    .map_err(|e| self.sled(e))?;
-                self.flush()
-            }
-            None => Err(self.corrupt("it holds sends but no schema version".into())),
-            Some(raw) => {
-                let found = std::str::from_utf8(&raw)
-                    .ok()
-                    .and_then(|s| s.parse::<u32>().ok())
-                    .filter(|v| *v > 0)
-                    .ok_or_else(|| {
-                        self.corrupt(format!(
-                            "schema version `{}` is not a number",
-                            String::from_utf8_lossy(&raw)
-                        ))
-                    })?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        path: self.path.clone(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn sled(&self, source: sled::Error) -> StoreError {
+    pub(super) fn sled(&self, source: sled::Error) -> StoreError {
         match source {
             sled::Error::Corruption { .. } => self.corrupt(source.to_string()),
             source => StoreError::Sled {
@@ -259,7 +119,7 @@ impl SledStore {
         }
     }
 
-    fn corrupt(&self, detail: String) -> StoreError {
+    pub(super) fn corrupt(&self, detail: String) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
             detail,
@@ -366,14 +226,9 @@ impl Store for SledStore {
         let mut decoded = self.decoded();
         if decoded.is_none() {
             let read = self
-                .sends
-                .iter()
-                .map(|entry| {
-                    let (k, v) = entry.map_err(|e| self.sled(e))?;
-                    let name = String::from_utf8_lossy(&k).into_owned();
-                    let record = decode_record(&name, &v)?;
-                    Ok((name, record))
-                })
+                .decode_all::<SendRecord>(&self.sends, "")?
+                .into_iter()
+                .map(|(name, record)| under_own_key(&name, record).map(|r| (name, r)))
                 .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
             *decoded = Some(read);
         }
@@ -410,7 +265,7 @@ impl Store for SledStore {
     fn record_heard(
         &self,
         folder: &str,
-        cursor: FolderCursor,
+        cursor: Cursor,
         heard: &[HeardRecord],
     ) -> Result<Vec<HeardRecord>, StoreError> {
         let encoded = heard
@@ -443,7 +298,7 @@ impl Store for SledStore {
         Ok(added)
     }
 
-    fn cursor(&self, folder: &str) -> Result<Option<FolderCursor>, StoreError> {
+    fn cursor(&self, folder: &str) -> Result<Option<Cursor>, StoreError> {
         self.mailbox
             .get(folder)
             .map_err(|e| self.sled(e))?
@@ -452,13 +307,7 @@ impl Store for SledStore {
     }
 
     fn heard(&self) -> Result<Vec<HeardRecord>, StoreError> {
-        self.heard
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry.map_err(|e| self.sled(e))?;
-                decode(&format!("heard/{}", String::from_utf8_lossy(&k)), &v)
-            })
-            .collect()
+        Ok(values(self.decode_all(&self.heard, "heard/")?))
     }
 
     fn dismiss_replies(&self, interview: &str) -> Result<usize, StoreError> {
@@ -507,16 +356,9 @@ impl Store for SledStore {
     }
 
     fn undeliverable(&self) -> Result<Vec<UndeliverableAddress>, StoreError> {
-        self.undeliverable
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry.map_err(|e| self.sled(e))?;
-                decode(
-                    &format!("undeliverable/{}", String::from_utf8_lossy(&k)),
-                    &v,
-                )
-            })
-            .collect()
+        Ok(values(
+            self.decode_all(&self.undeliverable, "undeliverable/")?,
+        ))
     }
 
     fn note_undeliverable_notice(
@@ -621,15 +463,9 @@ impl Store for SledStore {
             undeliverable: self.undeliverable()?,
             heard: self.heard()?,
             cursors: self
-                .mailbox
-                .iter()
-                .map(|entry| {
-                    let (k, v) = entry.map_err(|e| self.sled(e))?;
-                    let folder = String::from_utf8_lossy(&k).into_owned();
-                    let cursor = decode(&format!("mailbox/{folder}"), &v)?;
-                    Ok((folder, cursor))
-                })
-                .collect::<Result<_, StoreError>>()?,
+                .decode_all(&self.mailbox, "mailbox/")?
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -787,189 +623,48 @@ impl SledStore {
         Ok(won)
     }
 
+    /// Every entry of `tree`, in key order: its key as text and its value decoded as `T`. A
+    /// value that does not decode is a `Decode` error naming `{label}{key}`.
+    fn decode_all<T: DeserializeOwned>(
+        &self,
+        tree: &Tree,
+        label: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        tree.iter()
+            .map(|entry| {
+                let (k, v) = entry.map_err(|e| self.sled(e))?;
+                let key = String::from_utf8_lossy(&k).into_owned();
+                let value = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                    key: format!("{label}{key}"),
+                    detail: e.to_string(),
+                })?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
     /// The decoded sends, when read already.
     fn decoded(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, SendRecord>>> {
         self.decoded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records how many sends there are now, written aside and renamed so it is never torn.
-    /// Runs after the sled flush, so it can only lag behind sled, never run ahead of it; a
-    /// power cut may bring back the count before, which only lags too.
-    fn write_check(&self) -> Result<(), StoreError> {
-        let _guard = self.check.lock().unwrap_or_else(|e| e.into_inner());
-        let check = Check {
-            schema_version: SCHEMA_VERSION,
-            sends: self.send_count.load(Ordering::SeqCst),
-        };
-        self.checked.store(check.sends, Ordering::SeqCst);
-        let bytes = encode(CHECK_FILE, &check)?;
-        fsutil::replace_file_may_lag(&self.path.join(CHECK_FILE), &bytes).map_err(|e| {
-            StoreError::Io {
-                path: e.path,
-                cause: e.cause,
-            }
-        })
-    }
-
     fn seen(&self) -> Result<Vec<StatusSeen>, StoreError> {
-        self.status_seen
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry.map_err(|e| self.sled(e))?;
-                let interview = String::from_utf8_lossy(&k).into_owned();
-                let seen: SeenValue = decode(&format!("status_seen/{interview}"), &v)?;
-                Ok(StatusSeen {
-                    interview,
-                    status: seen.status,
-                    seen_at: seen.seen_at,
-                })
+        Ok(self
+            .decode_all::<SeenValue>(&self.status_seen, "status_seen/")?
+            .into_iter()
+            .map(|(interview, seen)| StatusSeen {
+                interview,
+                status: seen.status,
+                seen_at: seen.seen_at,
             })
-            .collect()
+            .collect())
     }
 }
 
 /// A tree's entries as stored: key and encoded value.
 type Entries = Vec<(String, Vec<u8>)>;
 
-fn read_check(dir: &Path) -> Result<Option<Check>, StoreError> {
-    let path = dir.join(CHECK_FILE);
-    match fs::read(&path) {
-        Ok(raw) => serde_json::from_slice(&raw)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                detail: format!("{CHECK_FILE} cannot be read: {e}"),
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Io {
-            path,
-            cause: source,
-        }),
-    }
-}
-
-fn remove_dir_if_there(dir: &Path) -> io::Result<()> {
-    match fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
-    DirBuilder::new().mode(0o700).create(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
-
-fn take_lock(dir: &Path) -> Result<File, StoreError> {
-    let path = dir.join(LOCK_FILE);
-    let io = |source| StoreError::Io {
-        path: path.clone(),
-        cause: source,
-    };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io)?;
-    lock(&file, dir)?;
-    Ok(file)
-}
-
-/// Takes the lock on `file` for the life of the handle; `Locked` when another holds it.
-fn lock(file: &File, dir: &Path) -> Result<(), StoreError> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
-            path: dir.to_path_buf(),
-        }),
-        Err(TryLockError::Error(cause)) => Err(StoreError::Io {
-            path: dir.join(LOCK_FILE),
-            cause,
-        }),
-    }
-}
-
-/// sled 0.34 may panic on a damaged file instead of returning an error; either way the result
-/// is `Corrupt`, and nothing on disk is removed.
-fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
-    // Every write here flushes before it returns, so sled's own flusher thread, which wakes
-    // every 500 ms, would only cost an idle daemon its wake-ups.
-    let config = sled::Config::new()
-        .path(path.join(DB_DIR))
-        .cache_capacity(CACHE_BYTES)
-        .flush_every_ms(None);
-    match catch_unwind(AssertUnwindSafe(|| config.open())) {
-        Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(open_error(path, e)),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("sled stopped while reading it");
-            Err(StoreError::Corrupt {
-                path: path.to_path_buf(),
-                detail: detail.to_string(),
-            })
-        }
-    }
-}
-
-/// Whether another handle holds sled's own lock on the database (its file `db`, in `path`'s
-/// database directory, or in `path` itself when that is the database directory).
-fn sled_lock_held(path: &Path) -> bool {
-    [path.join(DB_DIR).join("db"), path.join("db")]
-        .iter()
-        .filter_map(|file| File::open(file).ok())
-        .any(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
-}
-
-/// Tells a damaged database from a lock held elsewhere and from plain I/O trouble.
-pub(super) fn open_error(path: &Path, e: sled::Error) -> StoreError {
-    use std::io::ErrorKind;
-    let path = path.to_path_buf();
-    match e {
-        sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
-            path,
-            detail: e.to_string(),
-        },
-        sled::Error::Io(io)
-            if matches!(io.kind(), ErrorKind::InvalidData | ErrorKind::UnexpectedEof) =>
-        {
-            StoreError::Corrupt {
-                path,
-                detail: io.to_string(),
-            }
-        }
-        // sled reports its lock held elsewhere as a bare I/O error: asked directly, the lock
-        // says whether that is the cause.
-        sled::Error::Io(io) if io.kind() == ErrorKind::Other && sled_lock_held(&path) => {
-            StoreError::Locked { path }
-        }
-        sled::Error::Io(source) => StoreError::Io {
-            path,
-            cause: source,
-        },
-        source => StoreError::Sled {
-            path,
-            cause: source,
-        },
-    }
-}
-
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Encode {
         key: key.into(),
         detail: e.to_string(),
@@ -992,7 +687,11 @@ struct StateOf {
 
 /// A record must also sit under its own key, or `get` and `all` would disagree.
 fn decode_record(name: &str, raw: &[u8]) -> Result<SendRecord, StoreError> {
-    let record: SendRecord = decode(name, raw)?;
+    under_own_key(name, decode(name, raw)?)
+}
+
+/// `record`, if it is the one whose key is `name`.
+fn under_own_key(name: &str, record: SendRecord) -> Result<SendRecord, StoreError> {
     if record.key.to_string() != name {
         return Err(StoreError::Decode {
             key: name.into(),
@@ -1000,4 +699,9 @@ fn decode_record(name: &str, raw: &[u8]) -> Result<SendRecord, StoreError> {
         });
     }
     Ok(record)
+}
+
+/// The values of decoded entries, without their keys.
+fn values<T>(entries: Vec<(String, T)>) -> Vec<T> {
+    entries.into_iter().map(|(_, value)| value).collect()
 }

@@ -235,7 +235,7 @@ fn schema_version_is_written_on_create() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
-    let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
+    let db = sled::open(path.join(open::DB_DIR)).unwrap();
     let meta = db.open_tree("meta").unwrap();
     assert_eq!(meta.get("schema_version").unwrap().unwrap(), b"1".as_ref());
 }
@@ -246,7 +246,7 @@ fn newer_schema_version_is_refused() {
     let path = dir.path().join("state");
     drop(SledStore::open(&path).unwrap());
     {
-        let db = sled::open(path.join(sled_store::DB_DIR)).unwrap();
+        let db = sled::open(path.join(open::DB_DIR)).unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "2")
@@ -331,7 +331,7 @@ fn second_open_is_locked_by_sled_too() {
     let err = sled::open(dir.path()).expect_err("sled must refuse");
     assert!(err.to_string().contains("could not acquire lock"), "{err}");
     assert!(matches!(
-        sled_store::open_error(dir.path(), err),
+        open::open_error(dir.path(), err),
         StoreError::Locked { .. }
     ));
 }
@@ -344,7 +344,7 @@ fn second_process_is_locked() {
     if let Ok(path) = std::env::var(ENV) {
         let path = std::path::PathBuf::from(path);
         let ours = matches!(SledStore::open(&path), Err(StoreError::Locked { .. }));
-        let sleds = sled::open(path.join(sled_store::DB_DIR))
+        let sleds = sled::open(path.join(open::DB_DIR))
             .err()
             .is_some_and(|e| e.to_string().contains("could not acquire lock"));
         std::process::exit(if ours && sleds { 42 } else { 1 });
@@ -551,6 +551,39 @@ fn undecodable_record_names_its_key() {
     );
 }
 
+#[test]
+fn an_undecodable_entry_of_any_tree_names_its_tree_and_key() {
+    for (tree, key, named) in [
+        ("status_seen", "acme", "status_seen/acme"),
+        (
+            "undeliverable",
+            "ana@example.com",
+            "undeliverable/ana@example.com",
+        ),
+        (
+            "heard",
+            "acme/<a@example.com>",
+            "heard/acme/<a@example.com>",
+        ),
+        ("mailbox", "INBOX", "mailbox/INBOX"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        drop(SledStore::open(&path).unwrap());
+        {
+            let db = sled::open(path.join(open::DB_DIR)).unwrap();
+            db.open_tree(tree).unwrap().insert(key, "{oops").unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(&path).unwrap();
+        let err = store.snapshot().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Decode { key, .. } if key == named),
+            "{tree}: {err:?}"
+        );
+    }
+}
+
 fn files_under(path: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(path)
         .unwrap()
@@ -616,7 +649,7 @@ fn assert_corrupt_and_kept(path: &std::path::Path, as_found: &[(std::path::PathB
 #[test]
 fn corrupt_database_is_refused_and_kept() {
     let (_dir, path) = populated();
-    let db = path.join(sled_store::DB_DIR);
+    let db = path.join(open::DB_DIR);
     for (file, bytes) in files_under(&db) {
         std::fs::write(&file, garbage(bytes.len())).unwrap();
     }
@@ -627,22 +660,22 @@ fn corrupt_database_is_refused_and_kept() {
 #[test]
 fn damaged_log_that_sled_opens_empty_is_refused() {
     let (_dir, path) = populated();
-    let log = path.join(sled_store::DB_DIR).join("db");
+    let log = path.join(open::DB_DIR).join("db");
     let len = std::fs::metadata(&log).unwrap().len() as usize;
     std::fs::write(&log, garbage(len)).unwrap();
-    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+    assert_corrupt_and_kept(&path, &files_under(&path.join(open::DB_DIR)));
 }
 
 /// Damage in the middle of the log: sled 0.34 keeps what comes before it and drops the rest.
 #[test]
 fn damaged_log_that_sled_opens_short_is_refused() {
     let (_dir, path) = populated();
-    let log = path.join(sled_store::DB_DIR).join("db");
+    let log = path.join(open::DB_DIR).join("db");
     let mut bytes = std::fs::read(&log).unwrap();
     let n = bytes.len();
     bytes[n / 4..n / 2].iter_mut().for_each(|b| *b ^= 0x5a);
     std::fs::write(&log, bytes).unwrap();
-    assert_corrupt_and_kept(&path, &files_under(&path.join(sled_store::DB_DIR)));
+    assert_corrupt_and_kept(&path, &files_under(&path.join(open::DB_DIR)));
 }
 
 #[test]
@@ -674,7 +707,7 @@ fn heard_reply(interview: &str, message: &str) -> HeardRecord {
 #[test]
 fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
     let (_dir, store) = fresh();
-    let cursor = FolderCursor {
+    let cursor = Cursor {
         uid_validity: 7,
         last_seen: 12,
     };
@@ -683,7 +716,7 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
         .record_heard("INBOX", cursor, std::slice::from_ref(&first))
         .unwrap();
     assert_eq!(added, std::slice::from_ref(&first));
-    let later = FolderCursor {
+    let later = Cursor {
         last_seen: 13,
         ..cursor
     };
@@ -695,9 +728,53 @@ fn what_the_mailbox_said_is_recorded_once_with_its_cursor() {
 }
 
 #[test]
+fn a_folder_cursor_is_stored_as_it_always_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    drop(SledStore::open(&path).unwrap());
+    {
+        // A cursor as an earlier followup wrote it, before the mailbox and the store shared
+        // one type.
+        let db = sled::open(path.join(open::DB_DIR)).unwrap();
+        db.open_tree("mailbox")
+            .unwrap()
+            .insert("INBOX", br#"{"uid_validity":7,"last_seen":42}"#.as_ref())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = SledStore::open(&path).unwrap();
+    let read = Cursor {
+        uid_validity: 7,
+        last_seen: 42,
+    };
+    assert_eq!(store.cursor("INBOX").unwrap(), Some(read));
+    assert_eq!(store.snapshot().unwrap().cursors["INBOX"], read);
+    store
+        .record_heard(
+            "Sent",
+            Cursor {
+                uid_validity: 3,
+                last_seen: 9,
+            },
+            &[],
+        )
+        .unwrap();
+    drop(store);
+    let db = sled::open(path.join(open::DB_DIR)).unwrap();
+    assert_eq!(
+        db.open_tree("mailbox")
+            .unwrap()
+            .get("Sent")
+            .unwrap()
+            .unwrap(),
+        br#"{"uid_validity":3,"last_seen":9}"#.as_ref()
+    );
+}
+
+#[test]
 fn a_resumed_interview_no_longer_counts_its_replies_and_exports_keep_them() {
     let (_dir, store) = fresh();
-    let cursor = FolderCursor {
+    let cursor = Cursor {
         uid_validity: 1,
         last_seen: 2,
     };
