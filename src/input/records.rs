@@ -289,7 +289,7 @@ impl IdAt {
 }
 
 fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>, Diagnostics> {
-    let records: Records = yaml::parse(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
+    let records: Records = yaml::parse_once(text, path, WHAT).map_err(|d| Diagnostics(vec![d]))?;
     let raws: Vec<(Vec<Seg>, RawInterview)> = match records {
         Records::One(r) => vec![(vec![], *r)],
         Records::Many(rs) if rs.is_empty() => {
