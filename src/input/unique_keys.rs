@@ -444,17 +444,17 @@ struct Key<'a, V> {
 }
 
 impl<V> Key<'_, V> {
-    fn check<E: de::Error>(&mut self, text: String) -> Result<(), E> {
-        if !is_word(&text) {
+    fn check<E: de::Error>(&mut self, text: &str) -> Result<(), E> {
+        if !is_word(text) {
             return Err(E::custom(UNUSUAL_KEY));
         }
-        if self.seen.contains(&text) {
+        if self.seen.contains(text) {
             return Err(E::custom(format!(
                 "duplicate key `{text}`: each key may appear once in a mapping; \
                  remove or rename one of them"
             )));
         }
-        self.seen.insert(text);
+        self.seen.insert(text.to_owned());
         Ok(())
     }
 }
@@ -463,7 +463,7 @@ macro_rules! checked_visit {
     ($($method:ident($ty:ty)),* $(,)?) => {
         $(
             fn $method<E: de::Error>(mut self, v: $ty) -> Result<Self::Value, E> {
-                self.check(v.to_string())?;
+                self.check(&v.to_string())?;
                 self.inner.$method(v)
             }
         )*
@@ -492,10 +492,20 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Key<'_, V> {
         visit_f32(f32),
         visit_f64(f64),
         visit_char(char),
-        visit_str(&str),
-        visit_borrowed_str(&'de str),
-        visit_string(String),
     );
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<Self::Value, E> {
+        self.check(v)?;
+        self.inner.visit_str(v)
+    }
+    fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<Self::Value, E> {
+        self.check(v)?;
+        self.inner.visit_borrowed_str(v)
+    }
+    fn visit_string<E: de::Error>(mut self, v: String) -> Result<Self::Value, E> {
+        self.check(&v)?;
+        self.inner.visit_string(v)
+    }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
         self.inner.visit_bytes(v)
@@ -508,11 +518,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Key<'_, V> {
     }
 
     fn visit_unit<E: de::Error>(mut self) -> Result<Self::Value, E> {
-        self.check("null".into())?;
+        self.check("null")?;
         self.inner.visit_unit()
     }
     fn visit_none<E: de::Error>(mut self) -> Result<Self::Value, E> {
-        self.check("null".into())?;
+        self.check("null")?;
         self.inner.visit_none()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
