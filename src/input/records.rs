@@ -311,7 +311,9 @@ fn parse_located(text: &str, path: &Path, default_tz: Tz) -> Result<Vec<Located>
         dir: base_dir(path),
         default_tz,
     };
-    let mut out: Vec<Located> = Vec::new();
+    // Sized to the records: a vector grown from empty holds room for four, and a file of one
+    // record would keep that room for as long as its interview is loaded.
+    let mut out: Vec<Located> = Vec::with_capacity(raws.len());
     let mut errors = Vec::new();
     let mut ids: HashMap<String, IdAt> = HashMap::new();
     for (base, raw) in raws {
@@ -629,16 +631,16 @@ impl Ctx<'_> {
             ));
             return Vec::new();
         }
-        let people: Vec<Interviewer> = raw
-            .into_iter()
-            .map(|r| Interviewer {
-                name: r.name.0,
-                greeting: r.greeting.map(|Greeting(g)| g),
-                title: r.title.map(|Text(t)| t),
-                email: r.email.map(|Address(a)| a),
-                primary: r.primary,
-            })
-            .collect();
+        // A new vector of the exact size: collected from the raw list, it would keep the raw
+        // list's room (grown for four) for as long as the interview is loaded.
+        let mut people: Vec<Interviewer> = Vec::with_capacity(raw.len());
+        people.extend(raw.into_iter().map(|r| Interviewer {
+            name: r.name.0,
+            greeting: r.greeting.map(|Greeting(g)| g),
+            title: r.title.map(|Text(t)| t),
+            email: r.email.map(|Address(a)| a),
+            primary: r.primary,
+        }));
         let mut primary: Option<&str> = None;
         let mut keys: HashMap<String, &str> = HashMap::new();
         for (i, p) in people.iter().enumerate() {
