@@ -5,7 +5,8 @@
 //! key, and its messages lack advice. So every file goes through the same steps here: a size and
 //! encoding check, a first pass over the raw document (duplicate keys, empty files, nesting and
 //! alias limits), the typed parse, and messages rewritten into `path:line:col: what to do`.
-//! Problems found after parsing are placed with [`locate`].
+//! Problems found after parsing are placed with [`locate`]. [`parse_once`] makes the same
+//! checks in one pass over a good file, for the records.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -107,8 +108,9 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path, what: &str) -> Result
 
 /// [`parse`] in one pass over a good file: the repeated keys are found while `T` is built
 /// ([`UniqueKeys`]) instead of in a first pass over the raw document, which took as long as the
-/// typed parse. A file the one pass refuses, or whose keys it cannot compare as YAML would (see
-/// [`crate::input::unique_keys`]), is read again by [`parse`]: the outcome and every message are [`parse`]'s.
+/// typed parse. A file the one pass refuses, or whose keys it cannot compare as YAML would
+/// (see [`crate::input::unique_keys`]), is read again by [`parse`]: the outcome and every
+/// message are [`parse`]'s. Records, thousands of files, are read this way.
 pub fn parse_once<T: DeserializeOwned>(
     text: &str,
     file: &Path,
