@@ -28,107 +28,105 @@ pub struct UniqueKeys<D>(pub D);
 /// Wraps the visitor of a value.
 struct Wrap<V>(V);
 
-macro_rules! forward_deserialize {
-    ($($method:ident),* $(,)?) => {
+/// A deserializer that hands the deserializer it wraps (`$inner`) every request as it is, with
+/// the visitor wrapped by `$wrap`; both may use `$this`, the wrapper itself.
+macro_rules! wrapping_deserializer {
+    ($ty:ty, $this:ident => $inner:expr, $visitor:ident => $wrap:expr) => {
+        impl<'de, D: Deserializer<'de>> Deserializer<'de> for $ty {
+            type Error = D::Error;
+
+            wrapping_deserializer!(@each $this => $inner, $visitor => $wrap;
+                deserialize_any, deserialize_bool, deserialize_i8, deserialize_i16,
+                deserialize_i32, deserialize_i64, deserialize_i128, deserialize_u8,
+                deserialize_u16, deserialize_u32, deserialize_u64, deserialize_u128,
+                deserialize_f32, deserialize_f64, deserialize_char, deserialize_str,
+                deserialize_string, deserialize_bytes, deserialize_byte_buf, deserialize_option,
+                deserialize_unit, deserialize_seq, deserialize_map, deserialize_identifier);
+
+            /// A skipped value is walked all the same, for the keys in it. `IgnoredAny`
+            /// accepts any value, so handing it every value as it is changes nothing it accepts.
+            fn deserialize_ignored_any<V: Visitor<'de>>(
+                self,
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_any($wrap)
+            }
+
+            fn deserialize_unit_struct<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_unit_struct(name, $wrap)
+            }
+
+            fn deserialize_newtype_struct<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_newtype_struct(name, $wrap)
+            }
+
+            fn deserialize_tuple<V: Visitor<'de>>(
+                self,
+                len: usize,
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_tuple(len, $wrap)
+            }
+
+            fn deserialize_tuple_struct<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                len: usize,
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_tuple_struct(name, len, $wrap)
+            }
+
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                fields: &'static [&'static str],
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_struct(name, fields, $wrap)
+            }
+
+            fn deserialize_enum<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                variants: &'static [&'static str],
+                $visitor: V,
+            ) -> Result<V::Value, D::Error> {
+                let $this = self;
+                $inner.deserialize_enum(name, variants, $wrap)
+            }
+
+            fn is_human_readable(&self) -> bool {
+                let $this = self;
+                $inner.is_human_readable()
+            }
+        }
+    };
+    (@each $this:ident => $inner:expr, $visitor:ident => $wrap:expr; $($method:ident),*) => {
         $(
-            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(Wrap(visitor))
+            fn $method<V: Visitor<'de>>(self, $visitor: V) -> Result<V::Value, Self::Error> {
+                let $this = self;
+                $inner.$method($wrap)
             }
         )*
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for UniqueKeys<D> {
-    type Error = D::Error;
-
-    forward_deserialize!(
-        deserialize_any,
-        deserialize_bool,
-        deserialize_i8,
-        deserialize_i16,
-        deserialize_i32,
-        deserialize_i64,
-        deserialize_i128,
-        deserialize_u8,
-        deserialize_u16,
-        deserialize_u32,
-        deserialize_u64,
-        deserialize_u128,
-        deserialize_f32,
-        deserialize_f64,
-        deserialize_char,
-        deserialize_str,
-        deserialize_string,
-        deserialize_bytes,
-        deserialize_byte_buf,
-        deserialize_option,
-        deserialize_unit,
-        deserialize_seq,
-        deserialize_map,
-        deserialize_identifier,
-    );
-
-    /// A skipped value is walked all the same, for the keys in it. `IgnoredAny` accepts any
-    /// value, so handing it every value as it is does not change what it accepts.
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(Wrap(visitor))
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_unit_struct(name, Wrap(visitor))
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_newtype_struct(name, Wrap(visitor))
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple(len, Wrap(visitor))
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple_struct(name, len, Wrap(visitor))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_struct(name, fields, Wrap(visitor))
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_enum(name, variants, Wrap(visitor))
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.0.is_human_readable()
-    }
-}
+wrapping_deserializer!(UniqueKeys<D>, this => this.0, visitor => Wrap(visitor));
 
 macro_rules! forward_visit {
     ($($method:ident($ty:ty)),* $(,)?) => {
@@ -309,132 +307,10 @@ struct KeyDeserializer<'a, D> {
     seen: &'a mut HashSet<String>,
 }
 
-macro_rules! forward_key {
-    ($($method:ident),* $(,)?) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.inner.$method(Key { inner: visitor, seen: self.seen })
-            }
-        )*
-    };
-}
-
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDeserializer<'_, D> {
-    type Error = D::Error;
-
-    forward_key!(
-        deserialize_any,
-        deserialize_bool,
-        deserialize_i8,
-        deserialize_i16,
-        deserialize_i32,
-        deserialize_i64,
-        deserialize_i128,
-        deserialize_u8,
-        deserialize_u16,
-        deserialize_u32,
-        deserialize_u64,
-        deserialize_u128,
-        deserialize_f32,
-        deserialize_f64,
-        deserialize_char,
-        deserialize_str,
-        deserialize_string,
-        deserialize_bytes,
-        deserialize_byte_buf,
-        deserialize_option,
-        deserialize_unit,
-        deserialize_seq,
-        deserialize_map,
-        deserialize_identifier,
-    );
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_any(Key {
-            inner: visitor,
-            seen: self.seen,
-        })
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_unit_struct(name, key)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_newtype_struct(name, key)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_tuple(len, key)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_tuple_struct(name, len, key)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_struct(name, fields, key)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let key = Key {
-            inner: visitor,
-            seen: self.seen,
-        };
-        self.inner.deserialize_enum(name, variants, key)
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
-    }
-}
+wrapping_deserializer!(KeyDeserializer<'_, D>, this => this.inner, visitor => Key {
+    inner: visitor,
+    seen: this.seen,
+});
 
 /// The visitor of a key: a scalar key's text is checked against the mapping's keys so far
 /// before the key is handed on. A complex key (a list or mapping) is walked for its own keys.
