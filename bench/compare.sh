@@ -21,8 +21,10 @@
 # nothing can be relayed; smtp-sink accepts and discards, on 127.0.0.1 only.
 #
 # Usage: bench/compare.sh [-n MESSAGES] [-r RUNS] [-i IDLE_MINUTES] [-s SCALE] [-o OUT_DIR]
-#                         [-b BINARY] [-I]
+#                         [-b BINARY] [-I] [-S]
 #   -I: the idle measure only (3.), after one `run --once` that sends the N thank-yous.
+#   -S: the scale measure only (4.); each run's figures are listed, with the best beside the
+#       median (on a machine shared with other work, the best is the least disturbed run).
 #   defaults: -n 1000 -r 3 -i 10 -s 100000 -o target/bench-compare; the binary is built with
 #   `cargo build --release --locked` unless -b names one. The table is printed and written to
 #   OUT_DIR/results.md; every run's own output is kept in OUT_DIR.
@@ -36,10 +38,11 @@ SCALE=100000
 OUT="$ROOT/target/bench-compare"
 BIN=""
 IDLE_ONLY=""
+SCALE_ONLY=""
 PORT="${FOLLOWUP_BENCH_PORT:-25825}"
 MAILMERGE_VERSION=2.3.0
 
-while getopts "n:r:i:s:o:b:Ih" opt; do
+while getopts "n:r:i:s:o:b:ISh" opt; do
     case "$opt" in
         n) MESSAGES="$OPTARG" ;;
         r) RUNS="$OPTARG" ;;
@@ -48,7 +51,8 @@ while getopts "n:r:i:s:o:b:Ih" opt; do
         o) OUT="$OPTARG" ;;
         b) BIN="$OPTARG" ;;
         I) IDLE_ONLY=1 ;;
-        *) sed -n '2,27p' "$0"; exit 2 ;;
+        S) SCALE_ONLY=1 ;;
+        *) sed -n '2,29p' "$0"; exit 2 ;;
     esac
 done
 
@@ -80,7 +84,7 @@ install_tools() {
         [ -n "$created_policy" ] && rm -f "$policy"
     fi
     local venv="$OUT/venv"
-    if [ -z "$IDLE_ONLY" ] && [ ! -x "$venv/bin/mailmerge" ]; then
+    if [ -z "$IDLE_ONLY$SCALE_ONLY" ] && [ ! -x "$venv/bin/mailmerge" ]; then
         say "installing mailmerge $MAILMERGE_VERSION from PyPI into $venv"
         /usr/bin/python3 -m venv "$venv"
         "$venv/bin/pip" install -q "mailmerge==$MAILMERGE_VERSION"
@@ -258,6 +262,33 @@ idle_only() {
     } | tee "$OUT/results.md"
 }
 
+# The smallest of column $2 (1-based) of file $1.
+best() { awk -v c="$2" '{ print $c }' "$1" | sort -g | head -n 1; }
+
+# -S: `validate` and `plan --json` over SCALE interviews only.
+scale_only() {
+    say "validate and plan --json over $SCALE interviews, one to a file and 100 to a file, $RUNS runs"
+    at_scale 1
+    at_scale 100
+    {
+        echo "followup at scale: $("$BIN" --version), $(date -u +%Y-%m-%dT%H:%MZ)"
+        echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo
+        echo "$SCALE interviews, $RUNS runs: wall (s) and peak RSS (KiB), median and best"
+        echo
+        echo "| | per file | wall median | wall best | RSS median | RSS best | every run (wall user sys KiB) |"
+        echo "|---|---|---|---|---|---|---|"
+        local what per
+        for what in validate plan; do
+            for per in 1 100; do
+                local f="$OUT/$what-$per.txt"
+                echo "| $what | $per | $(median "$f" 1) | $(best "$f" 1) | $(median "$f" 4) |" \
+                    "$(best "$f" 4) | $(paste -sd';' "$f") |"
+            done
+        done
+    } | tee "$OUT/results.md"
+}
+
 idle_line() {
     echo "idle $IDLE_MINUTES min ($MESSAGES records, nothing due): CPU $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') s" \
         "($(awk -v a="$cpu0" -v b="$cpu1" -v m="$IDLE_MINUTES" 'BEGIN { printf "%.2f", (b - a) * 60 / m }') s an hour)," \
@@ -274,6 +305,10 @@ main() {
     say "$("$BIN" --version); $(nproc) cores; load average $load_before"
     if [ -n "$IDLE_ONLY" ]; then
         idle_only
+        return
+    fi
+    if [ -n "$SCALE_ONLY" ]; then
+        scale_only
         return
     fi
     start_sink

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod providers;
 pub mod records;
 pub mod secret;
+pub mod unique_keys;
 pub mod vtimezone;
 pub mod yaml;
 pub mod zone;

@@ -5,7 +5,8 @@
 //! key, and its messages lack advice. So every file goes through the same steps here: a size and
 //! encoding check, a first pass over the raw document (duplicate keys, empty files, nesting and
 //! alias limits), the typed parse, and messages rewritten into `path:line:col: what to do`.
-//! Problems found after parsing are placed with [`locate`].
+//! Problems found after parsing are placed with [`locate`]. [`parse_once`] makes the same
+//! checks in one pass over a good file, for the records.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Deserializer};
 use crate::core::EmailAddress;
 use crate::core::policy::parse_delay;
 use crate::input::diagnostic::Diagnostic;
+use crate::input::unique_keys::UniqueKeys;
 
 /// Files larger than this are refused unread: no config or record comes close, and it bounds the
 /// time and memory that a hostile or corrupted file can cost.
@@ -102,6 +104,24 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path, what: &str) -> Result
         Err(e) => return Err(diagnostic(&e, file, text)),
     }
     serde_yaml::from_str(text).map_err(|e| diagnostic(&e, file, text))
+}
+
+/// [`parse`] in one pass over a good file: the repeated keys are found while `T` is built
+/// ([`UniqueKeys`]) instead of in a first pass over the raw document, which took as long as the
+/// typed parse. A file the one pass refuses, or whose keys it cannot compare as YAML would
+/// (see [`crate::input::unique_keys`]), is read again by [`parse`]: the outcome and every
+/// message are [`parse`]'s. Records, thousands of files, are read this way.
+pub fn parse_once<T: DeserializeOwned>(
+    text: &str,
+    file: &Path,
+    what: &str,
+) -> Result<T, Diagnostic> {
+    if too_deep(text).is_none()
+        && let Ok(value) = T::deserialize(UniqueKeys(serde_yaml::Deserializer::from_str(text)))
+    {
+        return Ok(value);
+    }
+    parse(text, file, what)
 }
 
 /// How deep `[`/`{` may nest. libyaml takes time quadratic in the depth of a flow collection
@@ -736,7 +756,6 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Probe {
         name: String,
         #[serde(default)]
@@ -861,6 +880,48 @@ mod tests {
         let d = read(&p).unwrap_err();
         assert_eq!((d.line, d.column), (Some(2), Some(11)));
         assert!(d.message.contains("not UTF-8"), "{}", d.message);
+    }
+
+    /// Files with one problem each, read by `parse` and `parse_once`.
+    const ONE_PROBLEM: &[&str] = &[
+        "name: a\nlist: []\nname: b\n",
+        "name: a\nnotes:\n  x: 1\n  x: 2\n",
+        "name: a\nlist:\n  - {k: 1, k: 2}\n",
+        "name: a\nlist:\n  - ? [1, {z: 1, z: 2}]\n    : 3\n",
+        "name: a\nnotes:\n  1: x\n  1: y\n",
+        "name: a\nnotes:\n  ~: x\n  null: y\n",
+        "name: a\n  b: : c\n",
+        "name: a\n---\nname: b\n",
+        "# nothing yet\n\n",
+        "",
+        "~\n",
+        "name: a\nnmae: b\n",
+        "list: []\n",
+        "- name: a\n",
+        "name: [a\n",
+    ];
+
+    #[test]
+    fn one_pass_parse_reports_what_the_two_pass_parse_reports() {
+        for text in ONE_PROBLEM {
+            let file = Path::new("t.yaml");
+            let twice = parse::<Probe>(text, file, "a probe").unwrap_err();
+            let once = parse_once::<Probe>(text, file, "a probe").unwrap_err();
+            assert_eq!(
+                (once.line, once.column, &once.message),
+                (twice.line, twice.column, &twice.message),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_parse_keeps_a_good_file() {
+        let text = "name: a\nnotes:\n  x: 1\n  y: 2\nlist: [{a: 1}, {a: 2}]\n";
+        let p = parse_once::<Probe>(text, Path::new("t.yaml"), "a probe").unwrap();
+        assert_eq!(p.name, "a");
+        assert_eq!(p.notes.len(), 2);
+        assert_eq!(p.list.len(), 2);
     }
 
     #[test]
