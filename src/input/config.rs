@@ -667,19 +667,18 @@ fn smtp(
 ) -> SmtpConfig {
     let security = raw.security.unwrap_or(Security::Starttls);
     let host = raw.host.0;
-    let section = Section {
-        name: "smtp",
-        protocol: Protocol::Smtp,
-        credential: SMTP_CREDENTIAL,
-    };
-    section.check_plain(security, &host, at, errors);
     let given = Given {
         file: raw.password_file,
         env: raw.password_env,
         command: raw.password_command,
     };
-    let password = section.password(given, at, resolve, errors);
-    section.check_auth(raw.auth, raw.username.is_some(), &password, at, errors);
+    let login = Login {
+        security,
+        host: &host,
+        auth: raw.auth,
+        has_username: raw.username.is_some(),
+    };
+    let password = SMTP_SECTION.check_login(login, given, at, resolve, errors);
     SmtpConfig {
         host,
         port: raw.port.map_or(security.smtp_port(), |Port(p)| p),
@@ -701,19 +700,18 @@ fn imap(
 ) -> ImapConfig {
     let security = raw.security.unwrap_or(Security::Tls);
     let host = raw.host.0;
-    let section = Section {
-        name: "imap",
-        protocol: Protocol::Imap,
-        credential: IMAP_CREDENTIAL,
-    };
-    section.check_plain(security, &host, at, errors);
     let given = Given {
         file: raw.password_file,
         env: raw.password_env,
         command: raw.password_command,
     };
-    let password = section.password(given, at, resolve, errors);
-    section.check_auth(raw.auth, true, &password, at, errors);
+    let login = Login {
+        security,
+        host: &host,
+        auth: raw.auth,
+        has_username: true,
+    };
+    let password = IMAP_SECTION.check_login(login, given, at, resolve, errors);
     let folders: Vec<String> = match raw.folders {
         Some(list) => list.into_iter().map(|Text(f)| f).collect(),
         None => vec!["INBOX".into()],
@@ -764,7 +762,43 @@ struct Section {
     credential: &'static str,
 }
 
+const SMTP_SECTION: Section = Section {
+    name: "smtp",
+    protocol: Protocol::Smtp,
+    credential: SMTP_CREDENTIAL,
+};
+
+const IMAP_SECTION: Section = Section {
+    name: "imap",
+    protocol: Protocol::Imap,
+    credential: IMAP_CREDENTIAL,
+};
+
+/// How a section says it logs in to its server.
+struct Login<'a> {
+    security: Security,
+    host: &'a str,
+    auth: Auth,
+    has_username: bool,
+}
+
 impl Section {
+    /// What the SMTP and IMAP sections check alike: clear text only to this machine, where the
+    /// password comes from, and what `auth` needs. Returns where the password comes from.
+    fn check_login(
+        &self,
+        login: Login,
+        given: Given,
+        at: &At,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+        errors: &mut Vec<Diagnostic>,
+    ) -> PasswordSource {
+        self.check_plain(login.security, login.host, at, errors);
+        let password = self.password(given, at, resolve, errors);
+        self.check_auth(login.auth, login.has_username, &password, at, errors);
+        password
+    }
+
     /// `security: plain` only to this machine (the rule is [`Security::check_host`]).
     fn check_plain(&self, security: Security, host: &str, at: &At, errors: &mut Vec<Diagnostic>) {
         if let Err(refused) = security.check_host(self.protocol, host) {

@@ -377,6 +377,7 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
+    use crate::logging::tests::Sink;
 
     fn no_env(_: &str) -> Option<OsString> {
         None
@@ -441,18 +442,6 @@ mod tests {
             !text.contains("shared\n") && !text.contains("\"shared\""),
             "{text}"
         );
-    }
-
-    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

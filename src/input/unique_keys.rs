@@ -439,24 +439,12 @@ fn is_word(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use serde::Deserialize;
-    use serde::de::IgnoredAny;
 
     use super::*;
 
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Probe {
-        name: String,
-        #[serde(default)]
-        notes: BTreeMap<String, String>,
-        #[serde(default)]
-        list: Vec<IgnoredAny>,
-        #[serde(default)]
-        maybe: Option<BTreeMap<String, String>>,
-    }
+    use crate::input::yaml::tests::Probe;
 
     fn one_pass(text: &str) -> Result<Probe, serde_yaml::Error> {
         Probe::deserialize(UniqueKeys(serde_yaml::Deserializer::from_str(text)))

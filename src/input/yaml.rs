@@ -750,18 +750,21 @@ pub fn resolve(base: &Path, p: &Path, home: Option<&Path>) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    /// A small record shape for the parsing tests (here and in `unique_keys`).
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Probe {
-        name: String,
+    pub(crate) struct Probe {
+        pub(crate) name: String,
         #[serde(default)]
-        notes: BTreeMap<String, String>,
+        pub(crate) notes: BTreeMap<String, String>,
         #[serde(default)]
-        list: Vec<IgnoredAny>,
+        pub(crate) list: Vec<IgnoredAny>,
+        #[serde(default)]
+        pub(crate) maybe: Option<BTreeMap<String, String>>,
     }
 
     fn err(text: &str) -> Diagnostic {
