@@ -12,6 +12,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod net;
 pub mod output;
+pub mod parallel;
 pub mod retry;
 pub mod service;
 pub mod settings;

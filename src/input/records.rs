@@ -418,25 +418,7 @@ fn parse_files(files: &[PathBuf], default_tz: Tz) -> Vec<Result<Vec<Located>, Di
             .map_err(|d| Diagnostics(vec![d]))
             .and_then(|text| parse_located(&text, file, default_tz))
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(files.len() / 100 + 1);
-    if threads == 1 {
-        return files.iter().map(parse).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                part.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    crate::parallel::map_chunks(files, 100, |part| part.iter().map(parse).collect())
 }
 
 /// The record files of `dir`, sorted; editor backups and lock files are skipped.

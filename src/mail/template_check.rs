@@ -80,26 +80,8 @@ impl Templates {
         // Rendering every step for every record is most of the time a large set of records
         // takes to load, and each render stands alone: the records are shared out among the
         // cores (a few hundred at least to a thread, so a small set stays on this one).
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cores.min(records.len() / 512 + 1);
-        let chunk = records.len().div_ceil(threads).max(1);
-        let mut out: Vec<Diagnostic> = if threads == 1 {
-            self.check_part(records, owner)
-        } else {
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = records
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || self.check_part(part, owner)))
-                    .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|part| {
-                        part.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
-        };
+        let mut out =
+            crate::parallel::map_chunks(records, 512, |part| self.check_part(part, owner));
         out.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
         out.dedup();
         out
