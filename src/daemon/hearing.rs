@@ -207,7 +207,12 @@ impl<T: Transport> Round<'_, T> {
             }
             let verdict = inbound::classify(&message, &ctx, received);
             if let Verdict::DeliveryReport(report) = &verdict {
-                tracing::info!(folder = %batch.folder, uid = fetched.uid, "{verdict}");
+                // A report about the user's other mail is no news of ours (`replies` lists it).
+                if report.concerns_us() {
+                    tracing::info!(folder = %batch.folder, uid = fetched.uid, "{verdict}");
+                } else {
+                    tracing::debug!(folder = %batch.folder, uid = fetched.uid, "{verdict}");
+                }
                 self.mark_dead(report)?;
             }
             let identity = match &message.message_id {

@@ -383,6 +383,14 @@ pub struct DeliveryReport {
     pub recipients: Vec<RecipientReport>,
 }
 
+impl DeliveryReport {
+    /// Whether any recipient it names is tied to a send of ours: a report about the user's
+    /// other mail concerns no interview.
+    pub fn concerns_us(&self) -> bool {
+        self.recipients.iter().any(|r| r.tie.is_some())
+    }
+}
+
 /// Lower-case local parts of the senders of bounces and notifications.
 pub const BOUNCE_SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
 

@@ -317,6 +317,15 @@ fn a_report_is_tied_by_a_recipient_we_wrote_to_in_the_last_30_days_only() {
 }
 
 #[test]
+fn a_report_about_the_users_other_mail_concerns_no_interview() {
+    let ours = read_report(&dsn(POSTFIX_BLOCKS), &sends(), received()).unwrap();
+    assert!(ours.concerns_us());
+    let elsewhere = POSTFIX_BLOCKS.replace("jane.roe@globex.example", "friend@example.net");
+    let other = read_report(&dsn(&elsewhere), &sends(), received()).unwrap();
+    assert!(!other.concerns_us());
+}
+
+#[test]
 fn a_report_tied_by_id_that_names_a_rewritten_address_concerns_the_address_we_sent_to() {
     let blocks = POSTFIX_BLOCKS.replace("jane.roe@globex.example", "jroe@mailhost.globex.example");
     let mut m = dsn(&blocks);
