@@ -149,10 +149,24 @@ impl Chaos {
         self.w.ok(&["status"]).stdout
     }
 
-    /// Waits until `status` shows what `seen` looks for, while the problem lasts.
+    /// Waits until `status` shows what `seen` looks for, while the problem lasts. On a timeout
+    /// the failure shows the last `status` and the daemon's log: a flake is read, not guessed.
     #[track_caller]
     fn status_shows(&self, what: &str, seen: impl Fn(&str) -> bool) {
-        wait_for(what, DEADLINE, || seen(&self.status()));
+        let began = Instant::now();
+        loop {
+            let status = self.status();
+            if seen(&status) {
+                return;
+            }
+            if began.elapsed() > DEADLINE {
+                let log = std::fs::read_to_string(self.w.path("daemon.log")).unwrap_or_default();
+                panic!(
+                    "gave up waiting for {what} after {DEADLINE:?}; status:\n{status}\nlog:\n{log}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn sent_to_each_once(&self) -> bool {
