@@ -143,7 +143,7 @@ stop() {
         # A stopped server ends its sessions: each such process is told to stop, as a server
         # going down tells them, and the client hears `* BYE Server shutting down.`.
         # shellcheck disable=SC2086
-        end_leftovers $pids
+        end_leftovers $pids $(titled_pids)
     else
         say "not running"
         wait_until_down
@@ -319,6 +319,22 @@ server_pids() {
     ps -o pid= --ppid "$master"
 }
 
+# Every process whose title names this instance, the master's children or not (a login
+# process forked while the master was going outlives it, its parent then being init).
+titled_pids() {
+    local dir
+    for dir in /proc/[0-9]*; do
+        if ours "${dir#/proc/}"; then echo "${dir#/proc/}"; fi
+    done
+}
+
+# The master and every process of this server.
+every_pid() {
+    running || return 0
+    cat "${BASE_DIR}/master.pid"
+    titled_pids
+}
+
 set_password() {
     local new="$1" users="${CONF_DIR}/users" rest
     [[ "$new" =~ ^[A-Za-z0-9._-]+$ ]] || die "keep the test password to letters, digits and . _ -"
@@ -336,10 +352,12 @@ setup) setup ;;
 # A short-lived child may end between the listing and the signal: only the master must be there.
 freeze)
     running || die "not running"
+    # The master first, so it forks nothing more; then every process of this server, by its
+    # title, whoever its parent: a session left out would go on serving a hung server's client.
     kill -STOP "$(cat "${BASE_DIR}/master.pid")"
-    server_pids | xargs -r kill -STOP 2>/dev/null || true
+    every_pid | xargs -r kill -STOP 2>/dev/null || true
     ;;
-thaw) server_pids | xargs -r kill -CONT 2>/dev/null || true ;;
+thaw) every_pid | xargs -r kill -CONT 2>/dev/null || true ;;
 password) set_password "${2:-$PASSWORD}" ;;
 start) start ;;
 stop) stop ;;

@@ -376,6 +376,13 @@ impl<T: Transport> Round<'_, T> {
                 self.send_notice(subject, body).await;
                 return;
             }
+            // A report tied to nothing of ours is about the user's other mail: no news.
+            Heard::Report {
+                outcome, recipient, ..
+            } if record.interview.is_empty() => {
+                tracing::debug!("{recipient}: {}", outcome.in_words());
+                return;
+            }
             Heard::Report {
                 outcome, recipient, ..
             } => {
