@@ -1,5 +1,9 @@
 //! Local time done right: delays in calendar days, send windows and DST.
 
+use std::fmt;
+use std::sync::LazyLock;
+
+use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -125,11 +129,30 @@ pub fn next_in_window(
     }
 }
 
+/// A format parsed once: chrono parses a format string at every use otherwise, and a large
+/// plan writes hundreds of thousands of times.
+type Parsed = LazyLock<Vec<Item<'static>>>;
+
+fn parse(spec: &str) -> Vec<Item<'static>> {
+    StrftimeItems::new(spec)
+        .parse_to_owned()
+        .unwrap_or_else(|e| unreachable!("`{spec}` is a valid format: {e}"))
+}
+
+static HUMAN: Parsed = LazyLock::new(|| parse("%a %Y-%m-%d %H:%M %Z"));
+static SHORT_THIS_WEEK: Parsed = LazyLock::new(|| parse("%a %H:%M %Z"));
+static SHORT_THIS_YEAR: Parsed = LazyLock::new(|| parse("%a %-d %b %H:%M %Z"));
+static SHORT_OTHER_YEAR: Parsed = LazyLock::new(|| parse("%a %-d %b %Y %H:%M %Z"));
+static SHORT_DATE: Parsed = LazyLock::new(|| parse("%a %-d %b"));
+
 /// `Mon 2026-11-02 09:00 EST`: how people read times.
 pub fn human(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
+    human_display(t, tz).to_string()
+}
+
+/// [`human`], written where it goes rather than into a string of its own.
+pub fn human_display(t: DateTime<Utc>, tz: Tz) -> impl fmt::Display {
+    t.with_timezone(&tz).format_with_items(HUMAN.iter())
 }
 
 /// A time in a reason, read beside `now`: `Tue 11:00 EST` in the week of `now`, else with the
@@ -137,18 +160,18 @@ pub fn human(t: DateTime<Utc>, tz: Tz) -> String {
 pub fn short(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
     let (there, today) = (t.with_timezone(&tz), now.with_timezone(&tz));
     let format = if there.iso_week() == today.iso_week() {
-        "%a %H:%M %Z"
+        &SHORT_THIS_WEEK
     } else if there.year() == today.year() {
-        "%a %-d %b %H:%M %Z"
+        &SHORT_THIS_YEAR
     } else {
-        "%a %-d %b %Y %H:%M %Z"
+        &SHORT_OTHER_YEAR
     };
-    there.format(format).to_string()
+    there.format_with_items(format.iter()).to_string()
 }
 
 /// A date in a reason: `Fri 25 Dec`.
 pub fn short_date(d: NaiveDate) -> String {
-    d.format("%a %-d %b").to_string()
+    d.format_with_items(SHORT_DATE.iter()).to_string()
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -227,42 +228,213 @@ pub fn plan(
     owner: &Owner,
     now: DateTime<Utc>,
 ) -> Vec<Action> {
-    // What was heard decides an interview the record leaves waiting.
-    let heard_notes = records
-        .iter()
-        .filter_map(|iv| {
-            let reply = heard::deciding_reply(iv, &history.heard)?;
-            Some((iv.id.clone(), reply))
-        })
+    let planning = Planning::new(records, history, policy, owner, now);
+    let mut out: Vec<Action> = (0..planning.groups())
+        .flat_map(|g| planning.group(g))
         .collect();
-    let records: Vec<Cow<Interview>> = records
-        .iter()
-        .map(|iv| heard::effective(iv, &history.heard))
-        .collect();
-    let mut planner = Planner {
-        history,
-        policy,
-        owner,
-        now,
-        touches: BTreeMap::new(),
-        holds: holds(&history.heard),
-        heard_notes,
-        queue: BinaryHeap::new(),
-        out: Vec::new(),
-        seq: 0,
-    };
-    planner.seed_touches(&records);
-    // Place interviews in id order, so the outcome never depends on the order files were read.
-    let mut sorted: Vec<&Interview> = records.iter().map(|iv| iv.as_ref()).collect();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    for (index, interview) in sorted.iter().enumerate() {
-        planner.start(index, interview);
-    }
-    planner.run(&sorted);
-    let mut out = planner.out;
-    // Keys are unique, so the order is total and an unstable sort as deterministic.
-    out.sort_unstable_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+    sort_by_due(&mut out);
     out
+}
+
+/// Soonest first; keys are unique, so the order is total and an unstable sort as deterministic.
+fn sort_by_due(actions: &mut [Action]) {
+    actions.sort_unstable_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
+}
+
+/// The planner's inputs read once, with the interviews cut into groups it can place apart: the
+/// weekly cap counts a person's touches from every interview, so interviews that share an
+/// interviewer are one group, and nothing else ties one interview to another. Each group is
+/// planned on its own ([`Planning::group`]), exactly as [`plan`] places it among all the others,
+/// so a caller can take the plan group by group without holding all of it.
+pub struct Planning<'a> {
+    history: &'a History,
+    policy: &'a Policy,
+    owner: &'a Owner,
+    now: DateTime<Utc>,
+    /// The records as what was heard leaves them (see [`heard::effective`]), in id order.
+    records: Vec<Cow<'a, Interview>>,
+    /// The reply heard in the mailbox that stops an interview, by interview id.
+    heard_notes: BTreeMap<String, &'a heard::HeardRecord>,
+    holds: BTreeMap<String, Hold>,
+    /// Every touch the state already holds, by recipient.
+    touches: BTreeMap<String, Vec<Touch>>,
+    /// Indices into `records`: each group in id order, the groups by their first id.
+    groups: Vec<Vec<usize>>,
+}
+
+impl<'a> Planning<'a> {
+    pub fn new(
+        records: &'a [Interview],
+        history: &'a History,
+        policy: &'a Policy,
+        owner: &'a Owner,
+        now: DateTime<Utc>,
+    ) -> Self {
+        // What was heard decides an interview the record leaves waiting.
+        let heard_notes = records
+            .iter()
+            .filter_map(|iv| {
+                let reply = heard::deciding_reply(iv, &history.heard)?;
+                Some((iv.id.clone(), reply))
+            })
+            .collect();
+        // In id order, so the outcome never depends on the order files were read.
+        let mut records: Vec<Cow<Interview>> = records
+            .iter()
+            .map(|iv| heard::effective(iv, &history.heard))
+            .collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        let touches = seeded_touches(&records, history, policy, now);
+        let groups = sharing_an_interviewer(&records);
+        Self {
+            history,
+            policy,
+            owner,
+            now,
+            heard_notes,
+            holds: holds(&history.heard),
+            touches,
+            records,
+            groups,
+        }
+    }
+
+    /// How many groups there are.
+    pub fn groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Every action of the interviews of group `g`, soonest first.
+    pub fn group(&self, g: usize) -> Vec<Action> {
+        let records: Vec<&Interview> = self.groups[g]
+            .iter()
+            .map(|&i| self.records[i].as_ref())
+            .collect();
+        let mut touches = BTreeMap::new();
+        for person in records.iter().flat_map(|iv| &iv.interviewers) {
+            let key = person.key();
+            if let Some(seen) = self.touches.get(&key) {
+                touches.entry(key).or_insert_with(|| seen.clone());
+            }
+        }
+        let mut planner = Planner {
+            history: self.history,
+            policy: self.policy,
+            owner: self.owner,
+            now: self.now,
+            touches,
+            holds: &self.holds,
+            heard_notes: &self.heard_notes,
+            queue: BinaryHeap::new(),
+            out: Vec::new(),
+            seq: 0,
+        };
+        for (index, interview) in records.iter().enumerate() {
+            planner.start(index, interview);
+        }
+        planner.run(&records);
+        let mut out = planner.out;
+        sort_by_due(&mut out);
+        out
+    }
+}
+
+/// The records (in id order) in groups that share an interviewer, directly or through others:
+/// each group in id order, the groups in the order of their first record.
+fn sharing_an_interviewer(records: &[Cow<Interview>]) -> Vec<Vec<usize>> {
+    // Union-find whose root is always the group's lowest index.
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..records.len()).collect();
+    let mut first_with: HashMap<String, usize> = HashMap::new();
+    for (i, iv) in records.iter().enumerate() {
+        for person in &iv.interviewers {
+            match first_with.entry(person.key()) {
+                Entry::Occupied(first) => {
+                    let (a, b) = (root(&mut parent, *first.get()), root(&mut parent, i));
+                    parent[a.max(b)] = a.min(b);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of_root = vec![usize::MAX; records.len()];
+    for i in 0..records.len() {
+        let r = root(&mut parent, i);
+        if group_of_root[r] == usize::MAX {
+            group_of_root[r] = groups.len();
+            groups.push(Vec::new());
+        }
+        groups[group_of_root[r]].push(i);
+    }
+    groups
+}
+
+/// Every touch the state already holds counts, from any interview, even a removed one. A
+/// message still on its way counts as going out now, since it may go any moment; except a
+/// thank-you past its hard limit, which can only go out if the user overrides the limit, and
+/// which would otherwise hold the person's cap for ever.
+fn seeded_touches(
+    records: &[Cow<Interview>],
+    history: &History,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> BTreeMap<String, Vec<Touch>> {
+    let mut touches = BTreeMap::new();
+    let by_id: BTreeMap<&str, &Interview> = records
+        .iter()
+        .map(|iv| (iv.id.as_str(), iv.as_ref()))
+        .collect();
+    for (key, past) in &history.sends {
+        if !key.step.channel().is_touch() {
+            continue;
+        }
+        let expired = by_id
+            .get(key.interview.as_str())
+            .and_then(|iv| policy.send_limit(key.step, iv))
+            .is_some_and(|limit| now > limit);
+        let at = if past.state.delivered() {
+            past.sent_at.unwrap_or(past.reserved_at)
+        } else if past.state.in_progress() && !expired {
+            past.reserved_at.max(now)
+        } else if past.state.in_progress() {
+            past.reserved_at
+        } else {
+            continue;
+        };
+        let touch = Touch {
+            at,
+            step: Some(key.step),
+            interview: key.interview.clone(),
+        };
+        add_touch(&mut touches, key.recipient.clone(), touch);
+    }
+    // The user's own messages to an interviewer count as much as ours.
+    for (interviewer, interview, at) in heard::own_follow_ups(&history.heard) {
+        let touch = Touch {
+            at,
+            step: None,
+            interview: interview.to_string(),
+        };
+        add_touch(&mut touches, interviewer.to_string(), touch);
+    }
+    touches
+}
+
+/// Records a touch, keeping each recipient's touches in time order (ties in the order they
+/// came), so that [`Planner::cap_clears_at`] looks only at those near the instant it checks.
+fn add_touch(touches: &mut BTreeMap<String, Vec<Touch>>, recipient: String, touch: Touch) {
+    let list = touches.entry(recipient).or_default();
+    let at = list.partition_point(|t| t.at <= touch.at);
+    list.insert(at, touch);
 }
 
 /// A touch the cap counts.
@@ -355,67 +527,15 @@ struct Planner<'a> {
     owner: &'a Owner,
     now: DateTime<Utc>,
     touches: BTreeMap<String, Vec<Touch>>,
-    holds: BTreeMap<String, Hold>,
+    holds: &'a BTreeMap<String, Hold>,
     /// The reply heard in the mailbox that stops an interview, by interview id.
-    heard_notes: BTreeMap<String, &'a heard::HeardRecord>,
+    heard_notes: &'a BTreeMap<String, &'a heard::HeardRecord>,
     queue: BinaryHeap<Queued>,
     out: Vec<Action>,
     seq: u64,
 }
 
 impl Planner<'_> {
-    /// Every touch the state already holds counts, from any interview, even a removed one. A
-    /// message still on its way counts as going out now, since it may go any moment; except a
-    /// thank-you past its hard limit, which can only go out if the user overrides the limit,
-    /// and which would otherwise hold the person's cap for ever.
-    fn seed_touches(&mut self, records: &[Cow<Interview>]) {
-        let by_id: BTreeMap<&str, &Interview> = records
-            .iter()
-            .map(|iv| (iv.id.as_str(), iv.as_ref()))
-            .collect();
-        for (key, past) in &self.history.sends {
-            if !key.step.channel().is_touch() {
-                continue;
-            }
-            let expired = by_id
-                .get(key.interview.as_str())
-                .and_then(|iv| self.policy.send_limit(key.step, iv))
-                .is_some_and(|limit| self.now > limit);
-            let at = if past.state.delivered() {
-                past.sent_at.unwrap_or(past.reserved_at)
-            } else if past.state.in_progress() && !expired {
-                past.reserved_at.max(self.now)
-            } else if past.state.in_progress() {
-                past.reserved_at
-            } else {
-                continue;
-            };
-            let touch = Touch {
-                at,
-                step: Some(key.step),
-                interview: key.interview.clone(),
-            };
-            self.add_touch(key.recipient.clone(), touch);
-        }
-        // The user's own messages to an interviewer count as much as ours.
-        for (interviewer, interview, at) in heard::own_follow_ups(&self.history.heard) {
-            let touch = Touch {
-                at,
-                step: None,
-                interview: interview.to_string(),
-            };
-            self.add_touch(interviewer.to_string(), touch);
-        }
-    }
-
-    /// Records a touch, keeping each recipient's touches in time order (ties in the order they
-    /// came), so that [`Planner::cap_clears_at`] looks only at those near the instant it checks.
-    fn add_touch(&mut self, recipient: String, touch: Touch) {
-        let list = self.touches.entry(recipient).or_default();
-        let at = list.partition_point(|t| t.at <= touch.at);
-        list.insert(at, touch);
-    }
-
     /// Lays out an interview's steps by its status.
     fn start(&mut self, index: usize, iv: &Interview) {
         let primary = iv.primary_index();
@@ -920,7 +1040,7 @@ impl Planner<'_> {
                         step: Some(c.step),
                         interview: iv.id.clone(),
                     };
-                    self.add_touch(person.key(), touch);
+                    add_touch(&mut self.touches, person.key(), touch);
                 }
                 let state = if c.capped {
                     ActionState::Deferred

@@ -675,6 +675,49 @@ fn weekly_cap_holds_across_two_interviews_sharing_a_recruiter() {
 }
 
 #[test]
+fn interviews_sharing_an_interviewer_are_planned_as_one_group_and_alike() {
+    // acme-a and acme-b share Rita; omar-c shares Omar with acme-b; beta shares no one.
+    let mut records = shared_recruiter();
+    records.insert(
+        0,
+        solo("omar-c", "2026-11-05 10:00", New_York, "Omar Diaz", OMAR),
+    );
+    records.push(solo(
+        "beta",
+        "2026-11-03 10:00",
+        New_York,
+        "Bea Tran",
+        "bea@beta.example.org",
+    ));
+    let now = at("2026-11-01 12:00", New_York);
+    let (history, policy) = (History::default(), Policy::default());
+    let owner = owner();
+    let planning = Planning::new(&records, &history, &policy, &owner, now);
+    let ids = |g: usize| {
+        let mut ids: Vec<String> = planning
+            .group(g)
+            .into_iter()
+            .map(|a| a.key.interview)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    assert_eq!(planning.groups(), 2);
+    assert_eq!(ids(0), ["acme-a", "acme-b", "omar-c"]);
+    assert_eq!(ids(1), ["beta"]);
+    // A group planned alone is what the whole plan holds for it: the cap still spans it.
+    let mut by_group: Vec<Action> = (0..planning.groups())
+        .flat_map(|g| planning.group(g))
+        .collect();
+    sort_by_due(&mut by_group);
+    let whole = plan(&records, &history, &policy, &owner, now);
+    assert_eq!(by_group, whole);
+    let second_thanks = find(&whole, "acme-b", Step::ThankYou, "rita@acme.example.com");
+    assert_why(second_thanks, |w| matches!(w, Why::Cap { .. }));
+}
+
+#[test]
 fn weekly_cap_compares_addresses_case_insensitively() {
     let records = shared_recruiter();
     let actions = plan_at(

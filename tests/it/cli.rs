@@ -204,7 +204,7 @@ fn json(out: Output) -> Vec<Value> {
 }
 
 #[test]
-fn plan_json_has_the_documented_fields_soonest_first() {
+fn plan_json_has_the_documented_fields_each_interview_soonest_first() {
     let out =
         home()
             .with("globex.yaml", RECORD)
@@ -240,6 +240,36 @@ fn plan_json_has_the_documented_fields_soonest_first() {
     let mut sorted = dues.clone();
     sorted.sort();
     assert_eq!(dues, sorted);
+}
+
+#[test]
+fn plan_json_goes_interview_by_interview_in_id_order_each_soonest_first() {
+    // initech's interview is two days earlier, yet globex comes first by id.
+    let initech = RECORD
+        .replace("Globex", "Initech")
+        .replace("globex", "initech")
+        .replace("2026-11-03", "2026-11-01");
+    let out = home()
+        .with("globex.yaml", RECORD)
+        .with("initech.yaml", &initech)
+        .run(&["plan", "--now", "2026-10-30 09:00", "--json"]);
+    let rows = json(out);
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["interview"].as_str().unwrap())
+        .collect();
+    let globex = ids.iter().take_while(|id| **id == "globex").count();
+    assert!(
+        globex > 0 && ids[globex..].iter().all(|id| *id == "initech"),
+        "{ids:?}"
+    );
+    for interview in rows.chunk_by(|a, b| a["interview"] == b["interview"]) {
+        let dues: Vec<&str> = interview
+            .iter()
+            .map(|r| r["due"].as_str().unwrap())
+            .collect();
+        assert!(dues.is_sorted(), "{dues:?}");
+    }
 }
 
 #[test]
