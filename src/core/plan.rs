@@ -4,6 +4,10 @@
 //! instant, and returns every action with its due instant, its state and a reason a person can
 //! read. It places actions in time order, as a small discrete-event simulation, so that the weekly
 //! cap sees every earlier touch (from any interview) when it decides about a later one.
+//!
+//! The cap is the only thing that ties one interview to another, so [`Planning`] cuts the
+//! interviews into groups that share an interviewer and plans each alone, with the same result;
+//! `plan --json` prints a group as soon as it is planned.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;

@@ -1,7 +1,7 @@
 //! Every number of the playbook, with the playbook's defaults.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
@@ -192,7 +192,7 @@ pub fn format_delay(d: TimeDelta) -> String {
     let mut out = String::new();
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
         if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
+            let _ = write!(out, "{}{unit}", secs / size); // a String takes any text
             secs %= size;
         }
     }

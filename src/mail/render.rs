@@ -495,7 +495,10 @@ fn first_name(full: &str) -> String {
     let words: Vec<&str> = full.split_whitespace().collect();
     words
         .iter()
-        .find(|w| !TITLES.contains(&w.trim_end_matches('.').to_lowercase().as_str()))
+        .find(|w| {
+            let word = w.trim_end_matches('.');
+            !TITLES.iter().any(|title| title.eq_ignore_ascii_case(word))
+        })
         .or(words.first())
         .map(|w| w.to_string())
         .unwrap_or_default()

@@ -28,8 +28,13 @@ impl Templates {
         owner: &Owner,
     ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        let notes: BTreeSet<&str> = records
+            .iter()
+            .flat_map(|iv| iv.notes.keys().map(String::as_str))
+            .chain(CONVENTIONAL_NOTES)
+            .collect();
         for &step in Step::ALL {
-            let every = every_name(records, owner, step);
+            let every = every_name(&notes, owner, step);
             let parts = [
                 (
                     subject_name(step),
@@ -150,10 +155,10 @@ type ShapeOf = (Step, Option<&'static str>, Vec<u8>);
 /// The notes the README suggests; a template may guard on them before any record has one.
 pub const CONVENTIONAL_NOTES: [&str; 5] = ["highlight", "concern", "answer", "strength", "extra"];
 
-/// The values of `step` for a record that has every optional value set, and every note the
-/// records (or the convention) name: the names a template may use. Built by the same code
-/// that builds the real values, so the two cannot disagree.
-fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
+/// The values of `step` for a record that has every optional value set, and every note of
+/// `notes` (those the records or the convention name): the names a template may use. Built by
+/// the same code that builds the real values, so the two cannot disagree.
+fn every_name(notes: &BTreeSet<&str>, owner: &Owner, step: Step) -> Value {
     let person = Interviewer {
         name: "Jane Roe".into(),
         title: Some("Engineering Manager".into()),
@@ -161,15 +166,10 @@ fn every_name(records: &[Interview], owner: &Owner, step: Step) -> Value {
         greeting: Some("Dear Ms. Roe".into()),
         primary: true,
     };
-    let mut notes: BTreeMap<String, String> = CONVENTIONAL_NOTES
+    let notes: BTreeMap<String, String> = notes
         .iter()
         .map(|n| (n.to_string(), "x".to_string()))
         .collect();
-    for iv in records {
-        for k in iv.notes.keys() {
-            notes.insert(k.clone(), "x".into());
-        }
-    }
     let start = chrono::DateTime::UNIX_EPOCH;
     let iv = Interview {
         id: "every-name".into(),
