@@ -45,6 +45,13 @@ EOF
     apt-get install -y -q --no-install-recommends postfix
 fi
 
+# Installed with "No configuration" (as bench/compare.sh does, for smtp-sink alone), Postfix has
+# no main.cf: start from Debian's own, which the settings below complete.
+if [[ ! -f /etc/postfix/main.cf ]]; then
+    say "no /etc/postfix/main.cf (installed unconfigured): starting from Debian's"
+    cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
+fi
+
 # --- the local user and its Maildir --------------------------------------------------------------
 if id "$MAIL_USER" >/dev/null 2>&1; then
     say "user ${MAIL_USER} exists"
