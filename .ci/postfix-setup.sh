@@ -79,6 +79,7 @@ postconf -e \
     "mailbox_command =" \
     "smtputf8_enable = yes" \
     "message_size_limit = 52428800" \
+    "mailbox_size_limit = 0" \
     "smtpd_tls_security_level = none" \
     "smtp_tls_security_level = none" \
     "biff = no" \
